@@ -1,0 +1,75 @@
+"""CephCluster: pveceph install/init, a mon and a mgr per node, an OSD per listed disk, pools, tuning."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.ceph import CephConfig
+from models.cluster import ClusterConfig
+from remote import ceph_steps
+
+from .connection import run_step
+from .node import ProxmoxNode
+
+
+@dataclass(frozen=True)
+class CephClusterArgs:
+    cluster: ClusterConfig
+    ceph: CephConfig
+    nodes: list[ProxmoxNode]
+    # Ceph needs a quorate PVE cluster (its config lives in /etc/pve).
+    after: pulumi.Resource
+
+
+class CephCluster(pulumi.ComponentResource):
+    ready: pulumi.Resource
+
+    def __init__(self, name: str, args: CephClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, cluster = args.ceph, args.cluster
+        osd_hosts = [n.name for n in cluster.nodes if n.osd_disks]
+        super().__init__(
+            "proxmox-ha:ceph:Ceph",
+            name,
+            {
+                "release": cfg.release,
+                "pveVersion": cluster.pve_version,
+                "nodeCount": len(cluster.nodes),
+                "osdHosts": osd_hosts,
+                "osdCount": sum(len(n.osd_disks) for n in cluster.nodes),
+                "pools": [{"name": p.name, "size": p.size, "minSize": p.min_size, "pgNum": p.pg_num} for p in cfg.pools],
+                "wipeDisks": cfg.wipe_disks,
+            },
+            opts,
+        )
+        network = str((cluster.networks.storage or cluster.networks.management).cidr)
+        first = args.nodes[0]
+        installs = [
+            run_step(ceph_steps.install(n.name, cfg.release, cfg.repository), prepared.connection, self, depends_on=[args.after])
+            for n, prepared in zip(cluster.nodes, args.nodes)
+        ]
+        previous: pulumi.Resource = run_step(ceph_steps.init(cluster.first_node.name, network), first.connection, self, depends_on=installs)
+        # Monitors one at a time: each must join the monmap before the next changes it.
+        for n, prepared in zip(cluster.nodes, args.nodes):
+            previous = run_step(ceph_steps.monitor(n.name), prepared.connection, self, depends_on=[previous])
+        daemons = [run_step(ceph_steps.manager(n.name), p.connection, self, depends_on=[previous]) for n, p in zip(cluster.nodes, args.nodes)]
+        osds = [
+            run_step(ceph_steps.osd(n.name, disk, cfg.wipe_disks), p.connection, self, depends_on=daemons)
+            for n, p in zip(cluster.nodes, args.nodes)
+            for disk in n.osd_disks
+        ]
+        pools = [
+            run_step(ceph_steps.pool(cluster.first_node.name, p.name, p.size, p.min_size, p.pg_num, p.content),
+                     first.connection, self, depends_on=osds)
+            for p in cfg.pools
+        ]
+        t = cfg.tuning
+        settings = [
+            ("client", "rbd_cache", str(t.rbd_cache).lower()),
+            ("client", "rbd_cache_size", str(t.rbd_cache_size)),
+            ("osd", "osd_scrub_begin_hour", str(t.scrub_begin_hour)),
+            ("osd", "osd_scrub_end_hour", str(t.scrub_end_hour)),
+        ]
+        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, settings), first.connection, self, depends_on=daemons)
+        self.ready = run_step(ceph_steps.healthy(cluster.first_node.name), first.connection, self, depends_on=[*pools, tuning])
+        self.register_outputs({"osdCount": len(osds), "pools": [p.name for p in cfg.pools]})

@@ -1,0 +1,73 @@
+"""ProxmoxCluster: `pvecm create` on the first node, then each other node joins, one at a time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.cluster import ClusterConfig
+from remote import cluster_steps
+
+from .connection import run_step
+from .node import ProxmoxNode
+
+
+@dataclass(frozen=True)
+class ProxmoxClusterArgs:
+    config: ClusterConfig
+    # Prepared nodes in config order; the first one creates the cluster.
+    nodes: list[ProxmoxNode]
+
+
+class ProxmoxCluster(pulumi.ComponentResource):
+    formed: pulumi.Resource
+
+    def __init__(self, name: str, args: ProxmoxClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.config
+        links = 2 if cfg.networks.storage is not None else 1
+        super().__init__(
+            "proxmox-ha:cluster:Cluster",
+            name,
+            {
+                "clusterName": cfg.name,
+                "pveVersion": cfg.pve_version,
+                "nodeCount": len(cfg.nodes),
+                "nodes": [n.name for n in cfg.nodes],
+                "links": links,
+                "cryptoCipher": cfg.corosync.crypto_cipher,
+                "cryptoHash": cfg.corosync.crypto_hash,
+                "qdevice": False,
+            },
+            opts,
+        )
+        first, first_node = cfg.first_node, args.nodes[0]
+        create = run_step(
+            cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
+            first_node.connection, self, depends_on=first_node.ready,
+        )
+        crypto = run_step(
+            cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
+            first_node.connection, self, depends_on=[create],
+        )
+        # Joins are serial: corosync must settle on each new member before the next one is added.
+        previous: pulumi.Resource = crypto
+        for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
+            authorize = run_step(
+                cluster_steps.authorize_joiner(first.name, member.name, ""), first_node.connection, self,
+                depends_on=[previous],
+                script=prepared.root_public_key.apply(
+                    lambda key, m=member.name: cluster_steps.authorize_joiner(first.name, m, key).script()),
+            )
+            previous = run_step(
+                cluster_steps.join(member.name, cfg.name, str(first.management_address), first.ssh_host_key,
+                                   str(member.management_address), _link1(member)),
+                prepared.connection, self, depends_on=[authorize, *prepared.ready],
+            )
+        self.formed = run_step(
+            cluster_steps.quorum(first.name, len(cfg.nodes)), first_node.connection, self, depends_on=[previous],
+        )
+        self.register_outputs({"clusterName": cfg.name, "nodeCount": len(cfg.nodes)})
+
+
+def _link1(node) -> str | None:
+    return str(node.storage_address) if node.storage_address else None

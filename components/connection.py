@@ -1,0 +1,47 @@
+"""SSH connections and the one way components run a remote step."""
+from __future__ import annotations
+
+import shlex
+from typing import Mapping, Sequence
+
+import pulumi
+import pulumi_command as command
+
+from models.cluster import Node
+from remote.step import Step
+
+
+def connection_for(node: Node, private_key: pulumi.Output[str]) -> command.remote.ConnectionArgs:
+    """Root over SSH with the stack's key; the host key is pinned when the config gives it."""
+    return command.remote.ConnectionArgs(
+        host=str(node.management_address),
+        port=node.ssh_port,
+        user="root",
+        private_key=private_key,
+        host_key=node.ssh_host_key,
+        dial_error_limit=5,
+    )
+
+
+def run_step(
+    step: Step,
+    connection: command.remote.ConnectionArgs,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    environment: Mapping[str, pulumi.Input[str]] | None = None,
+    script: pulumi.Input[str] | None = None,
+) -> command.remote.Command:
+    """A remote.Command named NODE-STEP whose create and update run the step's check-then-act script under bash.
+
+    No delete command: destroying the stack never undoes cluster membership, OSDs or pools.
+    """
+    body = script if script is not None else step.script()
+    run = pulumi.Output.from_input(body).apply(lambda text: f"bash -c {shlex.quote(text)}")
+    return command.remote.Command(
+        f"{step.node}-{step.name}",
+        connection=connection,
+        create=run,
+        update=run,
+        environment=environment,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )

@@ -1,0 +1,67 @@
+"""HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_proxmoxve as proxmoxve
+
+from models.ha import HaConfig
+
+
+@dataclass(frozen=True)
+class HighAvailabilityArgs:
+    ha: HaConfig
+    pve_version: int
+    nodes: list[str]
+    provider: proxmoxve.Provider
+    after: pulumi.Resource
+
+
+class HighAvailability(pulumi.ComponentResource):
+    def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
+        ha = args.ha
+        super().__init__(
+            "proxmox-ha:ha:HighAvailability",
+            name,
+            {
+                "pveVersion": args.pve_version,
+                "watchdog": ha.watchdog,
+                "nodes": args.nodes,
+                "groups": [{"name": g.name, "nodes": g.nodes} for g in ha.groups],
+                "resources": [{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
+            },
+            opts,
+        )
+        child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
+        options = proxmoxve.cluster.Options("ha-options", ha_shutdown_policy=ha.shutdown_policy, opts=child())
+        if args.pve_version == 8:
+            groups = {
+                g.name: proxmoxve.Hagroup(g.name, group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
+                for g in ha.groups
+            }
+            resources = [
+                proxmoxve.Haresource(
+                    r.id.replace(":", "-"), resource_id=r.id, state=r.state, group=r.group,
+                    max_restart=r.max_restart, max_relocate=r.max_relocate,
+                    opts=child(*([groups[r.group]] if r.group else [])),
+                )
+                for r in ha.resources
+            ]
+        else:
+            # PVE 9 replaced groups with node-affinity rules that list their resources.
+            resources = [
+                proxmoxve.Haresource(
+                    r.id.replace(":", "-"), resource_id=r.id, state=r.state,
+                    max_restart=r.max_restart, max_relocate=r.max_relocate, opts=child(),
+                )
+                for r in ha.resources
+            ]
+            by_id = {r.id: res for r, res in zip(ha.resources, resources)}
+            for g in ha.groups:
+                members = ha.members_of(g.name)
+                proxmoxve.Harule(
+                    g.name, rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
+                    resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
+                )
+        self.register_outputs({"resources": [r.id for r in ha.resources], "options": options.id, "count": len(resources)})

@@ -1,0 +1,54 @@
+"""Monitoring: a read-only PVE user and API token, prometheus-pve-exporter on each node, Ceph's mgr exporter."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_proxmoxve as proxmoxve
+
+from models.monitoring import MonitoringConfig
+from remote import ops_steps
+
+from .connection import run_step
+from .node import ProxmoxNode
+
+EXPORTER_VERSION = "3.10.2"
+TOKEN_NAME = "exporter"
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    monitoring: MonitoringConfig
+    nodes: list[ProxmoxNode]
+    node_names: list[str]
+    provider: proxmoxve.Provider
+    ceph: bool
+    after: pulumi.Resource
+
+
+class Monitoring(pulumi.ComponentResource):
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg = args.monitoring
+        super().__init__(
+            "proxmox-ha:monitoring:Monitoring",
+            name,
+            {"user": cfg.user, "role": "PVEAuditor", "exporterPort": cfg.exporter_port},
+            opts,
+        )
+        first, first_name = args.nodes[0], args.node_names[0]
+        user = run_step(ops_steps.pve_user(first_name, cfg.user), first.connection, self, depends_on=[args.after])
+        api = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(deps))  # noqa: E731
+        token = proxmoxve.user.Token(
+            "exporter-token", user_id=cfg.user, token_name=TOKEN_NAME, privileges_separation=True,
+            comment="prometheus-pve-exporter (proxmox-ha)", opts=api(user),
+        )
+        # Privilege separation: the token holds only what its own ACL grants, read-only auditing.
+        acl = proxmoxve.Acl("exporter-token-auditor", path="/", role_id="PVEAuditor", token_id=token.id, propagate=True, opts=api(token))
+        token_value = pulumi.Output.secret(token.value)
+        env = {"PVE_USER": cfg.user, "PVE_TOKEN_NAME": TOKEN_NAME, "PVE_TOKEN_VALUE": token_value}
+        for node_name, node in zip(args.node_names, args.nodes):
+            run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, EXPORTER_VERSION), node.connection, self,
+                     depends_on=[acl], environment=env)
+        if args.ceph and cfg.ceph_prometheus:
+            run_step(ops_steps.ceph_prometheus(first_name), first.connection, self, depends_on=[args.after])
+        self.register_outputs({"tokenId": token.id, "exporterPort": cfg.exporter_port})

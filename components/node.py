@@ -1,0 +1,78 @@
+"""ProxmoxNode: one machine made ready to join: repositories, packages, bridges, hosts, watchdog, root key."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from models.cluster import Networks, Node
+from remote import node_steps
+
+from .connection import connection_for, run_step
+
+PACKAGES = ["ifupdown2"]
+
+
+@dataclass(frozen=True)
+class ProxmoxNodeArgs:
+    node: Node
+    pve_version: int
+    networks: Networks
+    # (address, name) of every cluster node, for /etc/hosts.
+    peers: list[tuple[str, str]]
+    watchdog_module: str
+    private_key: pulumi.Output[str]
+    ipmi_password: pulumi.Output[str] | None = None
+
+
+class ProxmoxNode(pulumi.ComponentResource):
+    connection: command.remote.ConnectionArgs
+    ready: list[pulumi.Resource]
+    root_public_key: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ProxmoxNodeArgs, opts: pulumi.ResourceOptions | None = None):
+        node = args.node
+        super().__init__(
+            "proxmox-ha:node:ProxmoxNode",
+            name,
+            {
+                "nodeName": node.name,
+                "managementAddress": str(node.management_address),
+                "storageAddress": str(node.storage_address) if node.storage_address else None,
+                "osdDisks": node.osd_disks,
+                "watchdogModule": args.watchdog_module,
+                "ipmiConfigured": node.ipmi is not None,
+            },
+            opts,
+        )
+        self.connection = connection_for(node, args.private_key)
+        run = lambda step, **kw: run_step(step, self.connection, self, **kw)  # noqa: E731
+
+        repos = run(node_steps.repositories(node.name, args.pve_version))
+        packages = run(node_steps.packages(node.name, PACKAGES), depends_on=[repos])
+        bridges = run(node_steps.bridges(node.name, node_steps.interfaces_fragment(self._bridges(args))), depends_on=[packages])
+        hosts = run(node_steps.hosts(node.name, args.peers))
+        watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))
+        key = run(node_steps.root_ssh_key(node.name))
+        self.ready = [bridges, hosts, watchdog, key]
+        if node.ipmi is not None:
+            if args.ipmi_password is None:
+                pulumi.log.warn(f"{node.name}: IPMI is configured but proxmox-ha:ipmiPassword is not set; the BMC check is skipped", self)
+            else:
+                self.ready.append(run(
+                    node_steps.ipmi_reachable(node.name, str(node.ipmi.address), node.ipmi.username),
+                    environment={"IPMI_PASSWORD": args.ipmi_password},
+                ))
+        self.root_public_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
+        self.register_outputs({"nodeName": node.name, "rootPublicKey": self.root_public_key})
+
+    @staticmethod
+    def _bridges(args: ProxmoxNodeArgs) -> list[tuple[str, str, str, str | None]]:
+        node, nets = args.node, args.networks
+        management = nets.management
+        bridges = [("vmbr0", node.management_port, f"{node.management_address}/{management.cidr.prefixlen}",
+                    str(management.gateway) if management.gateway else None)]
+        if nets.storage is not None and node.storage_address is not None and node.storage_port is not None:
+            bridges.append(("vmbr1", node.storage_port, f"{node.storage_address}/{nets.storage.cidr.prefixlen}", None))
+        return bridges

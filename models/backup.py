@@ -1,0 +1,106 @@
+"""`proxmox-ha:backup`: the PBS storage, vzdump jobs and the config-backup timer."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .base import ConfigModel, Problem, stack_key
+from .calendar import calendar_problem
+
+STORAGE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
+
+
+class Pbs(ConfigModel):
+    id: str
+    server: str = Field(min_length=1)
+    datastore: str = Field(min_length=1)
+    username: str
+    # The PBS certificate's SHA-256 fingerprint; without it PVE trusts only a CA-signed certificate.
+    fingerprint: str | None = None
+    namespace: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not STORAGE_ID.match(v):
+            raise ValueError("must start with a letter and hold only letters, digits, '_', '.', '-'")
+        return v
+
+    @field_validator("username")
+    @classmethod
+    def _user(cls, v: str) -> str:
+        if not re.match(r"^[^@\s]+@[A-Za-z0-9_.-]+(![A-Za-z0-9_.-]+)?$", v):
+            raise ValueError("must be USER@REALM (or USER@REALM!TOKEN), e.g. backup@pbs")
+        return v
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, v: str | None) -> str | None:
+        if v is not None and not FINGERPRINT.match(v):
+            raise ValueError("must be the 32-byte SHA-256 fingerprint as AA:BB:... (see `proxmox-backup-manager cert info`)")
+        return v
+
+
+class Job(ConfigModel):
+    id: str
+    schedule: str
+    storage: str
+    mode: Literal["snapshot", "suspend", "stop"] = "snapshot"
+    compress: Literal["0", "1", "gzip", "lz4", "zstd"] = "zstd"
+    all: bool = False
+    vmids: list[int] = Field(default_factory=list)
+    mail_notification: Literal["always", "failure"] = "failure"
+    mail_to: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{1,40}$", v):
+            raise ValueError("must start with a letter and hold 2-41 letters, digits, '_' or '-'")
+        return v
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, v: str) -> str:
+        problem = calendar_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v.strip()
+
+
+class ConfigBackup(ConfigModel):
+    """The tar of /etc/pve, /etc/corosync and /etc/ceph that each node keeps."""
+
+    enabled: bool = True
+    retention_days: int = Field(14, ge=1, le=3650)
+    directory: str = "/var/backups/proxmox-ha"
+    # An rclone remote such as `offsite:proxmox-config`; empty keeps archives local only.
+    rclone_remote: str | None = None
+
+
+class BackupConfig(ConfigModel):
+    pbs: Pbs | None = None
+    jobs: list[Job] = Field(default_factory=list)
+    config_backup: ConfigBackup = ConfigBackup()
+
+    def problems(self, storages: set[str]) -> list[Problem]:
+        found: list[Problem] = []
+        known = set(storages) | ({self.pbs.id} if self.pbs else set())
+        seen: set[str] = set()
+        for i, job in enumerate(self.jobs):
+            if job.id in seen:
+                found.append(Problem(stack_key("backup", "jobs", i, "id"), f"{job.id!r} is listed twice"))
+            seen.add(job.id)
+            if job.storage not in known:
+                found.append(Problem(stack_key("backup", "jobs", i, "storage"), f"{job.storage!r} is not a storage this stack creates ({', '.join(sorted(known)) or 'none'})"))
+            elif self.pbs is None or job.storage != self.pbs.id:
+                found.append(Problem(stack_key("backup", "jobs", i, "storage"), f"{job.storage!r} is an RBD pool storage, which cannot hold backups; use the PBS storage"))
+            if job.all and job.vmids:
+                found.append(Problem(stack_key("backup", "jobs", i, "vmids"), "set together with all: true; choose one"))
+            if not job.all and not job.vmids:
+                found.append(Problem(stack_key("backup", "jobs", i), "backs up nothing: set all: true or list vmids"))
+        return found

@@ -1,0 +1,139 @@
+"""`proxmox-ha:cluster`: nodes, networks and corosync."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from .base import ConfigModel, Problem, stack_key
+
+# pvecm's own rule for cluster names.
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9-]{1,15}$")
+# A node name is a hostname label (PVE refuses dots and underscores in node names).
+NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+INTERFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
+
+
+class Network(ConfigModel):
+    cidr: ipaddress.IPv4Network
+    gateway: ipaddress.IPv4Address | None = None
+
+
+class Networks(ConfigModel):
+    management: Network
+    storage: Network | None = None
+
+
+class Corosync(ConfigModel):
+    crypto_cipher: Literal["aes256", "aes192", "aes128", "none"] = "aes256"
+    crypto_hash: Literal["sha256", "sha384", "sha512", "sha1", "md5", "none"] = "sha256"
+
+
+class Ipmi(ConfigModel):
+    address: ipaddress.IPv4Address
+    username: str = Field(min_length=1)
+
+
+class Node(ConfigModel):
+    name: str
+    management_address: ipaddress.IPv4Address
+    storage_address: ipaddress.IPv4Address | None = None
+    management_port: str = "eno1"
+    storage_port: str | None = None
+    osd_disks: list[str] = Field(default_factory=list)
+    ipmi: Ipmi | None = None
+    ssh_port: int = Field(22, ge=1, le=65535)
+    # The node's SSH host key ("ssh-ed25519 AAAA..."); when set, every remote step pins it.
+    ssh_host_key: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NODE_NAME.match(v):
+            raise ValueError("must be a lowercase hostname label (a-z, 0-9, '-'; no dots), as PVE requires")
+        return v
+
+    @field_validator("management_port", "storage_port")
+    @classmethod
+    def _port(cls, v: str | None) -> str | None:
+        if v is not None and not INTERFACE.match(v):
+            raise ValueError("must be a Linux interface name (at most 15 characters)")
+        return v
+
+    @field_validator("osd_disks")
+    @classmethod
+    def _disks(cls, v: list[str]) -> list[str]:
+        for disk in v:
+            if not re.match(r"^/dev/[A-Za-z0-9/_-]+$", disk):
+                raise ValueError(f"{disk!r} is not a block device path like /dev/sdb")
+        if len(set(v)) != len(v):
+            raise ValueError("lists a disk twice")
+        return v
+
+
+class ClusterConfig(ConfigModel):
+    name: str
+    pve_version: Literal[8, 9] = 8
+    networks: Networks
+    corosync: Corosync = Corosync()
+    nodes: list[Node] = Field(min_length=1)
+    # The PVE API the provider talks to; defaults to the first node.
+    api_endpoint: str | None = None
+    api_insecure: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not CLUSTER_NAME.match(v):
+            raise ValueError("must be 1-15 characters of A-Z, a-z, 0-9 and '-' (pvecm's rule)")
+        return v
+
+    @property
+    def first_node(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def endpoint(self) -> str:
+        return self.api_endpoint or f"https://{self.first_node.management_address}:8006/"
+
+    def node_names(self) -> set[str]:
+        return {n.name for n in self.nodes}
+
+    def problems(self) -> list[Problem]:
+        found: list[Problem] = []
+        seen_names: dict[str, int] = {}
+        seen_addresses: dict[ipaddress.IPv4Address, str] = {}
+        storage = self.networks.storage
+        for i, node in enumerate(self.nodes):
+            key = lambda field: stack_key("cluster", "nodes", i, field)  # noqa: E731
+            if node.name in seen_names:
+                found.append(Problem(key("name"), f"{node.name!r} is already used by nodes[{seen_names[node.name]}]"))
+            seen_names.setdefault(node.name, i)
+            checks = [("managementAddress", node.management_address, self.networks.management, "management")]
+            if node.storage_address is not None:
+                checks.append(("storageAddress", node.storage_address, storage, "storage"))
+            elif storage is not None:
+                found.append(Problem(key("storageAddress"), "required: networks.storage is set, so every node needs an address there (corosync link1, Ceph public network)"))
+            for field, address, network, label in checks:
+                if network is None:
+                    found.append(Problem(key(field), f"set, but networks.{label} is not"))
+                    continue
+                if address not in network.cidr:
+                    found.append(Problem(key(field), f"{address} is outside the {label} network {network.cidr}"))
+                elif address in (network.cidr.network_address, network.cidr.broadcast_address) or address == network.gateway:
+                    found.append(Problem(key(field), f"{address} is the network, broadcast or gateway address of {network.cidr}"))
+                if address in seen_addresses:
+                    found.append(Problem(key(field), f"{address} is already used by {seen_addresses[address]}"))
+                seen_addresses.setdefault(address, f"{node.name} ({field})")
+            if storage is not None and node.storage_port is None:
+                found.append(Problem(key("storagePort"), "required: networks.storage is set, so vmbr1 needs a physical port"))
+            if node.storage_port is not None and node.storage_port == node.management_port:
+                found.append(Problem(key("storagePort"), "must differ from managementPort: two links need two ports"))
+        gateway = self.networks.management.gateway
+        if gateway is not None and gateway not in self.networks.management.cidr:
+            found.append(Problem(stack_key("cluster", "networks", "management", "gateway"), f"{gateway} is outside {self.networks.management.cidr}"))
+        if storage is not None and storage.cidr.overlaps(self.networks.management.cidr):
+            found.append(Problem(stack_key("cluster", "networks", "storage", "cidr"), "overlaps the management network; corosync's second link must be a separate network"))
+        return found

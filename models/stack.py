@@ -1,0 +1,121 @@
+"""The whole stack config: the sections, the checks across them, and the secrets."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pydantic import BaseModel, ValidationError
+
+from .backup import BackupConfig
+from .base import NAMESPACE, ConfigError, Problem, stack_key
+from .ceph import CephConfig
+from .cluster import ClusterConfig
+from .ha import HaConfig
+from .monitoring import MonitoringConfig
+
+SECTIONS: dict[str, type[BaseModel]] = {
+    "cluster": ClusterConfig,
+    "ceph": CephConfig,
+    "ha": HaConfig,
+    "backup": BackupConfig,
+    "monitoring": MonitoringConfig,
+}
+OPTIONAL_SECTIONS = {"ceph", "ha", "backup", "monitoring"}
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    cluster: ClusterConfig
+    ceph: CephConfig
+    ha: HaConfig
+    backup: BackupConfig
+    monitoring: MonitoringConfig
+
+    def osd_hosts(self) -> list[str]:
+        return [n.name for n in self.cluster.nodes if n.osd_disks]
+
+    def storages(self) -> set[str]:
+        return {p.name for p in self.ceph.pools}
+
+
+@dataclass(frozen=True)
+class Secrets:
+    ssh_private_key: pulumi.Output[str]
+    api_token: pulumi.Output[str] | None
+    pbs_password: pulumi.Output[str] | None
+    ipmi_password: pulumi.Output[str] | None
+
+
+def _problems_of(section: str, error: ValidationError) -> list[Problem]:
+    problems = []
+    for err in error.errors():
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "is not a known key (check its spelling; keys are camelCase)"
+        elif err["type"] == "missing":
+            message = "is required"
+        problems.append(Problem(stack_key(section, *err["loc"]), message))
+    return problems
+
+
+def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
+    """Validate every section and the references between them; raise one ConfigError listing all problems."""
+    problems: list[Problem] = []
+    parsed: dict[str, BaseModel] = {}
+    for section, model in SECTIONS.items():
+        value = raw.get(section)
+        if value is None:
+            if section in OPTIONAL_SECTIONS:
+                parsed[section] = model()
+                continue
+            problems.append(Problem(stack_key(section), "is required"))
+            continue
+        if not isinstance(value, dict):
+            problems.append(Problem(stack_key(section), f"must be a mapping, not {type(value).__name__}"))
+            continue
+        try:
+            parsed[section] = model.model_validate(value)
+        except ValidationError as error:
+            problems.extend(_problems_of(section, error))
+    # Checks across sections run wherever the sections they read did parse, so one run reports everything.
+    cluster, ceph, ha, backup = (parsed.get(k) for k in ("cluster", "ceph", "ha", "backup"))
+    if cluster is not None:
+        problems += cluster.problems()
+        if ceph is not None:
+            problems += ceph.problems(cluster.pve_version, sum(1 for n in cluster.nodes if n.osd_disks))
+        if ha is not None:
+            problems += ha.problems(cluster.node_names())
+    if backup is not None and ceph is not None:
+        problems += backup.problems({p.name for p in ceph.pools})
+    if problems:
+        raise ConfigError(problems)
+    stack = StackConfig(**parsed)  # type: ignore[arg-type]
+    return stack
+
+
+def load_stack_config(config: pulumi.Config) -> StackConfig:
+    return parse_stack_config({section: config.get_object(section) for section in SECTIONS})
+
+
+def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
+    """Read the secrets as secret Outputs; a missing one that the stack needs is a config problem too."""
+    needed: dict[str, bool] = {
+        "sshPrivateKey": True,
+        "apiToken": bool(stack.ha.resources or stack.ha.groups or stack.backup.pbs or stack.backup.jobs or stack.monitoring.enabled),
+        "pbsPassword": stack.backup.pbs is not None,
+        "ipmiPassword": False,
+    }
+    values: dict[str, pulumi.Output[str] | None] = {key: config.get_secret(key) for key in needed}
+    missing = [key for key, required in needed.items() if required and values[key] is None]
+    if missing:
+        raise ConfigError([
+            Problem(f"{NAMESPACE}:{key}", f"is required; set it with `pulumi config set --secret {NAMESPACE}:{key} ...`")
+            for key in missing
+        ])
+    return Secrets(
+        ssh_private_key=values["sshPrivateKey"],  # type: ignore[arg-type]
+        api_token=values["apiToken"],
+        pbs_password=values["pbsPassword"],
+        ipmi_password=values["ipmiPassword"],
+    )

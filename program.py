@@ -1,0 +1,68 @@
+"""The program: validated stack config → components → outputs. `__main__.py` only calls `run()`."""
+from __future__ import annotations
+
+import pulumi
+import pulumi_proxmoxve as proxmoxve
+
+from components.backup import BackupPlan, BackupPlanArgs
+from components.ceph import CephCluster, CephClusterArgs
+from components.cluster import ProxmoxCluster, ProxmoxClusterArgs
+from components.ha import HighAvailability, HighAvailabilityArgs
+from components.monitoring import Monitoring, MonitoringArgs
+from components.node import ProxmoxNode, ProxmoxNodeArgs
+from models import ConfigError, Secrets, StackConfig, load_secrets, load_stack_config
+from models.base import NAMESPACE
+
+
+def build(stack: StackConfig, secrets: Secrets) -> None:
+    cluster = stack.cluster
+    peers = [(str(n.management_address), n.name) for n in cluster.nodes]
+    nodes = [
+        ProxmoxNode(n.name, ProxmoxNodeArgs(
+            node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
+            watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password,
+        ))
+        for n in cluster.nodes
+    ]
+    pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
+    ready: pulumi.Resource = pve.formed
+    if stack.ceph.pools or stack.osd_hosts():
+        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=pve.formed)).ready
+
+    node_names = [n.name for n in cluster.nodes]
+    provider = None
+    if secrets.api_token is not None:
+        provider = proxmoxve.Provider(
+            "pve", endpoint=cluster.endpoint, api_token=secrets.api_token, insecure=cluster.api_insecure,
+        )
+    if provider is not None and (stack.ha.groups or stack.ha.resources):
+        HighAvailability("ha", HighAvailabilityArgs(
+            ha=stack.ha, pve_version=cluster.pve_version, nodes=node_names, provider=provider, after=ready,
+        ))
+    BackupPlan("backup", BackupPlanArgs(
+        backup=stack.backup, nodes=nodes, node_names=node_names, provider=provider,
+        pbs_password=secrets.pbs_password, after=ready,
+    ))
+    if provider is not None and stack.monitoring.enabled:
+        Monitoring("monitoring", MonitoringArgs(
+            monitoring=stack.monitoring, nodes=nodes, node_names=node_names, provider=provider,
+            ceph=bool(stack.osd_hosts()), after=ready,
+        ))
+
+    pulumi.export("clusterName", cluster.name)
+    pulumi.export("endpoint", cluster.endpoint)
+    pulumi.export("nodes", node_names)
+    pulumi.export("pools", [{"name": p.name, "size": p.size, "minSize": p.min_size} for p in stack.ceph.pools])
+    pulumi.export("haResources", [r.id for r in stack.ha.resources])
+    pulumi.export("backupJobs", [j.id for j in stack.backup.jobs])
+
+
+def run() -> None:
+    config = pulumi.Config(NAMESPACE)
+    try:
+        stack = load_stack_config(config)
+        secrets = load_secrets(config, stack)
+    except ConfigError as error:
+        # RunError ends the program with this message alone, no traceback; nothing has been registered yet.
+        raise pulumi.RunError(str(error)) from None
+    build(stack, secrets)

@@ -1,0 +1,101 @@
+"""Cluster formation: `pvecm create` on the first node, joins one at a time, quorum, totem crypto."""
+from __future__ import annotations
+
+import shlex
+
+from .step import Step, wait_for
+
+LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
+CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
+QUORATE = "pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'"
+
+
+def _membership_check(cluster: str) -> str:
+    """Exit 0 when this node is in `cluster`, 1 when in none; fail loudly when it belongs to another one."""
+    foreign = (
+        f"node belongs to cluster '$current', not '{cluster}'; remove it there first "
+        "(pvecm delnode on that cluster, then clean /etc/corosync and /etc/pve/corosync.conf), or fix proxmox-ha:cluster.name"
+    )
+    return (
+        f"if [ -f {LOCAL_COROSYNC} ]; then\n"
+        f"  current=$(awk '$1 == \"cluster_name:\" {{print $2}}' {LOCAL_COROSYNC})\n"
+        f"  [ \"$current\" = {shlex.quote(cluster)} ] || fail \"{foreign}\"\n"
+        f"else\n"
+        f"  false\n"
+        f"fi"
+    )
+
+
+def _wait_quorate(seconds: int = 120) -> str:
+    return wait_for(QUORATE, "corosync quorum (pvecm status: Quorate: Yes)", seconds)
+
+
+def create(node: str, cluster: str, link0: str, link1: str | None) -> Step:
+    links = f"--link0 {shlex.quote(link0)}" + (f" --link1 {shlex.quote(link1)}" if link1 else "")
+    return Step(
+        name="cluster-create",
+        node=node,
+        check=_membership_check(cluster),
+        act=f"pvecm create {shlex.quote(cluster)} {links}",
+        verify=_wait_quorate(),
+    )
+
+
+def authorize_joiner(first: str, joiner: str, public_key: str) -> Step:
+    """On the first node: accept the joiner's root key, which `pvecm add --use_ssh` logs in with."""
+    return Step(
+        name=f"authorize-{joiner}",
+        node=first,
+        check=f"grep -qxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
+        act=f"mkdir -p -m 700 /root/.ssh\necho {shlex.quote(public_key)} >> /root/.ssh/authorized_keys",
+        verify=f"grep -qxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
+    )
+
+
+def join(node: str, cluster: str, first_address: str, first_host_key: str | None, link0: str, link1: str | None) -> Step:
+    links = f"--link0 {shlex.quote(link0)}" + (f" --link1 {shlex.quote(link1)}" if link1 else "")
+    if first_host_key:
+        trust = (
+            f"grep -qsF {shlex.quote(f'{first_address} {first_host_key}')} /root/.ssh/known_hosts"
+            f" || echo {shlex.quote(f'{first_address} {first_host_key}')} >> /root/.ssh/known_hosts"
+        )
+    else:
+        trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{first_address} true"
+    return Step(
+        name="cluster-join",
+        node=node,
+        check=_membership_check(cluster),
+        act=(
+            f"{trust}\n"
+            f"pvecm add {shlex.quote(first_address)} {links} --use_ssh"
+            f" || fail 'pvecm add to {first_address} was refused; check the first node is quorate (pvecm status there) and reachable over SSH'"
+        ),
+        verify=f"{_wait_quorate()}\npvecm nodes | grep -qw \"$node\"",
+    )
+
+
+def totem_crypto(node: str, cipher: str, hash_: str) -> Step:
+    """Set totem crypto in the cluster-wide corosync.conf, bumping config_version as PVE requires."""
+    wanted = f"grep -Eq '^[[:space:]]*crypto_cipher: {cipher}$' {CLUSTER_COROSYNC} && grep -Eq '^[[:space:]]*crypto_hash: {hash_}$' {CLUSTER_COROSYNC}"
+    edit = (
+        f"awk -v cipher={cipher} -v hash={hash_} '\n"
+        "  /^totem[[:space:]]*\\{/ { in_totem = 1; print; print \"  crypto_cipher: \" cipher; print \"  crypto_hash: \" hash; next }\n"
+        "  in_totem && /^[[:space:]]*crypto_(cipher|hash):/ { next }\n"
+        "  in_totem && /^[[:space:]]*config_version:/ { print \"  config_version: \" $2 + 1; next }\n"
+        "  in_totem && /^}/ { in_totem = 0 }\n"
+        "  { print }' "
+        f"{CLUSTER_COROSYNC} > {CLUSTER_COROSYNC}.new\n"
+        f"mv {CLUSTER_COROSYNC}.new {CLUSTER_COROSYNC}"
+    )
+    return Step(name="corosync-crypto", node=node, check=wanted, act=edit, verify=f"{wanted}\n{_wait_quorate()}")
+
+
+def quorum(node: str, expected_votes: int) -> Step:
+    """A read-only gate: every node has joined and the cluster is quorate."""
+    votes = f"[ \"$(pvecm status | awk '/^Total votes:/ {{print $3}}')\" = {expected_votes} ]"
+    return Step(
+        name="cluster-quorum",
+        node=node,
+        check=f"{QUORATE} && {votes}",
+        act=wait_for(f"{{ {QUORATE} && {votes}; }}", f"{expected_votes} votes and quorum"),
+    )

@@ -1,0 +1,137 @@
+"""Node preparation: repositories, packages, bridges, /etc/hosts, watchdog, IPMI, root SSH key."""
+from __future__ import annotations
+
+import shlex
+
+from .step import Step, same_file, write_file
+
+SUITES = {8: "bookworm", 9: "trixie"}
+PVE_MIRROR = "http://download.proxmox.com/debian/pve"
+KEYRING = "/usr/share/keyrings/proxmox-archive-keyring.gpg"
+HOSTS_BEGIN = "# BEGIN proxmox-ha managed hosts"
+HOSTS_END = "# END proxmox-ha managed hosts"
+
+
+def repositories(node: str, pve_version: int) -> Step:
+    """No-subscription on, enterprise off: `.list` files on PVE 8 (bookworm), deb822 `.sources` on PVE 9 (trixie)."""
+    suite = SUITES[pve_version]
+    if pve_version == 8:
+        path = "/etc/apt/sources.list.d/pve-no-subscription.list"
+        content = f"deb {PVE_MIRROR} {suite} pve-no-subscription"
+        enterprise = "/etc/apt/sources.list.d/pve-enterprise.list"
+        enterprise_off = f"! grep -qs '^deb' {enterprise}"
+        disable = f"if [ -f {enterprise} ]; then sed -i 's/^deb/# deb/' {enterprise}; fi"
+    else:
+        path = "/etc/apt/sources.list.d/proxmox.sources"
+        content = f"Types: deb\nURIs: {PVE_MIRROR}\nSuites: {suite}\nComponents: pve-no-subscription\nSigned-By: {KEYRING}"
+        enterprise = "/etc/apt/sources.list.d/pve-enterprise.sources"
+        enterprise_off = f"{{ [ ! -f {enterprise} ] || grep -qx 'Enabled: false' {enterprise}; }}"
+        disable = f"if [ -f {enterprise} ] && ! grep -qx 'Enabled: false' {enterprise}; then echo 'Enabled: false' >> {enterprise}; fi"
+    return Step(
+        name="apt-repositories",
+        node=node,
+        check=f"{same_file(path, content)} && {enterprise_off}",
+        act=f"{write_file(path, content)}\n{disable}",
+        verify=enterprise_off,
+    )
+
+
+def packages(node: str, names: list[str]) -> Step:
+    installed = " && ".join(f"dpkg-query -W -f='${{Status}}' {shlex.quote(n)} 2>/dev/null | grep -q 'install ok installed'" for n in names)
+    return Step(
+        name="packages",
+        node=node,
+        check=installed,
+        act=f"apt-get update -q\nDEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(map(shlex.quote, names))}",
+        verify=installed,
+    )
+
+
+def bridges(node: str, interfaces: str) -> Step:
+    """vmbr0/vmbr1 in a fragment under interfaces.d (PVE's interfaces file sources it), applied by ifreload."""
+    path = "/etc/network/interfaces.d/proxmox-ha"
+    return Step(
+        name="bridges",
+        node=node,
+        check=same_file(path, interfaces),
+        act=(
+            "grep -qs '^source /etc/network/interfaces.d/\\*' /etc/network/interfaces"
+            " || echo 'source /etc/network/interfaces.d/*' >> /etc/network/interfaces\n"
+            f"{write_file(path, interfaces)}\nifreload -a"
+        ),
+    )
+
+
+def interfaces_fragment(bridges_: list[tuple[str, str, str, str | None]]) -> str:
+    """ifupdown2 stanzas for (bridge, port, address/prefix, gateway)."""
+    stanzas = []
+    for bridge, port, address, gateway in bridges_:
+        lines = [f"auto {bridge}", f"iface {bridge} inet static", f"\taddress {address}"]
+        if gateway:
+            lines.append(f"\tgateway {gateway}")
+        lines += [f"\tbridge-ports {port}", "\tbridge-stp off", "\tbridge-fd 0"]
+        stanzas.append("\n".join(lines))
+    return "\n\n".join(stanzas)
+
+
+def hosts(node: str, entries: list[tuple[str, str]]) -> Step:
+    """A managed block in /etc/hosts with every node, so corosync and SSH resolve names without DNS."""
+    block = "\n".join([HOSTS_BEGIN, *(f"{address} {name}" for address, name in entries), HOSTS_END])
+    extract = f"sed -n '/^{HOSTS_BEGIN}$/,/^{HOSTS_END}$/p' /etc/hosts"
+    return Step(
+        name="etc-hosts",
+        node=node,
+        check=f"[ \"$({extract})\" = {shlex.quote(block)} ]",
+        act=(
+            f"sed '/^{HOSTS_BEGIN}$/,/^{HOSTS_END}$/d' /etc/hosts > /etc/hosts.proxmox-ha.tmp\n"
+            f"printf '%s\\n' {shlex.quote(block)} >> /etc/hosts.proxmox-ha.tmp\n"
+            # /etc/hosts may be a bind mount: rewrite in place rather than rename over it.
+            "cat /etc/hosts.proxmox-ha.tmp > /etc/hosts && rm -f /etc/hosts.proxmox-ha.tmp"
+        ),
+        verify=f"[ \"$({extract})\" = {shlex.quote(block)} ]",
+    )
+
+
+def watchdog(node: str, module: str) -> Step:
+    """PVE fences by watchdog self-fencing: watchdog-mux loads WATCHDOG_MODULE at boot."""
+    path = "/etc/default/pve-ha-manager"
+    line = f"WATCHDOG_MODULE={module}"
+    return Step(
+        name="watchdog-module",
+        node=node,
+        check=f"grep -qx {shlex.quote(line)} {path}",
+        act=(
+            f"touch {path}\n"
+            f"sed -i '/^#\\?\\s*WATCHDOG_MODULE=/d' {path}\n"
+            f"echo {shlex.quote(line)} >> {path}\n"
+            "echo \"proxmox-ha: $node: watchdog module set to "
+            f"{module}; it takes effect at the next reboot (watchdog-mux loads it at start)\" >&2"
+        ),
+        verify=f"grep -qx {shlex.quote(line)} {path}",
+    )
+
+
+def ipmi_reachable(node: str, address: str, username: str) -> Step:
+    """A read-only check that the BMC answers; the password comes from the environment (IPMI_PASSWORD)."""
+    probe = (
+        "if command -v ipmitool >/dev/null; then "
+        f"ipmitool -I lanplus -H {shlex.quote(address)} -U {shlex.quote(username)} -E chassis power status; "
+        f"else ping -c 1 -W 2 {shlex.quote(address)}; fi"
+    )
+    return Step(
+        name="ipmi-reachable",
+        node=node,
+        check="false",
+        act=f"{probe} >/dev/null 2>&1 || fail {shlex.quote(f'the BMC at {address} does not answer; check its address, user and the secret proxmox-ha:ipmiPassword')}",
+    )
+
+
+def root_ssh_key(node: str) -> Step:
+    """The node's root key, which `pvecm add --use_ssh` uses to reach the first node; prints the public key."""
+    return Step(
+        name="root-ssh-key",
+        node=node,
+        check="test -s /root/.ssh/id_ed25519.pub",
+        act="mkdir -p -m 700 /root/.ssh\nssh-keygen -q -t ed25519 -N '' -C \"root@$node\" -f /root/.ssh/id_ed25519",
+        report="cat /root/.ssh/id_ed25519.pub",
+    )

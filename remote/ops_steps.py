@@ -1,0 +1,70 @@
+"""Operations on the nodes: the config-backup timer, the monitoring user, the exporters."""
+from __future__ import annotations
+
+import shlex
+
+from .step import Step, files
+
+EXPORTER_VENV = "/opt/prometheus-pve-exporter"
+EXPORTER_CONFIG = "/etc/prometheus/pve.yml"
+# Written from the environment so the token value never appears in a script, a log or the state in plaintext.
+_EXPORTER_CONFIG_FROM_ENV = (
+    "printf 'default:\\n  user: %s\\n  token_name: %s\\n  token_value: %s\\n  verify_ssl: false\\n'"
+    " \"$PVE_USER\" \"$PVE_TOKEN_NAME\" \"$PVE_TOKEN_VALUE\""
+)
+
+
+def config_backup(node: str, script: str, service: str, timer: str, settings: dict[str, str]) -> Step:
+    env = "\n".join(f"{key}={shlex.quote(value)}" for key, value in settings.items())
+    return files(
+        node,
+        "config-backup-timer",
+        {
+            "/usr/local/sbin/proxmox-config-backup": (script, "0755"),
+            "/etc/systemd/system/proxmox-config-backup.service": (service, "0644"),
+            "/etc/systemd/system/proxmox-config-backup.timer": (timer, "0644"),
+            "/etc/default/proxmox-config-backup": (env, "0644"),
+        },
+        then="systemctl daemon-reload\nsystemctl enable --now proxmox-config-backup.timer",
+    )
+
+
+def pve_user(node: str, user: str) -> Step:
+    present = f"grep -q '^user:{user}:' /etc/pve/user.cfg"
+    return Step(
+        name="monitoring-user",
+        node=node,
+        check=present,
+        act=f"pveum user add {shlex.quote(user)} --comment 'proxmox-ha monitoring (read-only, PVEAuditor)'",
+        verify=present,
+    )
+
+
+def ceph_prometheus(node: str) -> Step:
+    enabled = "ceph mgr module ls -f json | python3 -c 'import json,sys; sys.exit(0 if \"prometheus\" in json.load(sys.stdin)[\"enabled_modules\"] else 1)'"
+    return Step(name="ceph-mgr-prometheus", node=node, check=enabled, act="ceph mgr module enable prometheus", verify=enabled)
+
+
+def pve_exporter(node: str, port: int, version: str) -> Step:
+    """prometheus-pve-exporter from PyPI in its own venv, with the API token from $PVE_TOKEN_VALUE."""
+    unit = (
+        "[Unit]\nDescription=Prometheus exporter for Proxmox VE (proxmox-ha)\nAfter=network-online.target\n\n"
+        f"[Service]\nExecStart={EXPORTER_VENV}/bin/pve_exporter --config.file {EXPORTER_CONFIG} --web.listen-address [::]:{port}\n"
+        "User=root\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target"
+    )
+    unit_path = "/etc/systemd/system/prometheus-pve-exporter.service"
+    installed = f"{EXPORTER_VENV}/bin/pip show prometheus-pve-exporter 2>/dev/null | grep -qx 'Version: {version}'"
+    configured = f"{_EXPORTER_CONFIG_FROM_ENV} | cmp -s {EXPORTER_CONFIG} -"
+    unit_same = f"printf '%s\\n' {shlex.quote(unit)} | cmp -s {unit_path} -"
+    return Step(
+        name="pve-exporter",
+        node=node,
+        check=f"{installed} && {configured} && {unit_same} && systemctl is-active -q prometheus-pve-exporter",
+        act=(
+            f"{installed} || {{ python3 -m venv {EXPORTER_VENV} && {EXPORTER_VENV}/bin/pip install -q prometheus-pve-exporter=={version}; }}\n"
+            f"mkdir -p /etc/prometheus\n(umask 077; {_EXPORTER_CONFIG_FROM_ENV} > {EXPORTER_CONFIG})\n"
+            f"printf '%s\\n' {shlex.quote(unit)} > {unit_path}\n"
+            "systemctl daemon-reload\nsystemctl enable prometheus-pve-exporter\nsystemctl restart prometheus-pve-exporter"
+        ),
+        verify=f"{installed} && {configured}",
+    )

@@ -1,0 +1,73 @@
+"""A remote step: skip when `check` says it is done, else `act`, then `verify`; failures name step and node."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+_PRELUDE = r"""set -euo pipefail
+step={step} node={node}
+fail() {{
+  echo "proxmox-ha: step '$step' failed on node $node: $*" >&2
+  echo "proxmox-ha: next: fix the cause above, then re-run 'pulumi up'; finished steps are skipped." >&2
+  exit 1
+}}
+trap 'fail "\`$BASH_COMMAND\` (line $LINENO) exited with status $?"' ERR
+"""
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    node: str
+    # Exits 0 when the step's effect is already in place; may call `fail` to refuse (e.g. foreign cluster).
+    check: str
+    act: str
+    # Run after `act`: the step only succeeds once this passes.
+    verify: str | None = None
+    # Printed on success whether or not the step acted (e.g. a public key a later step needs).
+    report: str | None = None
+
+    def script(self) -> str:
+        lines = [_PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node))]
+        lines.append(f"if {{\n{self.check.strip()}\n}} >/dev/null; then\n  echo \"proxmox-ha: $step on $node: already done, skipped\" >&2\nelse")
+        # No indentation: scripts carry quoted multi-line file contents that must stay byte-exact.
+        lines.append(self.act.strip())
+        if self.verify:
+            lines.append(f"{{\n{self.verify.strip()}\n}} || fail 'the change did not take effect (verification failed)'")
+        lines.append("echo \"proxmox-ha: $step on $node: done\" >&2\nfi")
+        if self.report:
+            lines.append(self.report)
+        return "\n".join(lines) + "\n"
+
+
+def wait_for(condition: str, what: str, seconds: int = 120) -> str:
+    """Shell that polls `condition` every 2 s and fails with `what` after `seconds`."""
+    return (
+        f"for _ in $(seq {max(1, seconds // 2)}); do\n"
+        f"  if {condition}; then break; fi\n"
+        f"  sleep 2\n"
+        f"done\n"
+        f"{condition} || fail {shlex.quote(f'timed out after {seconds}s waiting for {what}')}"
+    )
+
+
+def write_file(path: str, content: str, mode: str = "0644") -> str:
+    """Shell that writes `content` to `path` atomically (single-quoted: nothing in it is expanded)."""
+    tmp = f"{path}.proxmox-ha.tmp"
+    return (
+        f"mkdir -p \"$(dirname {path})\"\n"
+        f"printf '%s\\n' {shlex.quote(content.rstrip())} > {tmp}\n"
+        f"chmod {mode} {tmp} && mv {tmp} {path}"
+    )
+
+
+def same_file(path: str, content: str) -> str:
+    """Shell that exits 0 when `path` holds exactly `content`."""
+    return f"printf '%s\\n' {shlex.quote(content.rstrip())} | cmp -s {path} -"
+
+
+def files(node: str, name: str, wanted: dict[str, tuple[str, str]], then: str = "") -> Step:
+    """Install files {path: (content, mode)}; `then` runs after any of them changed (e.g. a service restart)."""
+    check = " && ".join(same_file(path, content) for path, (content, _) in wanted.items())
+    act = "\n".join(write_file(path, content, mode) for path, (content, mode) in wanted.items())
+    return Step(name=name, node=node, check=check, act=f"{act}\n{then}".rstrip(), verify=check)

@@ -1,0 +1,78 @@
+"""Run the real program under Pulumi mocks and record every resource it registers."""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = {
+    "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nUNIT-TEST-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----",
+    "apiToken": "root@pam!pulumi=UNIT-TEST-API-TOKEN",
+    "pbsPassword": "UNIT-TEST-PBS-PASSWORD",
+    "ipmiPassword": "UNIT-TEST-IPMI-PASSWORD",
+}
+
+
+LAST_MOCKS: "RecordingMocks | None" = None
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict
+    provider: str | None
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[Registered] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider))
+        state = dict(args.inputs)
+        if args.typ == "command:remote:Command":
+            node = args.name.split("-", 1)[0]
+            state["stdout"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{node} root@{node}\n" if args.name.endswith("root-ssh-key") else ""
+        if args.typ == "proxmoxve:user/token:Token":
+            state["value"] = "UNIT-TEST-EXPORTER-TOKEN"
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+def stack_sections(path: Path) -> dict:
+    config = yaml.safe_load(path.read_text())["config"]
+    return {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith("proxmox-ha:")}
+
+
+@pytest.fixture
+def homelab() -> dict:
+    return copy.deepcopy(stack_sections(ROOT / "Pulumi.homelab.yaml"))
+
+
+def run_program(sections: dict, secrets: dict | None = None) -> list[Registered]:
+    """Run program.run() as the engine would, with `sections` as stack config; return what was registered."""
+    import program
+
+    global LAST_MOCKS
+    mocks = LAST_MOCKS = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="proxmox-ha", stack="unit", preview=False)
+    secrets = SECRETS if secrets is None else secrets
+    config = {f"proxmox-ha:{k}": json.dumps(v) for k, v in sections.items()}
+    config |= {f"proxmox-ha:{k}": v for k, v in secrets.items()}
+    pulumi.runtime.set_all_config(config, secret_keys=[f"proxmox-ha:{k}" for k in secrets])
+
+    @pulumi.runtime.test
+    def go():
+        program.run()
+
+    go()
+    return mocks.resources

@@ -1,0 +1,180 @@
+"""The whole program under Pulumi mocks: what the homelab stack registers, and what a bad one does not."""
+from __future__ import annotations
+
+import pytest
+
+from .conftest import SECRETS, Registered, run_program
+
+COMMAND = "command:remote:Command"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def _named(resources: list[Registered], suffix: str) -> list[Registered]:
+    return [r for r in resources if r.type == COMMAND and r.name.endswith(suffix)]
+
+
+def _of_type(resources: list[Registered], type_: str) -> list[Registered]:
+    return [r for r in resources if r.type == type_]
+
+
+@pytest.fixture
+def homelab_resources(homelab):
+    return run_program(homelab)
+
+
+def test_one_create_and_serial_joins(homelab_resources):
+    creates = _named(homelab_resources, "-cluster-create")
+    joins = _named(homelab_resources, "-cluster-join")
+    assert [r.name for r in creates] == ["pve1-cluster-create"]
+    assert "pvecm create homelab-cluster --link0 10.0.10.11 --link1 10.0.100.11" in creates[0].inputs["create"]
+    assert [r.name for r in joins] == ["pve2-cluster-join", "pve3-cluster-join"]
+    for join, (address, storage) in zip(joins, [("10.0.10.12", "10.0.100.12"), ("10.0.10.13", "10.0.100.13")]):
+        assert f"pvecm add 10.0.10.11 --link0 {address} --link1 {storage} --use_ssh" in join.inputs["create"]
+
+
+def test_second_join_waits_for_the_first(homelab):
+    import pulumi
+
+    from components import cluster as cluster_module
+
+    seen: dict[str, list] = {}
+    real_run_step = cluster_module.run_step
+
+    def spy(step, connection, parent, depends_on=(), **kwargs):
+        resource = real_run_step(step, connection, parent, depends_on=depends_on, **kwargs)
+        seen[f"{step.node}-{step.name}"] = (resource, list(depends_on))
+        return resource
+
+    cluster_module.run_step = spy
+    try:
+        run_program(homelab)
+    finally:
+        cluster_module.run_step = real_run_step
+    first_join, _ = seen["pve2-cluster-join"]
+    _, authorize_deps = seen["pve1-authorize-pve3"]
+    assert first_join in authorize_deps, "pve3's join chain must start after pve2's join"
+    _, quorum_deps = seen["pve1-cluster-quorum"]
+    assert seen["pve3-cluster-join"][0] in quorum_deps
+    assert isinstance(first_join, pulumi.CustomResource)
+
+
+def test_three_mons_and_nine_osds(homelab_resources):
+    assert len(_named(homelab_resources, "-ceph-mon")) == 3
+    assert len(_named(homelab_resources, "-ceph-mgr")) == 3
+    osds = [r for r in homelab_resources if r.type == COMMAND and "-ceph-osd-" in r.name]
+    assert len(osds) == 9
+    assert {r.name.split("-")[0] for r in osds} == {"pve1", "pve2", "pve3"}
+    assert all("pveceph osd create /dev/sd" in r.inputs["create"] for r in osds)
+
+
+def test_two_pools_of_three_two_with_rbd_storage(homelab_resources):
+    pools = [r for r in homelab_resources if r.type == COMMAND and "-ceph-pool-" in r.name]
+    assert sorted(r.name for r in pools) == ["pve1-ceph-pool-backup-storage", "pve1-ceph-pool-vm-storage"]
+    for pool in pools:
+        script = pool.inputs["create"]
+        assert "--size 3 --min_size 2" in script
+        assert "pvesm add rbd" in script
+    ceph = _of_type(homelab_resources, "proxmox-ha:ceph:Ceph")[0]
+    assert [(p["name"], p["size"], p["minSize"]) for p in ceph.inputs["pools"]] == [("vm-storage", 3, 2), ("backup-storage", 3, 2)]
+    assert ceph.inputs["osdHosts"] == ["pve1", "pve2", "pve3"]
+
+
+def test_ha_group_and_resource_as_the_seed(homelab_resources):
+    (group,) = _of_type(homelab_resources, "proxmoxve:index/hagroup:Hagroup")
+    assert group.inputs["group"] == "critical_services"
+    assert group.inputs["nodes"] == {"pve1": 2, "pve2": 1, "pve3": 1}
+    (resource,) = _of_type(homelab_resources, "proxmoxve:index/haresource:Haresource")
+    assert resource.inputs["resourceId"] == "vm:100"
+    assert resource.inputs["group"] == "critical_services"
+    assert (resource.inputs["maxRestart"], resource.inputs["maxRelocate"]) == (3, 3)
+    assert not _of_type(homelab_resources, "proxmoxve:index/harule:Harule")
+
+
+def test_pbs_storage_and_nightly_job(homelab_resources):
+    (pbs,) = _of_type(homelab_resources, "proxmoxve:storage/pbs:Pbs")
+    assert pbs.inputs["resourceId"] == "pbs-backup" and pbs.inputs["datastore"] == "homelab-backups"
+    (job,) = _of_type(homelab_resources, "proxmoxve:backup/job:Job")
+    assert job.inputs["schedule"] == "02:00" and job.inputs["storage"] == "pbs-backup" and job.inputs["all"] is True
+
+
+def test_watchdog_and_fencing_checks_on_every_node(homelab_resources):
+    watchdogs = _named(homelab_resources, "-watchdog-module")
+    assert len(watchdogs) == 3 and all("WATCHDOG_MODULE=ipmi_watchdog" in r.inputs["create"] for r in watchdogs)
+    assert len(_named(homelab_resources, "-ipmi-reachable")) == 3
+    # The seed's `ha-manager add fence-*` does not exist on PVE.
+    assert not any("fence" in r.inputs.get("create", "") for r in homelab_resources if r.type == COMMAND)
+
+
+def test_pve9_yields_node_affinity_rules_instead_of_groups(homelab):
+    homelab["cluster"]["pveVersion"] = 9
+    homelab["ceph"]["release"] = "squid"
+    resources = run_program(homelab)
+    assert not _of_type(resources, "proxmoxve:index/hagroup:Hagroup")
+    (rule,) = _of_type(resources, "proxmoxve:index/harule:Harule")
+    assert rule.inputs["type"] == "node-affinity"
+    assert rule.inputs["resources"] == ["vm:100"]
+    assert rule.inputs["nodes"] == {"pve1": 2, "pve2": 1, "pve3": 1}
+    (resource,) = _of_type(resources, "proxmoxve:index/haresource:Haresource")
+    assert "group" not in resource.inputs
+    repos = _named(resources, "pve1-apt-repositories")[0].inputs["create"]
+    assert "Suites: trixie" in repos and "proxmox.sources" in repos
+
+
+@pytest.mark.parametrize("change", [
+    lambda s: s["cluster"]["nodes"][1].update(storageAddress="10.0.99.12"),
+    lambda s: s["ceph"]["pools"][0].update(minSize=3, size=3),
+    lambda s: s["backup"]["jobs"][0].update(schedule="0 2 * * *"),
+    lambda s: s["ha"]["resources"][0].update(group="nope"),
+])
+def test_bad_config_registers_no_resource(homelab, change):
+    import pulumi
+
+    change(homelab)
+    with pytest.raises(pulumi.RunError, match=r"proxmox-ha:\w+\."):
+        run_program(homelab)
+    from . import conftest
+
+    assert conftest.LAST_MOCKS.resources == []
+
+
+def test_missing_secret_is_named(homelab):
+    import pulumi
+
+    secrets = {k: v for k, v in SECRETS.items() if k != "pbsPassword"}
+    with pytest.raises(pulumi.RunError, match=r"proxmox-ha:pbsPassword: is required; set it with `pulumi config set --secret"):
+        run_program(homelab, secrets)
+
+
+def test_secrets_stay_secret(homelab_resources):
+    (pbs,) = _of_type(homelab_resources, "proxmoxve:storage/pbs:Pbs")
+    assert pbs.inputs["password"][SECRET_SIG] and pbs.inputs["password"]["value"] == SECRETS["pbsPassword"]
+    for command in _of_type(homelab_resources, COMMAND):
+        assert SECRET_SIG in command.inputs["connection"], f"{command.name}: connection (private key) must be secret"
+        assert SECRETS["sshPrivateKey"] not in command.inputs["create"]
+    for ipmi in _named(homelab_resources, "-ipmi-reachable"):
+        assert ipmi.inputs["environment"][SECRET_SIG] and ipmi.inputs["environment"]["value"]["IPMI_PASSWORD"]
+    for exporter in _named(homelab_resources, "-pve-exporter"):
+        assert exporter.inputs["environment"][SECRET_SIG]
+        assert "UNIT-TEST-EXPORTER-TOKEN" not in exporter.inputs["create"]
+    # No secret value appears in any input outside a secret wrapper.
+    plain = repr([_without_secrets(r.inputs) for r in homelab_resources])
+    for name, value in SECRETS.items():
+        assert value not in plain, f"{name} appears in plaintext"
+
+
+def _without_secrets(value):
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return "<secret>"
+        return {k: _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def test_components_expose_policy_facts(homelab_resources):
+    (cluster,) = _of_type(homelab_resources, "proxmox-ha:cluster:Cluster")
+    assert cluster.inputs["nodeCount"] == 3 and cluster.inputs["links"] == 2
+    assert (cluster.inputs["cryptoCipher"], cluster.inputs["cryptoHash"]) == ("aes256", "sha256")
+    (ha,) = _of_type(homelab_resources, "proxmox-ha:ha:HighAvailability")
+    assert ha.inputs["watchdog"] == "ipmi_watchdog"

@@ -1,0 +1,206 @@
+"""The remote steps as text (valid bash, guarded by a check) and run for real against a private /etc."""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from remote import cluster_steps, node_steps
+from remote.step import Step
+
+from .conftest import run_program
+
+# Probes that change nothing: there is nothing to skip.
+READ_ONLY = {"ipmi-reachable"}
+
+
+def _scripts(resources) -> dict[str, str]:
+    out = {}
+    for r in resources:
+        if r.type == "command:remote:Command":
+            argv = shlex.split(r.inputs["create"])
+            assert argv[:2] == ["bash", "-c"], r.name
+            out[r.name] = argv[2]
+    return out
+
+
+@pytest.fixture(scope="module")
+def homelab_scripts():
+    from .conftest import ROOT, stack_sections
+
+    return _scripts(run_program(stack_sections(ROOT / "Pulumi.homelab.yaml")))
+
+
+def test_every_script_is_valid_bash(homelab_scripts, tmp_path):
+    assert len(homelab_scripts) > 40
+    for name, script in homelab_scripts.items():
+        path = tmp_path / f"{name}.sh"
+        path.write_text(script)
+        result = subprocess.run(["bash", "-n", str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, f"{name}: {result.stderr}"
+
+
+def test_every_mutating_script_is_guarded_by_a_check(homelab_scripts):
+    for name, script in homelab_scripts.items():
+        assert script.startswith("set -euo pipefail\n"), name
+        assert "already done, skipped" in script, name
+        check = script.split("if {\n", 1)[1].split("\n} >/dev/null; then", 1)[0]
+        if not any(name.endswith(step) for step in READ_ONLY):
+            assert check.strip() not in ("", "false", "true"), f"{name} has no real check"
+
+
+def test_failures_name_step_and_node(homelab_scripts):
+    script = homelab_scripts["pve2-cluster-join"]
+    assert "step=cluster-join node=pve2" in script
+    assert "re-run 'pulumi up'" in script
+
+
+class PrivateEtc:
+    """Runs a step under `unshare --mount` with a scratch directory bind-mounted over /etc, and fake tools on PATH."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.etc = root / "etc"
+        self.bin = root / "bin"
+        self.etc.mkdir()
+        self.bin.mkdir()
+        # awk and friends are /etc/alternatives symlinks.
+        shutil.copytree("/etc/alternatives", self.etc / "alternatives", symlinks=True)
+        self.calls = root / "calls.log"
+
+    def file(self, path: str, content: str) -> None:
+        target = self.etc / path.removeprefix("/etc/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(content).lstrip())
+
+    def read(self, path: str) -> str:
+        return (self.etc / path.removeprefix("/etc/")).read_text()
+
+    def fake(self, name: str, body: str) -> None:
+        tool = self.bin / name
+        tool.write_text(f"#!/bin/bash\necho \"{name} $*\" >> {self.calls}\n{body}\n")
+        tool.chmod(0o755)
+
+    def run(self, step: Step) -> subprocess.CompletedProcess:
+        script = self.root / "step.sh"
+        script.write_text(step.script())
+        inner = f"mount --bind {self.etc} /etc && PATH={self.bin}:$PATH exec bash {script}"
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", inner],
+                              capture_output=True, text=True, timeout=60)
+
+    def called(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+
+@pytest.fixture
+def etc(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private mount namespace")
+    return PrivateEtc(tmp_path)
+
+
+def test_hosts_block_is_written_once_and_replaced_in_place(etc):
+    etc.file("/etc/hosts", "127.0.0.1 localhost\n")
+    first = node_steps.hosts("pve1", [("10.0.10.11", "pve1"), ("10.0.10.12", "pve2")])
+    assert etc.run(first).returncode == 0
+    assert etc.run(first).stderr.strip().endswith("already done, skipped")
+    changed = node_steps.hosts("pve1", [("10.0.10.11", "pve1"), ("10.0.10.99", "pve2")])
+    assert etc.run(changed).returncode == 0
+    hosts = etc.read("/etc/hosts")
+    assert hosts.startswith("127.0.0.1 localhost\n")
+    assert hosts.count(node_steps.HOSTS_BEGIN) == 1 and "10.0.10.99 pve2" in hosts and "10.0.10.12" not in hosts
+
+
+def test_watchdog_module_line_is_set_once(etc):
+    etc.file("/etc/default/pve-ha-manager", "# select watchdog module (default is softdog)\n#WATCHDOG_MODULE=ipmi_watchdog\n")
+    step = node_steps.watchdog("pve1", "ipmi_watchdog")
+    result = etc.run(step)
+    assert result.returncode == 0, result.stderr
+    assert "takes effect at the next reboot" in result.stderr
+    assert etc.read("/etc/default/pve-ha-manager").splitlines().count("WATCHDOG_MODULE=ipmi_watchdog") == 1
+    assert "#WATCHDOG_MODULE" not in etc.read("/etc/default/pve-ha-manager")
+    assert "already done" in etc.run(step).stderr
+
+
+def test_pve8_repositories_turn_enterprise_off_and_no_subscription_on(etc):
+    etc.file("/etc/apt/sources.list.d/pve-enterprise.list", "deb https://enterprise.proxmox.com/debian/pve bookworm pve-enterprise\n")
+    step = node_steps.repositories("pve1", 8)
+    assert etc.run(step).returncode == 0
+    assert etc.read("/etc/apt/sources.list.d/pve-enterprise.list").startswith("# deb")
+    assert "bookworm pve-no-subscription" in etc.read("/etc/apt/sources.list.d/pve-no-subscription.list")
+    assert "already done" in etc.run(step).stderr
+
+
+def test_pve9_repositories_use_deb822(etc):
+    etc.file("/etc/apt/sources.list.d/pve-enterprise.sources", "Types: deb\nURIs: https://enterprise.proxmox.com/debian/pve\nSuites: trixie\nComponents: pve-enterprise\n")
+    step = node_steps.repositories("pve1", 9)
+    assert etc.run(step).returncode == 0
+    assert "Enabled: false" in etc.read("/etc/apt/sources.list.d/pve-enterprise.sources")
+    assert "Components: pve-no-subscription" in etc.read("/etc/apt/sources.list.d/proxmox.sources")
+    assert "already done" in etc.run(step).stderr
+
+
+COROSYNC = """
+totem {
+  cluster_name: homelab-cluster
+  config_version: 3
+  interface {
+    linknumber: 0
+  }
+  ip_version: ipv4-6
+  link_mode: passive
+  secauth: on
+  version: 2
+}
+"""
+
+
+def test_totem_crypto_is_set_and_config_version_bumped_once(etc):
+    etc.file("/etc/pve/corosync.conf", COROSYNC)
+    etc.fake("pvecm", "echo 'Quorate:          Yes'")
+    step = cluster_steps.totem_crypto("pve1", "aes256", "sha256")
+    result = etc.run(step)
+    assert result.returncode == 0, result.stderr
+    conf = etc.read("/etc/pve/corosync.conf")
+    assert "crypto_cipher: aes256" in conf and "crypto_hash: sha256" in conf
+    assert "config_version: 4" in conf and "config_version: 3" not in conf
+    assert "already done" in etc.run(step).stderr
+    assert "config_version: 4" in etc.read("/etc/pve/corosync.conf")
+
+
+def test_create_refuses_a_node_of_another_cluster(etc):
+    etc.file("/etc/corosync/corosync.conf", COROSYNC.replace("homelab-cluster", "other"))
+    etc.fake("pvecm", "exit 0")
+    result = etc.run(cluster_steps.create("pve1", "homelab-cluster", "10.0.10.11", "10.0.100.11"))
+    assert result.returncode == 1
+    assert "step 'cluster-create' failed on node pve1: node belongs to cluster 'other'" in result.stderr
+    assert etc.called() == []
+
+
+def test_create_skips_a_node_already_in_the_cluster(etc):
+    etc.file("/etc/corosync/corosync.conf", COROSYNC)
+    etc.fake("pvecm", "exit 0")
+    result = etc.run(cluster_steps.create("pve1", "homelab-cluster", "10.0.10.11", "10.0.100.11"))
+    assert result.returncode == 0 and "already done" in result.stderr
+    assert etc.called() == []
+
+
+def test_create_runs_pvecm_and_waits_for_quorum(etc):
+    etc.fake("pvecm", "[ \"$1\" = status ] && echo 'Quorate:          Yes'; exit 0")
+    result = etc.run(cluster_steps.create("pve1", "homelab-cluster", "10.0.10.11", "10.0.100.11"))
+    assert result.returncode == 0, result.stderr
+    assert etc.called()[0] == "pvecm create homelab-cluster --link0 10.0.10.11 --link1 10.0.100.11"
+
+
+def test_a_failing_tool_reports_the_command_and_what_next(etc):
+    etc.fake("pvecm", "echo 'cluster not ready - no quorum?' >&2; exit 255")
+    result = etc.run(cluster_steps.join("pve3", "homelab-cluster", "10.0.10.11", "ssh-ed25519 AAAA", "10.0.10.13", "10.0.100.13"))
+    assert result.returncode == 1
+    assert "cluster not ready - no quorum?" in result.stderr
+    assert "step 'cluster-join' failed on node pve3: pvecm add to 10.0.10.11 was refused" in result.stderr
+    assert "re-run 'pulumi up'" in result.stderr
