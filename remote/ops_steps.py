@@ -20,7 +20,7 @@ def config_backup(node: str, script: str, service: str, timer: str, settings: di
         node,
         "config-backup-timer",
         {
-            "/usr/local/sbin/proxmox-config-backup": (script, "0755"),
+            "/usr/local/sbin/proxmox-config-backup.sh": (script, "0755"),
             "/etc/systemd/system/proxmox-config-backup.service": (service, "0644"),
             "/etc/systemd/system/proxmox-config-backup.timer": (timer, "0644"),
             "/etc/default/proxmox-config-backup": (env, "0644"),
