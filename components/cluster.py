@@ -34,6 +34,7 @@ class ProxmoxCluster(pulumi.ComponentResource):
                 "nodeCount": len(cfg.nodes),
                 "nodes": [n.name for n in cfg.nodes],
                 "links": links,
+                "storageNetwork": cfg.networks.storage is not None,
                 "cryptoCipher": cfg.corosync.crypto_cipher,
                 "cryptoHash": cfg.corosync.crypto_hash,
                 "qdevice": False,

@@ -1,0 +1,233 @@
+"""The policy rules as pure functions over resource properties; `pack.py` wires them into CrossGuard.
+
+Each rule returns the list of violation messages (empty when the stack complies).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, NamedTuple
+
+from models.calendar import calendar_problem
+from models.ceph import END_OF_LIFE, RELEASES_BY_PVE
+
+CLUSTER = "proxmox-ha:cluster:Cluster"
+NODE = "proxmox-ha:node:ProxmoxNode"
+CEPH = "proxmox-ha:ceph:Ceph"
+HA = "proxmox-ha:ha:HighAvailability"
+BACKUP = "proxmox-ha:backup:BackupPlan"
+PVE_POOL = "proxmoxve:ceph/pool:Pool"
+HAGROUP = "proxmoxve:index/hagroup:Hagroup"
+HARULE = "proxmoxve:index/harule:Harule"
+HARESOURCE = "proxmoxve:index/haresource:Haresource"
+JOB = "proxmoxve:backup/job:Job"
+PBS = "proxmoxve:storage/pbs:Pbs"
+COMMAND = "command:remote:Command"
+PROVIDER = "pulumi:providers:proxmoxve"
+
+# Inputs that carry a secret, by resource type: (path into props, what it is).
+SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
+    PBS: [(("password",), "PBS password"), (("encryptionKey",), "PBS encryption key")],
+    PROVIDER: [(("apiToken",), "PVE API token"), (("password",), "PVE password")],
+    COMMAND: [(("connection", "privateKey"), "SSH private key"), (("connection", "password"), "SSH password"),
+              (("environment",), "step environment (IPMI password, exporter token)")],
+}
+
+
+class Resource(NamedTuple):
+    type: str
+    name: str
+    props: Mapping[str, Any]
+
+
+class SecretMarker(NamedTuple):
+    """How the pack hands a rule a value the engine sent as a secret."""
+
+    value: Any
+
+
+def _num(value: Any) -> int:
+    # The engine sends numbers as floats.
+    return int(value)
+
+
+def _of(resources: Iterable[Resource], type_: str) -> list[Resource]:
+    return [r for r in resources if r.type == type_]
+
+
+# --- cluster -----------------------------------------------------------------
+
+def node_count(cluster: Mapping[str, Any]) -> list[str]:
+    count, qdevice = _num(cluster.get("nodeCount", 0)), bool(cluster.get("qdevice"))
+    if count < 3:
+        return [f"the cluster has {count} node(s); at least 3 are needed to keep quorum through one failure"]
+    if count % 2 == 0 and not qdevice:
+        return [f"the cluster has {count} nodes; an even count adds no failure tolerance over {count - 1}. "
+                "Add or remove a node, or configure a QDevice"]
+    return []
+
+
+def even_count_with_qdevice(cluster: Mapping[str, Any]) -> list[str]:
+    count = _num(cluster.get("nodeCount", 0))
+    if count % 2 == 0 and cluster.get("qdevice"):
+        return [f"{count} nodes rely on a QDevice for the tie-breaking vote; keep it outside the cluster's failure domains"]
+    return []
+
+
+def corosync_crypto(cluster: Mapping[str, Any]) -> list[str]:
+    found = []
+    for key in ("cryptoCipher", "cryptoHash"):
+        if cluster.get(key) in (None, "", "none"):
+            found.append(f"corosync {key} is {cluster.get(key)!r}; cluster traffic must be encrypted and authenticated")
+    return found
+
+
+def corosync_links(cluster: Mapping[str, Any], advisory: bool) -> list[str]:
+    links = _num(cluster.get("links", 1))
+    if advisory:
+        return [] if links >= 2 else ["corosync has a single link; a second network lets the cluster survive a switch or NIC failure"]
+    if cluster.get("storageNetwork") and links < 2:
+        return ["a storage network exists but corosync uses one link; add it as link1 for redundancy"]
+    return []
+
+
+# --- ceph ----------------------------------------------------------------------
+
+def pool_replication(pools: Iterable[Mapping[str, Any]], size: int = 3, min_size: int = 2) -> list[str]:
+    found = []
+    for pool in pools:
+        got_size, got_min = _num(pool.get("size", 0)), _num(pool.get("minSize", pool.get("min_size", 0)))
+        name = pool.get("name", "?")
+        if got_min <= 1:
+            found.append(f"pool {name}: min_size {got_min} acknowledges writes held by a single copy; never use min_size 1")
+        elif (got_size, got_min) != (size, min_size):
+            found.append(f"pool {name}: size {got_size}/min_size {got_min}, required {size}/{min_size}")
+    return found
+
+
+def replicas_fit_osd_hosts(ceph: Mapping[str, Any]) -> list[str]:
+    hosts = list(ceph.get("osdHosts", []))
+    osds = _num(ceph.get("osdCount", 0))
+    found = []
+    for pool in ceph.get("pools", []):
+        size = _num(pool.get("size", 0))
+        if size > len(hosts):
+            found.append(f"pool {pool.get('name')}: {size} replicas but only {len(hosts)} host(s) carry OSDs "
+                         f"({', '.join(hosts) or 'none'}); with the host failure domain its PGs never become clean")
+        elif size > osds:
+            found.append(f"pool {pool.get('name')}: {size} replicas but only {osds} OSD(s)")
+    return found
+
+
+def ceph_release_supported(ceph: Mapping[str, Any]) -> list[str]:
+    release, pve = ceph.get("release"), _num(ceph.get("pveVersion", 8))
+    if release in END_OF_LIFE:
+        newer = [r for r in RELEASES_BY_PVE.get(pve, ()) if r not in END_OF_LIFE]
+        return [f"Ceph {release} is past its end of life; upgrade to {' or '.join(newer)} (pveceph install --version)"]
+    return []
+
+
+# --- HA --------------------------------------------------------------------------
+
+def ha_placements(resources: list[Resource]) -> list[str]:
+    """Every HA group or node-affinity rule names at least 2 existing cluster nodes."""
+    known = {n for c in _of(resources, CLUSTER) for n in c.props.get("nodes", [])}
+    found = []
+    for r in _of(resources, HAGROUP) + _of(resources, HARULE):
+        label = r.props.get("group") or r.props.get("rule") or r.name
+        nodes = set(r.props.get("nodes") or {})
+        if len(nodes) < 2:
+            found.append(f"{label}: names {len(nodes)} node(s); HA needs at least 2 to fail over")
+        missing = sorted(nodes - known) if known else []
+        if missing:
+            found.append(f"{label}: {', '.join(missing)} not in the cluster ({', '.join(sorted(known))})")
+    return found
+
+
+def ha_references(resources: list[Resource]) -> list[str]:
+    groups = {r.props.get("group") for r in _of(resources, HAGROUP)}
+    ruled = {sid for r in _of(resources, HARULE) for sid in r.props.get("resources", [])}
+    found = []
+    for r in _of(resources, HARESOURCE):
+        sid, group = r.props.get("resourceId"), r.props.get("group")
+        if group and group not in groups:
+            found.append(f"{sid}: refers to HA group {group!r}, which this stack does not define")
+        if _of(resources, HARULE) and not group and sid not in ruled:
+            found.append(f"{sid}: no node-affinity rule lists it")
+    return found
+
+
+def max_relocate(props: Mapping[str, Any]) -> list[str]:
+    value = props.get("maxRelocate")
+    if value is not None and _num(value) < 1:
+        return [f"{props.get('resourceId')}: maxRelocate {_num(value)} means the service is never moved off a failed node"]
+    return []
+
+
+def watchdog_for_ha(resources: list[Resource]) -> list[str]:
+    if not _of(resources, HARESOURCE):
+        return []
+    ha = _of(resources, HA)
+    if not ha or not ha[0].props.get("watchdog"):
+        return ["HA resources exist but no watchdog is configured; without self-fencing a failed node's services are never recovered safely"]
+    return []
+
+
+def hardware_fencing(resources: list[Resource]) -> list[str]:
+    if not _of(resources, HARESOURCE):
+        return []
+    nodes = _of(resources, NODE)
+    without_ipmi = [n.props.get("nodeName", n.name) for n in nodes if not n.props.get("ipmiConfigured")]
+    watchdog = next((h.props.get("watchdog") for h in _of(resources, HA)), None)
+    found = []
+    if without_ipmi:
+        found.append(f"no IPMI configured on {', '.join(without_ipmi)}: a hung node can only fence itself by watchdog")
+    if watchdog == "softdog":
+        found.append("the watchdog is softdog (software); a hardware watchdog (e.g. ipmi_watchdog) also fires when the kernel hangs")
+    return found
+
+
+# --- backups ---------------------------------------------------------------------
+
+def backups_cover_ha(resources: list[Resource]) -> list[str]:
+    jobs = _of(resources, JOB)
+    everything = any(j.props.get("all") for j in jobs)
+    listed = {str(v) for j in jobs for v in (j.props.get("vmids") or [])}
+    found = []
+    for r in _of(resources, HARESOURCE):
+        sid = str(r.props.get("resourceId", ""))
+        vmid = sid.split(":")[-1]
+        if not everything and vmid not in listed:
+            found.append(f"HA resource {sid} is not covered by any backup job (set all: true or list vmid {vmid})")
+    return found
+
+
+def job_storage_exists(resources: list[Resource]) -> list[str]:
+    storages = {r.props.get("resourceId") for r in _of(resources, PBS)}
+    found = []
+    for job in _of(resources, JOB):
+        if job.props.get("storage") not in storages:
+            found.append(f"backup job {job.props.get('resourceId')}: storage {job.props.get('storage')!r} is not created by this stack "
+                         f"({', '.join(sorted(s for s in storages if s)) or 'no backup storage'})")
+    return found
+
+
+def job_schedule(props: Mapping[str, Any]) -> list[str]:
+    problem = calendar_problem(str(props.get("schedule", "")))
+    return [f"backup job {props.get('resourceId')}: schedule {problem}"] if problem else []
+
+
+# --- secrets ---------------------------------------------------------------------
+
+def plaintext_secrets(resource_type: str, raw_props: Mapping[str, Any]) -> list[str]:
+    """Secret-bearing inputs must arrive as secrets (SecretMarker); the engine then encrypts them in state."""
+    found = []
+    for path, label in SECRET_INPUTS.get(resource_type, []):
+        value: Any = raw_props
+        for part in path:
+            if isinstance(value, SecretMarker):
+                break  # an enclosing object is secret: everything inside is
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value in (None, "", {}) or isinstance(value, SecretMarker):
+            continue
+        found.append(f"{label} ({'.'.join(path)}) is a plaintext input; pass it as a secret "
+                     "(pulumi config set --secret, or pulumi.Output.secret)")
+    return found
