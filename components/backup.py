@@ -57,14 +57,11 @@ class BackupPlan(pulumi.ComponentResource):
                 opts=child(*([storages[job.storage]] if job.storage in storages else [])),
             )
         if cfg.config_backup.enabled:
-            timer = cfg.config_backup
-            settings = {"BACKUP_DIR": timer.directory, "RETENTION_DAYS": str(timer.retention_days)}
-            if timer.rclone_remote:
-                settings["RCLONE_REMOTE"] = timer.rclone_remote
-            unit = lambda suffix: (CONFIG_BACKUP_DIR / f"proxmox-config-backup.{suffix}").read_text()  # noqa: E731
             for node_name, node in zip(args.node_names, args.nodes):
-                run_step(
-                    ops_steps.config_backup(node_name, unit("sh"), unit("service"), unit("timer"), settings),
-                    node.connection, self, depends_on=[args.after],
-                )
+                run_step(config_backup_step(node_name, cfg), node.connection, self, depends_on=[args.after])
         self.register_outputs({"storages": list(storages), "jobs": [j.id for j in cfg.jobs]})
+
+
+def config_backup_step(node: str, cfg: BackupConfig):
+    unit = lambda suffix: (CONFIG_BACKUP_DIR / f"proxmox-config-backup.{suffix}").read_text()  # noqa: E731
+    return ops_steps.config_backup(node, unit("sh"), unit("service"), unit("timer"), cfg.config_backup.environment())

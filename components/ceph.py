@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.ceph import CephConfig
+from models.ceph import CephConfig, Tuning
 from models.cluster import ClusterConfig
 from remote import ceph_steps
 
@@ -63,13 +63,16 @@ class CephCluster(pulumi.ComponentResource):
                      first.connection, self, depends_on=osds)
             for p in cfg.pools
         ]
-        t = cfg.tuning
-        settings = [
-            ("client", "rbd_cache", str(t.rbd_cache).lower()),
-            ("client", "rbd_cache_size", str(t.rbd_cache_size)),
-            ("osd", "osd_scrub_begin_hour", str(t.scrub_begin_hour)),
-            ("osd", "osd_scrub_end_hour", str(t.scrub_end_hour)),
-        ]
-        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, settings), first.connection, self, depends_on=daemons)
+        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, tuning_settings(cfg.tuning)), first.connection, self, depends_on=daemons)
         self.ready = run_step(ceph_steps.healthy(cluster.first_node.name), first.connection, self, depends_on=[*pools, tuning])
         self.register_outputs({"osdCount": len(osds), "pools": [p.name for p in cfg.pools]})
+
+
+def tuning_settings(t: Tuning) -> list[tuple[str, str, str]]:
+    """The seed's tuning as `ceph config set WHO KEY VALUE` triples."""
+    return [
+        ("client", "rbd_cache", str(t.rbd_cache).lower()),
+        ("client", "rbd_cache_size", str(t.rbd_cache_size)),
+        ("osd", "osd_scrub_begin_hour", str(t.scrub_begin_hour)),
+        ("osd", "osd_scrub_end_hour", str(t.scrub_end_hour)),
+    ]

@@ -51,7 +51,7 @@ class ProxmoxNode(pulumi.ComponentResource):
 
         repos = run(node_steps.repositories(node.name, args.pve_version))
         packages = run(node_steps.packages(node.name, PACKAGES), depends_on=[repos])
-        bridges = run(node_steps.bridges(node.name, node_steps.interfaces_fragment(self._bridges(args))), depends_on=[packages])
+        bridges = run(node_steps.bridges(node.name, node_steps.interfaces_fragment(bridge_stanzas(node, args.networks))), depends_on=[packages])
         hosts = run(node_steps.hosts(node.name, args.peers))
         watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))
         key = run(node_steps.root_ssh_key(node.name))
@@ -67,12 +67,12 @@ class ProxmoxNode(pulumi.ComponentResource):
         self.root_public_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
         self.register_outputs({"nodeName": node.name, "rootPublicKey": self.root_public_key})
 
-    @staticmethod
-    def _bridges(args: ProxmoxNodeArgs) -> list[tuple[str, str, str, str | None]]:
-        node, nets = args.node, args.networks
-        management = nets.management
-        bridges = [("vmbr0", node.management_port, f"{node.management_address}/{management.cidr.prefixlen}",
-                    str(management.gateway) if management.gateway else None)]
-        if nets.storage is not None and node.storage_address is not None and node.storage_port is not None:
-            bridges.append(("vmbr1", node.storage_port, f"{node.storage_address}/{nets.storage.cidr.prefixlen}", None))
-        return bridges
+
+def bridge_stanzas(node: Node, nets: Networks) -> list[tuple[str, str, str, str | None]]:
+    """(bridge, port, address/prefix, gateway): vmbr0 on the management network, vmbr1 on the storage network."""
+    management = nets.management
+    bridges = [("vmbr0", node.management_port, f"{node.management_address}/{management.cidr.prefixlen}",
+                str(management.gateway) if management.gateway else None)]
+    if nets.storage is not None and node.storage_address is not None and node.storage_port is not None:
+        bridges.append(("vmbr1", node.storage_port, f"{node.storage_address}/{nets.storage.cidr.prefixlen}", None))
+    return bridges

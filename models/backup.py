@@ -81,6 +81,13 @@ class ConfigBackup(ConfigModel):
     # An rclone remote such as `offsite:proxmox-config`; empty keeps archives local only.
     rclone_remote: str | None = None
 
+    def environment(self) -> dict[str, str]:
+        """/etc/default/proxmox-config-backup, read by the script's systemd unit."""
+        settings = {"BACKUP_DIR": self.directory, "RETENTION_DAYS": str(self.retention_days)}
+        if self.rclone_remote:
+            settings["RCLONE_REMOTE"] = self.rclone_remote
+        return settings
+
 
 class BackupConfig(ConfigModel):
     pbs: Pbs | None = None

@@ -1,0 +1,44 @@
+# make up    set-up + the main job: the embedded lab, converged by this project's remote steps
+# make test  set-up + the whole test suite (unit, policy, monitoring, ops, toolchain, lab end to end)
+# make down  stop the lab and remove everything it created
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+LAB_DIR ?= /var/tmp/proxmox-ha-lab
+# The lab stack's passphrase (documented in the README); real stacks take theirs from the environment.
+LAB_PASSPHRASE := proxmox-ha-lab
+
+.PHONY: up test down setup venv tools packages lab-up converge summary
+
+setup: venv tools packages
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt
+	@echo "[setup] Python venv with requirements.txt"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+tools:
+	@tools/toolchain.sh build
+
+packages: venv
+	@echo "[setup] Debian packages for the lab and promtool"
+	$(PY) -m lab install
+	monitoring/install-promtool.sh
+
+lab-up: setup
+	$(PY) -m lab up
+
+converge: lab-up
+	$(PY) -m tools.converge Pulumi.lab.yaml --ssh-key $(LAB_DIR)/ssh/id_ed25519 --known-hosts $(LAB_DIR)/ssh/known_hosts
+
+up: converge
+	@$(PY) -m lab status
+
+test: setup
+	$(PY) -m pytest
+
+down:
+	$(PY) -m lab down
