@@ -10,10 +10,8 @@ the shell that `pulumi up` would send. Steps owned by the PVE API (HA, PBS, jobs
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -27,32 +25,8 @@ from models.base import NAMESPACE
 from models.stack import SECTIONS
 from models.cluster import Node
 from remote import ceph_steps, cluster_steps, node_steps, ops_steps
+from remote.ssh import Ssh, StepFailed
 from remote.step import Step
-
-
-@dataclass(frozen=True)
-class Ssh:
-    key: Path
-    known_hosts: Path
-
-    def run(self, node: Node, step: Step) -> str:
-        """Run the step's script on the node; stream its progress; return its stdout (the step's report)."""
-        argv = ["ssh", "-i", str(self.key), "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-                "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", str(node.ssh_port), f"root@{node.management_address}", "bash -s"]
-        started = time.monotonic()
-        result = subprocess.run(argv, input=step.script(), capture_output=True, text=True)
-        for line in result.stderr.splitlines():
-            print(f"  [{node.name} {step.name}] {line}", file=sys.stderr)
-        if result.returncode != 0:
-            raise StepFailed(node.name, step.name, result.returncode)
-        print(f"  [{node.name} {step.name}] ok in {time.monotonic() - started:.1f}s", file=sys.stderr)
-        return result.stdout
-
-
-class StepFailed(RuntimeError):
-    def __init__(self, node: str, step: str, code: int):
-        super().__init__(f"step '{step}' failed on node {node} (exit {code}); fix the cause shown above and run again: finished steps are skipped")
-        self.node, self.step = node, step
 
 
 def phases(stack: StackConfig, ssh: Ssh) -> Iterator[tuple[str, list[tuple[Node, Step]]]]:
@@ -72,7 +46,7 @@ def phases(stack: StackConfig, ssh: Ssh) -> Iterator[tuple[str, list[tuple[Node,
         ]
     yield "prepare nodes", prepare
     for n in nodes:
-        keys[n.name] = ssh.run(n, node_steps.root_ssh_key(n.name)).strip().splitlines()[-1]
+        keys[n.name] = ssh.run_step(n, node_steps.root_ssh_key(n.name)).strip().splitlines()[-1]
     link1 = lambda n: str(n.storage_address) if n.storage_address else None  # noqa: E731
     formation = [
         (first, cluster_steps.create(first.name, cluster.name, str(first.management_address), link1(first))),
@@ -110,7 +84,7 @@ def converge(stack: StackConfig, ssh: Ssh) -> dict[str, float]:
         started = time.monotonic()
         print(f"== {phase}", file=sys.stderr)
         for node, step in steps:
-            ssh.run(node, step)
+            ssh.run_step(node, step)
         timings[phase] = time.monotonic() - started
     return timings
 

@@ -1,0 +1,142 @@
+"""Read the cluster's state and run the node-by-node procedures, each step behind a gate."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from models import StackConfig
+from models.cluster import Node
+
+SERVICE_LINE = re.compile(r"^service (\S+) \((\S+), (\S+)\)")
+# HA states in which a service is not running anywhere (so not on the node being emptied).
+NOT_RUNNING = {"stopped", "disabled", "ignored", "error"}
+
+
+class Shell(Protocol):
+    def command(self, node: Node, command: str, stdin: str | None = None, timeout: float = 600): ...
+
+
+class GateFailed(RuntimeError):
+    """A precondition did not hold; nothing after it ran."""
+
+
+@dataclass
+class ClusterOps:
+    stack: StackConfig
+    shell: Shell
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr)
+    poll_seconds: float = 2.0
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.stack.cluster.nodes
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise GateFailed(f"{name} is not in proxmox-ha:cluster.nodes ({', '.join(n.name for n in self.nodes)})")
+
+    def sh(self, node: Node, command: str, timeout: float = 600) -> str:
+        result = self.shell.command(node, command, timeout=timeout)
+        if result.returncode != 0:
+            raise GateFailed(f"`{command}` failed on {node.name} (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+        return result.stdout
+
+    # --- what the cluster says ---------------------------------------------------
+
+    def votes(self, via: Node) -> tuple[bool, int]:
+        result = self.shell.command(via, "pvecm status", timeout=30)
+        quorate = bool(re.search(r"^Quorate:\s+Yes", result.stdout, re.M))
+        total = re.search(r"^Total votes:\s+(\d+)", result.stdout, re.M)
+        return quorate, int(total.group(1)) if total else 0
+
+    def pgs_clean(self, via: Node) -> bool:
+        result = self.shell.command(via, "ceph pg stat --format json", timeout=30)
+        if result.returncode != 0:
+            return False
+        stat = json.loads(result.stdout)
+        stat = stat.get("pg_summary", stat)
+        clean = sum(s["num"] for s in stat.get("num_pg_by_state", []) if s["name"] == "active+clean")
+        return stat.get("num_pgs", 0) > 0 and clean == stat["num_pgs"]
+
+    def ha_services(self, via: Node) -> list[tuple[str, str, str]]:
+        """(sid, node, state) from `ha-manager status`."""
+        out = self.sh(via, "ha-manager status", timeout=30)
+        return [m.groups() for m in map(SERVICE_LINE.match, out.splitlines()) if m]
+
+    def in_maintenance(self, via: Node) -> list[str]:
+        out = self.sh(via, "ha-manager status", timeout=30)
+        return [line.split()[1] for line in out.splitlines() if line.startswith("lrm ") and "maintenance mode" in line]
+
+    # --- gates ----------------------------------------------------------------------
+
+    def wait(self, what: str, condition: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise GateFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+            time.sleep(self.poll_seconds)
+
+    def require_healthy(self, via: Node, ceph: bool) -> None:
+        quorate, votes = self.votes(via)
+        if not quorate or votes != len(self.nodes):
+            raise GateFailed(f"cluster not whole: quorate={quorate}, {votes}/{len(self.nodes)} votes (pvecm status on {via.name}); "
+                             "never take a node down while another is out")
+        if ceph and not self.pgs_clean(via):
+            raise GateFailed(f"Ceph placement groups are not all active+clean (ceph pg stat on {via.name}); wait for recovery first")
+
+    def wait_healthy(self, via: Node, ceph: bool, timeout: float) -> None:
+        self.wait(f"quorum with {len(self.nodes)} votes", lambda: self.votes(via) == (True, len(self.nodes)), timeout)
+        if ceph:
+            self.wait("all placement groups active+clean", lambda: self.pgs_clean(via), timeout)
+
+    # --- procedures -------------------------------------------------------------------
+
+    def peer_of(self, node: Node) -> Node:
+        return next(n for n in self.nodes if n.name != node.name)
+
+    def maintenance_enter(self, name: str, timeout: float = 300) -> None:
+        node = self.node(name)
+        via = self.peer_of(node)
+        self.sh(via, f"ha-manager crm-command node-maintenance enable {node.name}")
+        self.wait(f"HA services to leave {node.name}",
+                  lambda: not [s for s in self.ha_services(via) if s[1] == node.name and s[2] not in NOT_RUNNING], timeout)
+
+    def maintenance_exit(self, name: str) -> None:
+        node = self.node(name)
+        self.sh(self.peer_of(node), f"ha-manager crm-command node-maintenance disable {node.name}")
+
+    def rolling_update(self, upgrade: str, reboot: str, dry_run: bool = False, timeout: float = 600) -> None:
+        ceph = bool(self.stack.osd_hosts())
+        steps = [
+            ("gate: quorate, all votes, PGs active+clean", lambda n, via: self.require_healthy(via, ceph)),
+            ("ceph osd set noout", lambda n, via: ceph and self.sh(via, "ceph osd set noout")),
+            ("HA maintenance on, services moved away", lambda n, via: self.maintenance_enter(n.name, timeout)),
+            (f"upgrade: {upgrade}", lambda n, via: self.sh(n, upgrade, timeout=3600)),
+            (f"reboot: {reboot}", lambda n, via: self.reboot(n, reboot, timeout)),
+            ("wait: quorum and PGs active+clean", lambda n, via: self.wait_healthy(via, ceph, timeout)),
+            ("HA maintenance off, ceph osd unset noout", lambda n, via: (self.maintenance_exit(n.name), ceph and self.sh(via, "ceph osd unset noout"))),
+        ]
+        for index, node in enumerate(self.nodes, 1):
+            via = self.peer_of(node)
+            for number, (label, action) in enumerate(steps, 1):
+                self.log(f"[{index}/{len(self.nodes)} {node.name}] {number}/{len(steps)} {label}")
+                if dry_run and number > 1:
+                    continue
+                try:
+                    action(node, via)
+                except GateFailed as failed:
+                    raise GateFailed(f"{node.name}, step {number} ({label}): {failed}. Stopped here; "
+                                     f"{node.name} may still be in maintenance and noout may be set. Fix the cause, then "
+                                     f"`python -m ops maintenance exit {node.name}` and `ceph osd unset noout`, or run the update again") from None
+        self.log("rolling update finished" + (" (dry run: only the first gate was checked)" if dry_run else ""))
+
+    def reboot(self, node: Node, command: str, timeout: float) -> None:
+        # A real reboot drops the SSH session: its exit status means nothing, the node's return does.
+        self.shell.command(node, command, timeout=120)
+        self.wait(f"{node.name} to answer over SSH again", lambda: self.shell.command(node, "true", timeout=15).returncode == 0, timeout)
