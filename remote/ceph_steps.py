@@ -41,7 +41,7 @@ def monitor(node: str) -> Step:
         node=node,
         check='test -d "/var/lib/ceph/mon/ceph-$node"',
         act="pveceph mon create",
-        verify=wait_for("ceph mon dump 2>/dev/null | grep -q \"mon.$node\"", "the monitor to join the monmap"),
+        verify=wait_for("ceph mon dump 2>/dev/null | has \"mon.$node\"", "the monitor to join the monmap"),
     )
 
 
@@ -58,7 +58,11 @@ def manager(node: str) -> Step:
 def osd(node: str, disk: str, wipe: bool) -> Step:
     """One OSD on `disk`; a disk already holding an OSD is skipped, a disk with other data needs the wipe opt-in."""
     quoted = shlex.quote(disk)
-    in_use = f"ceph-volume lvm list {quoted}"
+    # An LVM OSD (pveceph's default) is known to ceph-volume; a raw-mode OSD's block link points at the disk.
+    in_use = (
+        f"{{ ceph-volume lvm list {quoted} >/dev/null 2>&1"
+        f" || for b in /var/lib/ceph/osd/ceph-*/block; do [ \"$(readlink -f \"$b\")\" = \"$(readlink -f {quoted})\" ] && break; false; done; }}"
+    )
     if wipe:
         prepare = f"if blkid -p {quoted} >/dev/null 2>&1; then ceph-volume lvm zap {quoted} --destroy; fi"
     else:
@@ -90,7 +94,7 @@ def pool(node: str, name: str, size: int, min_size: int, pg_num: int, content: l
         node=node,
         check=wanted,
         act=(
-            f"if ceph osd pool ls | grep -qx {q}; then\n"
+            f"if ceph osd pool ls | has -x {q}; then\n"
             f"  pveceph pool set {q} --size {size} --min_size {min_size}\n"
             f"else\n"
             f"  pveceph pool create {q} --size {size} --min_size {min_size} --pg_num {pg_num}\n"

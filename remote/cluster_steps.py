@@ -7,7 +7,7 @@ from .step import Step, wait_for
 
 LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
 CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
-QUORATE = "pvecm status 2>/dev/null | grep -Eq '^Quorate:[[:space:]]+Yes'"
+QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
 
 
 def _membership_check(cluster: str) -> str:
@@ -70,7 +70,7 @@ def join(node: str, cluster: str, first_address: str, first_host_key: str | None
             f"pvecm add {shlex.quote(first_address)} {links} --use_ssh"
             f" || fail 'pvecm add to {first_address} was refused; check the first node is quorate (pvecm status there) and reachable over SSH'"
         ),
-        verify=f"{_wait_quorate()}\npvecm nodes | grep -qw \"$node\"",
+        verify=f"{_wait_quorate()}\npvecm nodes | has -w \"$node\"",
     )
 
 

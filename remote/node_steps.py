@@ -25,7 +25,7 @@ def repositories(node: str, pve_version: int) -> Step:
         path = "/etc/apt/sources.list.d/proxmox.sources"
         content = f"Types: deb\nURIs: {PVE_MIRROR}\nSuites: {suite}\nComponents: pve-no-subscription\nSigned-By: {KEYRING}"
         enterprise = "/etc/apt/sources.list.d/pve-enterprise.sources"
-        enterprise_off = f"{{ [ ! -f {enterprise} ] || grep -qx 'Enabled: false' {enterprise}; }}"
+        enterprise_off = f"{{ [ ! -f {enterprise} ] || has -x 'Enabled: false' {enterprise}; }}"
         disable = f"if [ -f {enterprise} ] && ! grep -qx 'Enabled: false' {enterprise}; then echo 'Enabled: false' >> {enterprise}; fi"
     return Step(
         name="apt-repositories",
@@ -37,7 +37,7 @@ def repositories(node: str, pve_version: int) -> Step:
 
 
 def packages(node: str, names: list[str]) -> Step:
-    installed = " && ".join(f"dpkg-query -W -f='${{Status}}' {shlex.quote(n)} 2>/dev/null | grep -q 'install ok installed'" for n in names)
+    installed = " && ".join(f"dpkg-query -W -f='${{Status}}' {shlex.quote(n)} 2>/dev/null | has 'install ok installed'" for n in names)
     return Step(
         name="packages",
         node=node,

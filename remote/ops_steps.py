@@ -53,7 +53,7 @@ def pve_exporter(node: str, port: int, version: str) -> Step:
         "User=root\nRestart=on-failure\n\n[Install]\nWantedBy=multi-user.target"
     )
     unit_path = "/etc/systemd/system/prometheus-pve-exporter.service"
-    installed = f"{EXPORTER_VENV}/bin/pip show prometheus-pve-exporter 2>/dev/null | grep -qx 'Version: {version}'"
+    installed = f"{EXPORTER_VENV}/bin/pip show prometheus-pve-exporter 2>/dev/null | has -x 'Version: {version}'"
     configured = f"{_EXPORTER_CONFIG_FROM_ENV} | cmp -s {EXPORTER_CONFIG} -"
     unit_same = f"printf '%s\\n' {shlex.quote(unit)} | cmp -s {unit_path} -"
     return Step(

@@ -12,6 +12,8 @@ fail() {{
   exit 1
 }}
 trap 'fail "\`$BASH_COMMAND\` (line $LINENO) exited with status $?"' ERR
+# `cmd | grep -q` can fail under pipefail when grep exits early; has() reads all of its input.
+has() {{ grep "$@" >/dev/null; }}
 """
 
 
