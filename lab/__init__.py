@@ -1,0 +1,1 @@
+"""Embedded 3-node Proxmox VE lab (see lab/README.md). Standard library only."""

@@ -1,0 +1,80 @@
+"""python3 -m lab up|down|status [--json]|ssh NODE [CMD...]|install|bootstrap|wait"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .common import HOSTS, Paths
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python3 -m lab", description=(
+        "Embedded 3-node Proxmox VE lab: pve1..pve3 in network/mount namespaces with real sshd, "
+        "corosync and Ceph, driven by PVE command shims. State: $PROXMOX_HA_LAB_DIR "
+        "(default /var/tmp/proxmox-ha-lab)."))
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up", help="start the three hosts (installs packages first if missing)")
+    sub.add_parser("down", help="stop everything and remove namespaces, bridges, loop devices, state")
+    st = sub.add_parser("status", help="hosts, corosync quorum and Ceph health")
+    st.add_argument("--json", action="store_true")
+    sp = sub.add_parser("ssh", help="ssh into a host (root, lab key, pinned host key)")
+    sp.add_argument("node", choices=HOSTS)
+    sp.add_argument("command", nargs=argparse.REMAINDER)
+    ip = sub.add_parser("install", help="install the Debian packages the lab needs (idempotent)")
+    ip.add_argument("--force", action="store_true")
+    bp = sub.add_parser("bootstrap", help="through the shims: pvecm create/add, pveceph init/mon/mgr/osd, "
+                                          "pool vm-storage; then wait for quorum and PGs active+clean")
+    bp.add_argument("--no-ceph", action="store_true")
+    wp = sub.add_parser("wait", help="wait for 'quorum' (3 votes) or 'ceph-clean' (all PGs active+clean)")
+    wp.add_argument("what", choices=["quorum", "ceph-clean", "ceph-ok"])
+    wp.add_argument("--timeout", type=float, default=120)
+    wp.add_argument("--votes", type=int, default=3)
+    args = ap.parse_args(argv)
+
+    paths = Paths()
+    if args.cmd == "install":
+        from .install import install
+        install(force=args.force)
+        return 0
+    if args.cmd == "up":
+        from .hosts import up
+        up(paths)
+        return 0
+    if args.cmd == "down":
+        from .hosts import down
+        down(paths)
+        return 0
+    if args.cmd == "status":
+        from .status import collect, render
+        data = collect(paths)
+        print(json.dumps(data, indent=2) if args.json else render(data))
+        return 0 if all(h["up"] for h in data["hosts"]) else 1
+    if args.cmd == "ssh":
+        from .common import ssh_base
+        cmd = args.command
+        if cmd and cmd[0] == "--":
+            cmd = cmd[1:]
+        argv2 = ssh_base(paths, args.node, tty=not cmd and sys.stdin.isatty())
+        if cmd:
+            argv2 += [" ".join(cmd) if len(cmd) > 1 else cmd[0]]
+        os.execvp(argv2[0], argv2)
+    if args.cmd == "bootstrap":
+        from .bootstrap import bootstrap
+        bootstrap(paths, ceph_too=not args.no_ceph)
+        return 0
+    if args.cmd == "wait":
+        from . import bootstrap as b
+        if args.what == "quorum":
+            b.wait_quorum(paths, args.votes, args.timeout)
+        elif args.what == "ceph-clean":
+            b.wait_ceph_clean(paths, args.timeout)
+        else:
+            b.wait_ceph_health(paths, "HEALTH_OK", args.timeout)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Build the whole cluster through the PVE shims over SSH, the way an operator would, plus waits.
+
+Used by `python3 -m lab bootstrap`, the benchmark and the tests. Each step is check-then-act,
+so running it again on a built lab changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from .common import CLUSTER_NAME, HOSTS, STORAGE_NET, Paths, log, mgmt_addr, ssh, storage_addr
+
+POOL = "vm-storage"
+
+
+def on(paths: Paths, host: str, cmd: str, timeout=300):
+    res = ssh(paths, host, cmd, check=False, timeout=timeout)
+    if res.returncode != 0:
+        raise RuntimeError(f"{host}: `{cmd}` failed ({res.returncode}):\n{res.stdout}{res.stderr}")
+    return res
+
+
+def parallel(fn, items):
+    with ThreadPoolExecutor(max_workers=len(items)) as ex:
+        return list(ex.map(fn, items))
+
+
+def cluster(paths: Paths) -> None:
+    first = HOSTS[0]
+    on(paths, first, f"pvecm status >/dev/null 2>&1 || pvecm create {CLUSTER_NAME} "
+                     f"--link0 {mgmt_addr(first)} --link1 {storage_addr(first)}")
+    for h in HOSTS[1:]:  # one at a time, as PVE requires
+        on(paths, h, f"pvecm status >/dev/null 2>&1 || pvecm add {mgmt_addr(first)} --link0 {mgmt_addr(h)} "
+                     f"--link1 {storage_addr(h)} --use_ssh")
+    wait_quorum(paths, len(HOSTS), 60)
+
+
+def ceph(paths: Paths, timings: dict | None = None) -> None:
+    timings = timings if timings is not None else {}
+    t = time.time()
+    parallel(lambda h: on(paths, h, "test -f /etc/apt/sources.list.d/ceph.list || "
+                                    "pveceph install --repository no-subscription --version quincy >/dev/null"), HOSTS)
+    on(paths, HOSTS[0], f"test -f /etc/pve/ceph.conf || pveceph init --network {STORAGE_NET}")
+    timings["ceph_init"] = time.time() - t
+    t = time.time()
+    for h in HOSTS:  # monitors join one by one
+        on(paths, h, "test -d /var/lib/ceph/mon/ceph-$(hostname) || pveceph mon create")
+    timings["ceph_mons"] = time.time() - t
+    t = time.time()
+    parallel(lambda h: on(paths, h, "test -d /var/lib/ceph/mgr/ceph-$(hostname) || pveceph mgr create >/dev/null"), HOSTS)
+    timings["ceph_mgrs"] = time.time() - t
+    t = time.time()
+    parallel(lambda h: on(paths, h, "ls /var/lib/ceph/osd/ 2>/dev/null | grep -q ceph- || pveceph osd create /dev/sdb >/dev/null"), HOSTS)
+    timings["ceph_osds"] = time.time() - t
+    t = time.time()
+    wait_osds_up(paths, len(HOSTS), 120)
+    on(paths, HOSTS[0], f"pveceph pool ls --output-format json | grep -q '\"pool_name\": \"{POOL}\"' || "
+                        f"pveceph pool create {POOL} --size 3 --min_size 2 --pg_num 32 --add_storages 1")
+    timings["ceph_pool"] = time.time() - t
+    t = time.time()
+    wait_ceph_clean(paths, 180)
+    timings["ceph_clean_wait"] = time.time() - t
+
+
+def bootstrap(paths: Paths | None = None, ceph_too: bool = True, ceph_: bool | None = None, **kw) -> dict:
+    paths = paths or Paths()
+    if "ceph" in kw:
+        ceph_too = kw["ceph"]
+    timings = {}
+    t = time.time()
+    cluster(paths)
+    timings["corosync_cluster"] = time.time() - t
+    if ceph_too:
+        ceph(paths, timings)
+    log("bootstrap: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
+    return timings
+
+
+# ---------------------------------------------------------------- waits
+def _poll(desc: str, fn, timeout: float, interval: float = 0.5):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        ok, last = fn()
+        if ok:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timeout after {timeout:.0f}s waiting for {desc}; last: {last}")
+
+
+def quorum_info(paths: Paths, host: str) -> tuple[int, str]:
+    res = ssh(paths, host, "corosync-quorumtool -s", check=False, timeout=30)
+    return res.returncode, res.stdout
+
+
+def wait_quorum(paths: Paths, votes: int = 3, timeout: float = 60, host: str = HOSTS[0]):
+    def check():
+        rc, out = quorum_info(paths, host)
+        return rc == 0 and f"Total votes:      {votes}" in out, out.strip()[-300:]
+    return _poll(f"corosync quorum with {votes} votes on {host}", check, timeout)
+
+
+def ceph_status(paths: Paths, host: str = HOSTS[0]) -> dict:
+    res = ssh(paths, host, "ceph --connect-timeout 10 status --format json", check=False, timeout=60)
+    if res.returncode != 0:
+        return {}
+    return json.loads(res.stdout)
+
+
+def pgs_clean(st: dict) -> bool:
+    pg = st.get("pgmap", {})
+    n = pg.get("num_pgs", 0)
+    states = {x["state_name"]: x["count"] for x in pg.get("pgs_by_state", [])}
+    return n > 0 and states.get("active+clean", 0) == n
+
+
+def wait_ceph_clean(paths: Paths, timeout: float = 180, host: str = HOSTS[0]):
+    def check():
+        st = ceph_status(paths, host)
+        return pgs_clean(st), st.get("pgmap", {}).get("pgs_by_state")
+    return _poll("all PGs active+clean", check, timeout)
+
+
+def wait_ceph_health(paths: Paths, status: str = "HEALTH_OK", timeout: float = 180, host: str = HOSTS[0]):
+    def check():
+        st = ceph_status(paths, host)
+        h = st.get("health", {})
+        return h.get("status") == status, {k: v.get("summary", {}).get("message") for k, v in h.get("checks", {}).items()}
+    return _poll(status, check, timeout)
+
+
+def wait_osds_up(paths: Paths, n: int, timeout: float = 120, host: str = HOSTS[0]):
+    def check():
+        st = ceph_status(paths, host)
+        o = st.get("osdmap", {})
+        o = o.get("osdmap", o)
+        return o.get("num_up_osds", 0) >= n, o
+    return _poll(f"{n} OSDs up", check, timeout)

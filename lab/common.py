@@ -1,0 +1,187 @@
+"""Fixed facts of the embedded lab and small helpers shared by the CLI modules.
+
+Only the Python standard library is used so that `python3 -m lab` works anywhere.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LAB_PKG = Path(__file__).resolve().parent
+REPO_ROOT = LAB_PKG.parent
+
+HOSTS = ("pve1", "pve2", "pve3")
+MGMT_BRIDGE = "phalab0"
+STORAGE_BRIDGE = "phalab1"
+MGMT_NET = "10.254.10.0/24"
+STORAGE_NET = "10.254.100.0/24"
+MGMT_GW = "10.254.10.1"
+STORAGE_GW = "10.254.100.1"
+DOMAIN = "lab.local"
+CLUSTER_NAME = "lab-cluster"
+OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
+SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "apt-get", "apt")
+
+# Paths that each host overlays/replaces: the state dir must not live below them.
+HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/local/sbin")
+
+
+def host_index(name: str) -> int:
+    return HOSTS.index(name) + 1
+
+
+def mgmt_addr(name: str) -> str:
+    return f"10.254.10.1{host_index(name)}"
+
+
+def storage_addr(name: str) -> str:
+    return f"10.254.100.1{host_index(name)}"
+
+
+def state_dir() -> Path:
+    d = Path(os.environ.get("PROXMOX_HA_LAB_DIR") or "/var/tmp/proxmox-ha-lab").resolve()
+    for p in HOST_PRIVATE_PATHS:
+        if str(d) == p or str(d).startswith(p + "/"):
+            raise SystemExit(f"lab: PROXMOX_HA_LAB_DIR={d} must not be below {p} (hosts overlay it)")
+    return d
+
+
+class Paths:
+    """Layout of the state directory (see lab/README.md)."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root or state_dir()
+        self.ssh = self.root / "ssh"
+        self.client_key = self.ssh / "id_ed25519"
+        self.known_hosts = self.ssh / "known_hosts"
+        self.authorized_keys = self.ssh / "authorized_keys"
+        self.pve = self.root / "pve"
+        self.bin = self.root / "bin"
+        self.logs = self.root / "logs"
+        self.disks = self.root / "disks"
+        self.hosts = self.root / "hosts"
+        self.lab_json = self.root / "lab.json"
+
+    def host(self, name: str) -> Path:
+        return self.hosts / name
+
+    def host_key(self, name: str) -> Path:
+        return self.ssh / f"ssh_host_ed25519_key.{name}"
+
+    def host_pids(self, name: str) -> Path:
+        return self.host(name) / "pids"
+
+    def sshd_pidfile(self, name: str) -> Path:
+        return self.host_pids(name) / "sshd.pid"
+
+    def disk(self, name: str) -> Path:
+        return self.disks / f"{name}-sdb.img"
+
+    def loopfile(self, name: str) -> Path:
+        return self.host(name) / "loopdev"
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, check=True, capture=True, timeout=120, input=None, env=None):
+    """Run a command (list); returns CompletedProcess with text output."""
+    res = subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout,
+                         input=input, env=env)
+    if check and res.returncode != 0:
+        raise RuntimeError(f"command failed ({res.returncode}): {' '.join(map(str, cmd))}\n"
+                           f"{res.stdout or ''}{res.stderr or ''}")
+    return res
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # zombies count as dead
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def kill_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, wait, then SIGKILL one process by PID."""
+    import signal
+    if not pid_alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not pid_alive(pid):
+            return
+        time.sleep(0.05)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + 5
+    while time.time() < deadline and pid_alive(pid):
+        time.sleep(0.05)
+
+
+def netns_exists(name: str) -> bool:
+    return Path(f"/run/netns/{name}").exists()
+
+
+def netns_pids(name: str) -> list[int]:
+    if not netns_exists(name):
+        return []
+    res = run(["ip", "netns", "pids", name], check=False)
+    return [int(x) for x in res.stdout.split() if x.strip().isdigit()]
+
+
+def sshd_pid(paths: Paths, name: str) -> int | None:
+    pid = read_pid(paths.sshd_pidfile(name))
+    if pid and pid_alive(pid):
+        return pid
+    return None
+
+
+def load_lab_json(paths: Paths | None = None) -> dict:
+    paths = paths or Paths()
+    return json.loads(paths.lab_json.read_text())
+
+
+def ssh_base(paths: Paths, name: str, tty: bool = False) -> list[str]:
+    args = ["ssh", "-i", str(paths.client_key),
+            "-o", f"UserKnownHostsFile={paths.known_hosts}",
+            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
+    args.append("-t" if tty else "-T")
+    args.append(f"root@{mgmt_addr(name)}")
+    return args
+
+
+def ssh(paths: Paths, name: str, command: str, check=True, timeout=300):
+    """Run a shell command line on a lab host over SSH."""
+    return run(ssh_base(paths, name) + [command], check=check, timeout=timeout)
+
+
+def nsenter(pid: int, cmd: list[str], check=False, timeout=30):
+    """Run a command inside all namespaces of a host (given its sshd PID)."""
+    return run(["nsenter", "-t", str(pid), "-a"] + cmd, check=check, timeout=timeout)

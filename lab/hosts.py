@@ -1,0 +1,464 @@
+"""Bring the embedded hosts up and down.
+
+A host is: a network namespace (`ip netns`), with veths `eno1`/`eno2` on the root-namespace
+bridges, plus a private mount/UTS/IPC namespace made by `unshare` in which /etc, /var/lib and
+/var/log are copy-on-write overlays, /run is a tmpfs, /dev is a private tmpfs (with /dev/sdb),
+/etc/pve is the shared pmxcfs stand-in and /usr/local/sbin holds the PVE command shims.
+The long-lived process of a host is its sshd; everything else is started through it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+from . import install as install_mod
+from .common import (DOMAIN, HOSTS, MGMT_BRIDGE, MGMT_GW, MGMT_NET, OSD_DISK_SIZE, SHIMS,
+                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, Paths, REPO_ROOT, kill_pid,
+                     log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
+                     storage_addr, sshd_pid)
+
+BRIDGES = ((MGMT_BRIDGE, MGMT_GW), (STORAGE_BRIDGE, STORAGE_GW))
+
+
+def veth_names(name: str) -> tuple[str, str]:
+    return f"phl0-{name}", f"phl1-{name}"
+
+
+def link_exists(dev: str, ns: str | None = None) -> bool:
+    cmd = ["ip"] + (["-n", ns] if ns else []) + ["link", "show", dev]
+    return run(cmd, check=False).returncode == 0
+
+
+# ---------------------------------------------------------------- keys and certificates
+def ensure_keys(paths: Paths) -> None:
+    paths.ssh.mkdir(parents=True, exist_ok=True)
+    os.chmod(paths.ssh, 0o700)
+    if not paths.client_key.exists():
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "proxmox-ha-lab", "-f", str(paths.client_key)])
+    pub = Path(str(paths.client_key) + ".pub").read_text().strip()
+    paths.authorized_keys.write_text(pub + "\n")
+    for h in HOSTS:
+        k = paths.host_key(h)
+        if not k.exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{h}", "-f", str(k)])
+        crt = paths.ssh / f"pve-ssl.{h}.pem"
+        key = paths.ssh / f"pve-ssl.{h}.key"
+        if not crt.exists() or not key.exists():
+            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                 "-nodes", "-days", "3650", "-subj", f"/OU=PVE Cluster Node/O=Proxmox Virtual Environment/CN={h}.{DOMAIN}",
+                 "-addext", f"subjectAltName=DNS:{h},DNS:{h}.{DOMAIN},IP:{mgmt_addr(h)},IP:127.0.0.1",
+                 "-keyout", str(key), "-out", str(crt)])
+    lines = []
+    for h in HOSTS:
+        hk = " ".join(Path(str(paths.host_key(h)) + ".pub").read_text().split()[:2])
+        lines.append(f"{h},{h}.{DOMAIN},{mgmt_addr(h)},{storage_addr(h)} {hk}")
+    paths.known_hosts.write_text("\n".join(lines) + "\n")
+
+
+def host_pubkey(paths: Paths, name: str) -> str:
+    return " ".join(Path(str(paths.host_key(name)) + ".pub").read_text().split()[:2])
+
+
+def cert_fingerprint(paths: Paths, name: str) -> str:
+    out = run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+               str(paths.ssh / f"pve-ssl.{name}.pem")]).stdout.strip()
+    return out.split("=", 1)[1]
+
+
+# ---------------------------------------------------------------- shared /etc/pve and shims
+def ensure_pve_dir(paths: Paths) -> None:
+    pve = paths.pve
+    for d in ("priv", "priv/storage", "ha", "nodes", "sdn", "firewall", "virtual-guest"):
+        (pve / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(pve / "priv", 0o700)
+    for h in HOSTS:
+        nd = pve / "nodes" / h
+        for d in ("qemu-server", "lxc", "openvz", "priv"):
+            (nd / d).mkdir(parents=True, exist_ok=True)
+        for ext in ("pem", "key"):
+            dst = nd / f"pve-ssl.{ext}"
+            if not dst.exists():
+                shutil.copyfile(paths.ssh / f"pve-ssl.{h}.{ext}", dst)
+    sc = pve / "storage.cfg"
+    if not sc.exists():
+        sc.write_text("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n")
+    dc = pve / "datacenter.cfg"
+    if not dc.exists():
+        dc.write_text("keyboard: en-us\n")
+    for f in ("user.cfg",):
+        p = pve / f
+        if not p.exists():
+            p.write_text("user:root@pam:1:0:::root@localhost::\n\n")
+
+
+def write_shims(paths: Paths) -> None:
+    paths.bin.mkdir(parents=True, exist_ok=True)
+    modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
+               "systemctl": "systemctl", "pvenode": "pvenode", "apt-get": "apt", "apt": "apt"}
+    for name in SHIMS:
+        p = paths.bin / name
+        p.write_text(
+            "#!/usr/bin/python3\n"
+            f"# proxmox-ha lab shim for `{name}` (see lab/README.md)\n"
+            "import sys\n"
+            f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+            f"from lab.shims.{modules[name]} import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+        p.chmod(0o755)
+
+
+# ---------------------------------------------------------------- network
+def ensure_bridges() -> None:
+    for br, gw in BRIDGES:
+        if not link_exists(br):
+            run(["ip", "link", "add", br, "type", "bridge"])
+        # Bridged lab traffic must not pass through the machine's iptables (br_netfilter).
+        run(["ip", "link", "set", br, "type", "bridge", "nf_call_iptables", "0",
+             "nf_call_ip6tables", "0", "nf_call_arptables", "0"], check=False)
+        run(["ip", "addr", "replace", f"{gw}/24", "dev", br])
+        run(["ip", "link", "set", br, "up"])
+
+
+def ensure_host_net(name: str) -> None:
+    if not netns_exists(name):
+        run(["ip", "netns", "add", name])
+    v0, v1 = veth_names(name)
+    idx = HOSTS.index(name) + 1
+    for n, (root_side, inner, br, addr) in enumerate(((v0, "eno1", MGMT_BRIDGE, mgmt_addr(name)),
+                                                      (v1, "eno2", STORAGE_BRIDGE, storage_addr(name)))):
+        if not link_exists(root_side):
+            if link_exists(inner, name):
+                run(["ip", "-n", name, "link", "del", inner])
+            # fixed MACs: a re-created host keeps its MAC, so no neighbour has a stale ARP entry
+            run(["ip", "link", "add", root_side, "type", "veth", "peer", "name", inner,
+                 "address", f"02:ba:1a:b0:{idx:02x}:{n + 1:02x}", "netns", name])
+        run(["ip", "link", "set", root_side, "master", br, "up"])
+        run(["ip", "-n", name, "addr", "replace", f"{addr}/24", "dev", inner])
+        run(["ip", "-n", name, "link", "set", inner, "up"])
+    run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+# ---------------------------------------------------------------- disks
+def ensure_disk(paths: Paths, name: str) -> str:
+    """Sparse file + loop device; returns what is bound to /dev/sdb inside the host."""
+    paths.disks.mkdir(parents=True, exist_ok=True)
+    img = paths.disk(name)
+    if not img.exists():
+        with open(img, "wb") as f:
+            f.truncate(OSD_DISK_SIZE)
+    lf = paths.loopfile(name)
+    if lf.exists():
+        dev = lf.read_text().strip()
+        if dev.startswith("/dev/loop"):
+            cur = run(["losetup", "-j", str(img)], check=False).stdout
+            if cur.startswith(dev + ":"):
+                return dev
+        elif dev == str(img):
+            return dev
+    res = run(["losetup", "--find", "--show", str(img)], check=False)
+    dev = res.stdout.strip() if res.returncode == 0 else str(img)  # fall back to the plain file
+    lf.parent.mkdir(parents=True, exist_ok=True)
+    lf.write_text(dev + "\n")
+    return dev
+
+
+# ---------------------------------------------------------------- one host
+HOST_SCRIPT = r"""
+set -e
+H={hdir}
+hostname {name}
+mount -t overlay overlay -o lowerdir=/etc,upperdir=$H/etc.upper,workdir=$H/etc.work /etc
+mount -t overlay overlay -o lowerdir=/var/lib,upperdir=$H/varlib.upper,workdir=$H/varlib.work /var/lib
+mount -t overlay overlay -o lowerdir=/var/log,upperdir=$H/varlog.upper,workdir=$H/varlog.work /var/log
+mount -t tmpfs -o mode=0755,size=256m,nosuid,nodev tmpfs /run
+mkdir -p /run/sshd /run/lock /run/ceph /run/corosync
+mount --bind {state}/pve /etc/pve
+mount --bind {state}/bin /usr/local/sbin
+D=$H/dev
+mount -t tmpfs -o mode=0755,size=16m,nosuid tmpfs $D
+for n in null zero full random urandom tty; do touch $D/$n; mount --bind /dev/$n $D/$n; done
+mkdir -p $D/pts $D/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts $D/pts
+ln -s pts/ptmx $D/ptmx
+mount -t tmpfs -o mode=1777,size=1g,nosuid,nodev tmpfs $D/shm
+ln -s /proc/self/fd $D/fd
+ln -s /proc/self/fd/0 $D/stdin; ln -s /proc/self/fd/1 $D/stdout; ln -s /proc/self/fd/2 $D/stderr
+touch $D/sdb
+mount --bind {disk} $D/sdb
+mount --move $D /dev
+exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+"""
+
+SSHD_CONFIG = """# proxmox-ha lab: sshd of host {name}
+Port 22
+ListenAddress {mgmt}
+ListenAddress {storage}
+HostKey /etc/ssh/ssh_host_ed25519_key
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AuthorizedKeysFile {authorized_keys}
+PidFile none
+UseDNS no
+PrintMotd no
+X11Forwarding no
+MaxStartups 100:30:200
+MaxSessions 100
+AcceptEnv LANG LC_*
+SetEnv PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+Subsystem sftp /usr/lib/openssh/sftp-server
+"""
+
+
+def etc_hosts() -> str:
+    lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback",
+             "ff02::1 ip6-allnodes", "ff02::2 ip6-allrouters"]
+    for h in HOSTS:
+        lines.append(f"{mgmt_addr(h)} {h}.{DOMAIN} {h}")
+    return "\n".join(lines) + "\n"
+
+
+def prepare_host_dirs(paths: Paths, name: str) -> None:
+    hd = paths.host(name)
+    for d in ("etc.upper", "etc.work", "varlib.upper", "varlib.work", "varlog.upper", "varlog.work",
+              "dev", "pids", "services", "logs"):
+        (hd / d).mkdir(parents=True, exist_ok=True)
+    etc = hd / "etc.upper"
+    (hd / "varlib.upper" / "vz").mkdir(exist_ok=True)
+    (etc / "hostname").write_text(name + "\n")
+    (etc / "hosts").write_text(etc_hosts())
+    (etc / "mailname").write_text(f"{name}.{DOMAIN}\n")
+    (etc / "pve").mkdir(exist_ok=True)
+    # Debian's corosync package ships a sample /etc/corosync/corosync.conf; a fresh PVE node has
+    # none (pvecm decides "in a cluster?" from it), so hide it with an overlay whiteout.
+    wo = etc / "corosync" / "corosync.conf"
+    if Path("/etc/corosync/corosync.conf").exists() and not wo.exists():
+        wo.parent.mkdir(exist_ok=True)
+        os.mknod(wo, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
+    sshd = etc / "ssh"
+    sshd.mkdir(exist_ok=True)
+    shutil.copyfile(paths.host_key(name), sshd / "ssh_host_ed25519_key")
+    os.chmod(sshd / "ssh_host_ed25519_key", 0o600)
+    shutil.copyfile(str(paths.host_key(name)) + ".pub", sshd / "ssh_host_ed25519_key.pub")
+    (sshd / "sshd_config").write_text(SSHD_CONFIG.format(
+        name=name, mgmt=mgmt_addr(name), storage=storage_addr(name), authorized_keys=paths.authorized_keys))
+    info = {
+        "name": name, "domain": DOMAIN, "state_dir": str(paths.root), "host_dir": str(hd),
+        "management_address": mgmt_addr(name), "storage_address": storage_addr(name),
+        "repo": str(REPO_ROOT),
+        "hosts": {h: {"management_address": mgmt_addr(h), "storage_address": storage_addr(h)} for h in HOSTS},
+        "ssh": {"key": str(paths.client_key), "known_hosts": str(paths.known_hosts)},
+    }
+    (etc / "lab-host.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def wait_port(addr: str, port: int, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((addr, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start_host(paths: Paths, name: str) -> int:
+    disk = ensure_disk(paths, name)
+    prepare_host_dirs(paths, name)
+    ensure_host_net(name)
+    paths.logs.mkdir(parents=True, exist_ok=True)
+    script = HOST_SCRIPT.format(hdir=paths.host(name), name=name, state=paths.root, disk=disk)
+    logf = open(paths.logs / f"{name}-sshd.log", "ab")
+    p = subprocess.Popen(["ip", "netns", "exec", name, "unshare", "--mount", "--uts", "--ipc",
+                          "--propagation", "private", "--", "bash", "-c", script],
+                         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                         start_new_session=True, close_fds=True)
+    logf.close()
+    paths.sshd_pidfile(name).write_text(f"{p.pid}\n")
+    return p.pid
+
+
+def host_is_up(paths: Paths, name: str) -> bool:
+    pid = sshd_pid(paths, name)
+    if not pid or not netns_exists(name):
+        return False
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return False
+    return comm == "sshd"
+
+
+# ---------------------------------------------------------------- lab.json
+def write_lab_json(paths: Paths) -> dict:
+    data = {
+        "version": 1,
+        "state_dir": str(paths.root),
+        "cluster_name": CLUSTER_NAME,
+        "ssh": {
+            "user": "root",
+            "private_key": str(paths.client_key),
+            "public_key": str(paths.client_key) + ".pub",
+            "known_hosts": str(paths.known_hosts),
+        },
+        "networks": {
+            "management": {"cidr": MGMT_NET, "gateway": MGMT_GW, "bridge": MGMT_BRIDGE},
+            "storage": {"cidr": STORAGE_NET, "gateway": STORAGE_GW, "bridge": STORAGE_BRIDGE},
+        },
+        "hosts": [],
+    }
+    for h in HOSTS:
+        data["hosts"].append({
+            "name": h,
+            "management_address": mgmt_addr(h),
+            "storage_address": storage_addr(h),
+            "management_port": "eno1",
+            "storage_port": "eno2",
+            "ssh_port": 22,
+            "host_key": host_pubkey(paths, h),
+            "api_fingerprint": cert_fingerprint(paths, h),
+            "osd_disks": ["/dev/sdb"],
+            "sshd_pid": read_pid(paths.sshd_pidfile(h)),
+        })
+    tmp = paths.lab_json.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(paths.lab_json)
+    return data
+
+
+# ---------------------------------------------------------------- up / down
+def up(paths: Paths | None = None) -> dict:
+    paths = paths or Paths()
+    if install_mod.missing():
+        install_mod.install()
+    t0 = time.time()
+    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.hosts.mkdir(exist_ok=True)
+    ensure_keys(paths)
+    ensure_pve_dir(paths)
+    write_shims(paths)
+    ensure_bridges()
+    started = []
+    for h in HOSTS:
+        if host_is_up(paths, h):
+            ensure_host_net(h)
+            continue
+        if netns_exists(h) or paths.host(h).exists():
+            log(f"{h}: half-started, cleaning first")
+            down_host(paths, h)
+        started.append((h, start_host(paths, h)))
+    for h, pid in started:
+        if not wait_port(mgmt_addr(h), 22, 15):
+            tail = (paths.logs / f"{h}-sshd.log").read_text()[-2000:]
+            raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
+    data = write_lab_json(paths)
+    log(f"up: {len(started)} host(s) started, {len(HOSTS) - len(started)} already up "
+        f"({time.time() - t0:.1f}s); lab.json at {paths.lab_json}")
+    return data
+
+
+def host_pidfiles(paths: Paths, name: str) -> list[Path]:
+    d = paths.host_pids(name)
+    return sorted(d.glob("*.pid")) if d.exists() else []
+
+
+def stop_host_processes(paths: Paths, names) -> None:
+    """Stop every process of the given hosts by PID: service pidfiles first, then sshd,
+    then anything else still inside the host's network namespace."""
+    import signal
+    targets: list[int] = []
+    for h in names:
+        for pf in host_pidfiles(paths, h):
+            if pf.name == "sshd.pid":
+                continue
+            pid = read_pid(pf)
+            if pid and pid_alive(pid):
+                targets.append(pid)
+    _terminate(targets)
+    targets = []
+    for h in names:
+        pid = read_pid(paths.sshd_pidfile(h))
+        if pid and pid_alive(pid):
+            targets.append(pid)
+        targets += [p for p in netns_pids(h) if p not in targets]
+    _terminate(targets)
+    for h in names:  # last sweep: anything still in the namespace
+        left = [p for p in netns_pids(h) if pid_alive(p)]
+        for p in left:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _terminate(pids: list[int], timeout: float = 3.0) -> None:
+    import signal
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + timeout
+    while time.time() < deadline and any(pid_alive(p) for p in pids):
+        time.sleep(0.05)
+    for p in pids:
+        if pid_alive(p):
+            kill_pid(p, 0)
+
+
+def down_host(paths: Paths, name: str) -> None:
+    stop_host_processes(paths, [name])
+    _cleanup_host(paths, name)
+
+
+def _cleanup_host(paths: Paths, name: str) -> None:
+    if netns_exists(name):
+        run(["ip", "netns", "del", name], check=False)
+    for v in veth_names(name):
+        if link_exists(v):
+            run(["ip", "link", "del", v], check=False)
+    img = paths.disk(name)
+    devs = set()
+    lf = paths.loopfile(name)
+    if lf.exists():
+        d = lf.read_text().strip()
+        if d.startswith("/dev/loop"):
+            devs.add(d)
+    if img.exists():
+        for line in run(["losetup", "-j", str(img)], check=False).stdout.splitlines():
+            devs.add(line.split(":", 1)[0])
+    for d in sorted(devs):
+        run(["losetup", "-d", d], check=False)
+    hd = paths.host(name)
+    if hd.exists():
+        # a mount left by a stray process would keep files busy; lazily detach ours only
+        for sub in ("dev",):
+            if os.path.ismount(hd / sub):
+                run(["umount", "-l", str(hd / sub)], check=False)
+        shutil.rmtree(hd, ignore_errors=True)
+    img.unlink(missing_ok=True)
+
+
+def down(paths: Paths | None = None) -> None:
+    paths = paths or Paths()
+    t0 = time.time()
+    stop_host_processes(paths, HOSTS)
+    for h in HOSTS:
+        _cleanup_host(paths, h)
+    for br, _ in BRIDGES:
+        if link_exists(br):
+            run(["ip", "link", "del", br], check=False)
+    for p in (paths.pve, paths.bin, paths.disks, paths.hosts):
+        shutil.rmtree(p, ignore_errors=True)
+    paths.lab_json.unlink(missing_ok=True)
+    log(f"down: done ({time.time() - t0:.1f}s)")

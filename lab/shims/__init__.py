@@ -1,0 +1,1 @@
+"""PVE command shims run inside the lab hosts (see lab/README.md)."""

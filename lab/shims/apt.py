@@ -1,0 +1,82 @@
+"""Lab shim for `apt-get`/`apt` inside a lab host.
+
+Hosts share the machine's /usr, so a package install inside a host would change the machine;
+and hosts have no route out. This shim never downloads or installs: `update` succeeds without
+network, `install` reports packages the machine already has and records the others in
+/var/lib/lab-apt/requested (host-private overlay).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import pvelib as L
+
+USAGE = """apt-get / apt (proxmox-ha lab shim)
+
+Stands in for Debian's apt-get inside a lab host: no network, no change to the shared /usr.
+  update                 succeeds (lists are the machine's)
+  install PKG...         'already the newest version' for installed packages, others recorded
+                         in /var/lib/lab-apt/requested and reported as lab-provided
+  upgrade|dist-upgrade|full-upgrade|autoremove|clean|remove|purge   no-ops
+Install real packages on the machine with `python3 -m lab install`.
+"""
+
+PROVIDED = {"proxmox-ve", "pve-manager", "pve-cluster", "pve-ha-manager", "qemu-server", "pve-container",
+            "libpve-common-perl", "proxmox-backup-client", "ceph", "ceph-common", "ceph-mon", "ceph-mgr",
+            "ceph-osd", "corosync", "prometheus-pve-exporter"}
+
+
+def installed(pkg: str) -> bool:
+    r = L.run(["dpkg-query", "-W", "-f=${Status}", pkg], check=False, timeout=30)
+    return r.returncode == 0 and "install ok installed" in r.stdout
+
+
+@L.shim_main
+def main(argv):
+    args = [a for a in argv if not a.startswith("-")]
+    skip_next = False
+    clean = []
+    for a in argv:
+        if skip_next:
+            skip_next = False
+            continue
+        if a in ("-o", "-t", "-c"):
+            skip_next = True
+            continue
+        if not a.startswith("-"):
+            clean.append(a)
+    args = clean
+    if not args or args[0] in ("help",) or "-h" in argv or "--help" in argv:
+        print(USAGE)
+        return 0
+    cmd, pkgs = args[0], args[1:]
+    if cmd == "update":
+        print("Reading package lists... Done  (lab: no download)")
+        return 0
+    if cmd in ("install", "reinstall"):
+        print("Reading package lists... Done")
+        print("Building dependency tree... Done")
+        req = Path("/var/lib/lab-apt/requested")
+        req.parent.mkdir(parents=True, exist_ok=True)
+        have = set(req.read_text().split()) if req.exists() else set()
+        for p in pkgs:
+            name = p.split("=")[0].split("/")[0]
+            if installed(name):
+                print(f"{name} is already the newest version.")
+            else:
+                have.add(name)
+                print(f"{name} is provided by the proxmox-ha lab (not installed: hosts share /usr).")
+        req.write_text("\n".join(sorted(have)) + ("\n" if have else ""))
+        print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+        return 0
+    if cmd in ("upgrade", "dist-upgrade", "full-upgrade", "autoremove", "clean", "autoclean", "remove", "purge"):
+        print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+        return 0
+    if cmd in ("policy", "list", "show", "search"):
+        return L.run(["/usr/bin/apt-cache"] + ([cmd] if cmd != "list" else ["policy"]) + pkgs, check=False).returncode
+    raise L.PVEError(f"E: Invalid operation {cmd}", 100)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

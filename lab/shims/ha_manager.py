@@ -1,0 +1,399 @@
+"""Lab shim for `ha-manager` (Proxmox VE HA manager CLI) over /etc/pve/ha/*.cfg."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from . import pvelib as L
+
+USAGE = """USAGE: ha-manager <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
+
+Stands in for Proxmox VE's `ha-manager`: keeps /etc/pve/ha/groups.cfg, resources.cfg and
+rules.cfg in PVE's section-config format. There are no guests and no CRM/LRM in the lab:
+`status` reports the real corosync quorum of this host and places each started service on
+the first online, non-maintenance node by group priority.
+
+       ha-manager add <sid> [--state started|stopped|enabled|disabled|ignored] [--group G]
+                            [--max_restart N] [--max_relocate N] [--comment TEXT]
+       ha-manager set <sid> [same options] [--delete OPT[,OPT]]
+       ha-manager remove <sid>
+       ha-manager config [--type vm|ct]
+       ha-manager status [--verbose]
+       ha-manager groupadd <group> --nodes <node>[:<pri>]{,<node>[:<pri>]}* [--nofailback 0|1] [--restricted 0|1] [--comment TEXT]
+       ha-manager groupset <group> [same options]
+       ha-manager groupremove <group>
+       ha-manager groupconfig
+       ha-manager rules add node-affinity|resource-affinity <rule> --resources SIDS [--nodes N[:P],...] [--strict 0|1] [--affinity positive|negative]
+       ha-manager rules set <type> <rule> [options]
+       ha-manager rules remove <rule>
+       ha-manager rules config
+       ha-manager crm-command node-maintenance enable|disable <node>
+       ha-manager crm-command migrate|relocate <sid> <node>
+       ha-manager crm-command stop <sid> <timeout>
+"""
+
+HA = L.PVE / "ha"
+GROUPS = HA / "groups.cfg"
+RESOURCES = HA / "resources.cfg"
+RULES = HA / "rules.cfg"
+LAB_STATE = HA / "lab-manager-status.json"
+
+RES_OPTS = {"state": "str", "group": "str", "max_restart": "int", "max_relocate": "int", "comment": "str",
+            "type": "str", "delete": "str", "failback": "bool"}
+GROUP_OPTS = {"nodes": "str", "nofailback": "bool", "restricted": "bool", "comment": "str", "type": "str",
+              "delete": "str"}
+RULE_OPTS = {"resources": "str", "nodes": "str", "strict": "bool", "affinity": "str", "comment": "str",
+             "disable": "bool", "delete": "str"}
+STATES = ("started", "stopped", "enabled", "disabled", "ignored")
+
+
+def norm_sid(sid: str) -> str:
+    if ":" not in sid:
+        if not sid.isdigit():
+            raise L.PVEError(f"400 Parameter verification failed.\nsid: invalid format - unable to parse service ID '{sid}'", 255)
+        return f"vm:{sid}"
+    typ, vmid = sid.split(":", 1)
+    if typ not in ("vm", "ct") or not vmid.isdigit():
+        raise L.PVEError(f"400 Parameter verification failed.\nsid: invalid format - unable to parse service ID '{sid}'", 255)
+    return sid
+
+
+def parse_nodes(spec: str) -> OrderedDict:
+    out = OrderedDict()
+    for part in spec.replace(" ", "").split(","):
+        if not part:
+            continue
+        node, _, pri = part.partition(":")
+        if pri and not pri.isdigit():
+            raise L.PVEError(f"400 Parameter verification failed.\nnodes: invalid format - value '{part}' does not look like a valid node name", 255)
+        out[node] = int(pri) if pri else 0
+    if not out:
+        raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
+    return out
+
+
+def lab_state() -> dict:
+    try:
+        return json.loads(LAB_STATE.read_text())
+    except (OSError, ValueError):
+        return {"maintenance": []}
+
+
+def save_lab_state(st: dict) -> None:
+    L.write_file_atomic(LAB_STATE, json.dumps(st, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- resources
+def _res_split(sid_typ_id):
+    return sid_typ_id
+
+
+def cmd_add(argv):
+    pos, o = L.parse_args(argv, RES_OPTS, 1, USAGE)
+    sid = norm_sid(pos[0])
+    typ, vmid = sid.split(":")
+    if o.get("state", "started") not in STATES:
+        raise L.PVEError(f"400 Parameter verification failed.\nstate: value '{o['state']}' does not have a value in the enumeration '{', '.join(STATES)}'", 255)
+    with L.cfs_lock("domain-ha"):
+        if o.get("group") and not any(s[1] == o["group"] for s in L.read_sections(GROUPS)):
+            raise L.PVEError(f"400 Parameter verification failed.\ngroup: group '{o['group']}' does not exist", 255)
+        secs = L.read_sections(RESOURCES)
+        if any(s[0] == typ and s[1] == vmid for s in secs):
+            raise L.PVEError(f"resource ID '{sid}' already defined", 255)
+        opts = OrderedDict()
+        for k in ("comment", "failback", "group", "max_relocate", "max_restart", "state"):
+            if k in o:
+                opts[k] = o[k]
+        secs.append([typ, vmid, opts])
+        L.write_file_atomic(RESOURCES, L.format_section_config(secs))
+    return 0
+
+
+def cmd_set(argv):
+    pos, o = L.parse_args(argv, RES_OPTS, 1, USAGE)
+    sid = norm_sid(pos[0])
+    typ, vmid = sid.split(":")
+    with L.cfs_lock("domain-ha"):
+        secs = L.read_sections(RESOURCES)
+        sec = next((s for s in secs if s[0] == typ and s[1] == vmid), None)
+        if sec is None:
+            raise L.PVEError(f"service '{sid}' is not under HA management", 255)
+        for d in (o.pop("delete", "") or "").split(","):
+            if d:
+                sec[2].pop(d, None)
+        if o.get("group") and not any(s[1] == o["group"] for s in L.read_sections(GROUPS)):
+            raise L.PVEError(f"400 Parameter verification failed.\ngroup: group '{o['group']}' does not exist", 255)
+        for k, v in o.items():
+            if k != "type":
+                sec[2][k] = v
+        sec[2] = OrderedDict(sorted(sec[2].items()))
+        L.write_file_atomic(RESOURCES, L.format_section_config(secs))
+    return 0
+
+
+def cmd_remove(argv):
+    pos, _ = L.parse_args(argv, {"purge": "bool"}, 1, USAGE)
+    sid = norm_sid(pos[0])
+    typ, vmid = sid.split(":")
+    with L.cfs_lock("domain-ha"):
+        secs = L.read_sections(RESOURCES)
+        if not any(s[0] == typ and s[1] == vmid for s in secs):
+            raise L.PVEError(f"service '{sid}' is not under HA management", 255)
+        L.write_file_atomic(RESOURCES, L.format_section_config(
+            [s for s in secs if not (s[0] == typ and s[1] == vmid)]))
+    return 0
+
+
+def cmd_config(argv):
+    _, o = L.parse_args(argv, {"type": "str", "output-format": "str"}, 0, USAGE)
+    secs = L.read_sections(RESOURCES)
+    if o.get("type"):
+        secs = [s for s in secs if s[0] == o["type"]]
+    if o.get("output-format", "text").startswith("json"):
+        print(json.dumps([dict(sid=f"{t}:{i}", type=t, **opts) for t, i, opts in secs]))
+        return 0
+    for typ, vmid, opts in secs:
+        print(f"{typ}:{vmid}")
+        for k, v in opts.items():
+            print(f"\t{k} {v}")
+        print("")
+    return 0
+
+
+# ---------------------------------------------------------------- groups
+def cmd_groupadd(argv):
+    pos, o = L.parse_args(argv, GROUP_OPTS, 1, USAGE)
+    name = pos[0]
+    if "nodes" not in o:
+        raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
+    parse_nodes(o["nodes"])
+    with L.cfs_lock("domain-ha"):
+        secs = L.read_sections(GROUPS)
+        if any(s[1] == name for s in secs):
+            raise L.PVEError(f"ha group '{name}' already defined", 255)
+        opts = OrderedDict()
+        for k in ("comment", "nodes", "nofailback", "restricted"):
+            if k in o:
+                opts[k] = o[k]
+        opts.setdefault("nofailback", "0")
+        opts.setdefault("restricted", "0")
+        secs.append(["group", name, OrderedDict(sorted(opts.items()))])
+        L.write_file_atomic(GROUPS, L.format_section_config(secs))
+    return 0
+
+
+def cmd_groupset(argv):
+    pos, o = L.parse_args(argv, GROUP_OPTS, 1, USAGE)
+    name = pos[0]
+    if "nodes" in o:
+        parse_nodes(o["nodes"])
+    with L.cfs_lock("domain-ha"):
+        secs = L.read_sections(GROUPS)
+        sec = next((s for s in secs if s[1] == name), None)
+        if sec is None:
+            raise L.PVEError(f"no such ha group '{name}'", 255)
+        for d in (o.pop("delete", "") or "").split(","):
+            if d:
+                sec[2].pop(d, None)
+        for k, v in o.items():
+            if k != "type":
+                sec[2][k] = v
+        sec[2] = OrderedDict(sorted(sec[2].items()))
+        L.write_file_atomic(GROUPS, L.format_section_config(secs))
+    return 0
+
+
+def cmd_groupremove(argv):
+    pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    name = pos[0]
+    with L.cfs_lock("domain-ha"):
+        secs = L.read_sections(GROUPS)
+        if not any(s[1] == name for s in secs):
+            raise L.PVEError(f"no such ha group '{name}'", 255)
+        users = [f"{t}:{i}" for t, i, opts in L.read_sections(RESOURCES) if opts.get("group") == name]
+        if users:
+            raise L.PVEError(f"ha group '{name}' is used by service '{users[0]}'", 255)
+        L.write_file_atomic(GROUPS, L.format_section_config([s for s in secs if s[1] != name]))
+    return 0
+
+
+def cmd_groupconfig(argv):
+    _, o = L.parse_args(argv, {"output-format": "str"}, 0, USAGE)
+    secs = L.read_sections(GROUPS)
+    if o.get("output-format", "text").startswith("json"):
+        print(json.dumps([dict(group=i, type=t, **opts) for t, i, opts in secs]))
+        return 0
+    sys.stdout.write(L.format_section_config(secs))
+    return 0
+
+
+# ---------------------------------------------------------------- rules (PVE 9)
+def cmd_rules(argv):
+    if not argv:
+        raise L.PVEError(f"400 not enough arguments\n{USAGE}", 255)
+    sub, rest = argv[0], argv[1:]
+    if sub in ("config", "list"):
+        _, o = L.parse_args(rest, {"output-format": "str", "type": "str", "resource": "str"}, 0, USAGE)
+        secs = L.read_sections(RULES)
+        if o.get("output-format", "text").startswith("json"):
+            print(json.dumps([dict(rule=i, type=t, **opts) for t, i, opts in secs]))
+        else:
+            sys.stdout.write(L.format_section_config(secs))
+        return 0
+    if sub == "remove":
+        pos, _ = L.parse_args(rest, {}, 1, USAGE)
+        with L.cfs_lock("domain-ha"):
+            secs = L.read_sections(RULES)
+            if not any(s[1] == pos[0] for s in secs):
+                raise L.PVEError(f"HA rule '{pos[0]}' does not exist", 255)
+            L.write_file_atomic(RULES, L.format_section_config([s for s in secs if s[1] != pos[0]]))
+        return 0
+    if sub in ("add", "set"):
+        pos, o = L.parse_args(rest, RULE_OPTS, 2, USAGE)
+        typ, rid = pos
+        if typ not in ("node-affinity", "resource-affinity"):
+            raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration 'node-affinity, resource-affinity'", 255)
+        if "resources" in o:
+            o["resources"] = ",".join(norm_sid(s) for s in o["resources"].split(",") if s)
+        if "nodes" in o:
+            parse_nodes(o["nodes"])
+        with L.cfs_lock("domain-ha"):
+            secs = L.read_sections(RULES)
+            sec = next((s for s in secs if s[1] == rid), None)
+            if sub == "add":
+                if sec is not None:
+                    raise L.PVEError(f"HA rule '{rid}' already defined", 255)
+                if "resources" not in o:
+                    raise L.PVEError("400 Parameter verification failed.\nresources: property is missing and it is not optional", 255)
+                if typ == "node-affinity" and "nodes" not in o:
+                    raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
+                o.pop("delete", None)
+                secs.append([typ, rid, OrderedDict(sorted(o.items()))])
+            else:
+                if sec is None:
+                    raise L.PVEError(f"HA rule '{rid}' does not exist", 255)
+                for d in (o.pop("delete", "") or "").split(","):
+                    if d:
+                        sec[2].pop(d, None)
+                sec[2].update(o)
+                sec[2] = OrderedDict(sorted(sec[2].items()))
+            L.write_file_atomic(RULES, L.format_section_config(secs))
+        return 0
+    raise L.PVEError(f"400 unknown command 'ha-manager rules {sub}'\n{USAGE}", 255)
+
+
+# ---------------------------------------------------------------- crm-command
+def cmd_crm(argv):
+    if not argv:
+        raise L.PVEError(f"400 not enough arguments\n{USAGE}", 255)
+    sub = argv[0]
+    if sub == "node-maintenance":
+        pos, _ = L.parse_args(argv[1:], {}, 2, USAGE)
+        action, node = pos
+        if action not in ("enable", "disable"):
+            raise L.PVEError(f"400 unknown command 'ha-manager crm-command node-maintenance {action}'", 255)
+        if node not in L.host_info()["hosts"]:
+            raise L.PVEError(f"400 Parameter verification failed.\nnode: no such cluster node '{node}'", 255)
+        with L.cfs_lock("domain-ha"):
+            st = lab_state()
+            m = set(st.get("maintenance", []))
+            (m.add if action == "enable" else m.discard)(node)
+            st["maintenance"] = sorted(m)
+            save_lab_state(st)
+        return 0
+    if sub in ("migrate", "relocate"):
+        pos, _ = L.parse_args(argv[1:], {}, 2, USAGE)
+        sid = norm_sid(pos[0])
+        with L.cfs_lock("domain-ha"):
+            st = lab_state()
+            st.setdefault("placement", {})[sid] = pos[1]
+            save_lab_state(st)
+        return 0
+    if sub == "stop":
+        pos, _ = L.parse_args(argv[1:], {}, 2, USAGE)
+        return cmd_set([pos[0], "--state", "stopped"])
+    raise L.PVEError(f"400 unknown command 'ha-manager crm-command {sub}'\n{USAGE}", 255)
+
+
+# ---------------------------------------------------------------- status
+def online_nodes() -> list[str]:
+    """Cluster members that corosync currently sees (or this node alone if not clustered)."""
+    me = L.nodename()
+    if L.quorate() is None:
+        return [me]
+    res = L.run(["corosync-quorumtool", "-l"], check=False, timeout=10)
+    names = []
+    for line in res.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].isdigit():
+            n = L.resolve_host(parts[2]) or parts[2]
+            names.append(n)
+    return names or [me]
+
+
+def cmd_status(argv):
+    _, o = L.parse_args(argv, {"verbose": "bool"}, 0, USAGE)
+    q = L.quorate()
+    me = L.nodename()
+    now = time.strftime("%a %b %d %H:%M:%S %Y")
+    print("quorum OK" if q in (True, None) else "quorum No quorum")
+    nodes = online_nodes() if q is not False else [me]
+    st = lab_state()
+    maint = set(st.get("maintenance", []))
+    resources = L.read_sections(RESOURCES)
+    groups = {i: parse_nodes(opts.get("nodes", "")) for t, i, opts in L.read_sections(GROUPS)}
+    if resources and q is not False:
+        master = sorted(nodes)[0]
+        print(f"master {master} (active, {now})")
+    all_nodes = sorted(L.host_info()["hosts"]) if L.quorate() is not None else [me]
+    if q is not False and resources:
+        for n in all_nodes:
+            if n in maint:
+                print(f"lrm {n} (maintenance mode, {now})")
+            elif n in nodes:
+                print(f"lrm {n} (active, {now})")
+            else:
+                print(f"lrm {n} (old timestamp - dead?, {now})")
+    for typ, vmid, opts in resources:
+        sid = f"{typ}:{vmid}"
+        state = opts.get("state", "started")
+        state = {"enabled": "started", "disabled": "stopped"}.get(state, state)
+        cands = [n for n in nodes if n not in maint]
+        g = groups.get(opts.get("group", ""))
+        if g:
+            in_group = [n for n in cands if n in g]
+            restricted = next((o2.get("restricted") for t, i, o2 in L.read_sections(GROUPS) if i == opts.get("group")), "0")
+            cands = sorted(in_group, key=lambda n: (-g[n], n)) or ([] if restricted == "1" else sorted(cands))
+        else:
+            cands = sorted(cands)
+        node = st.get("placement", {}).get(sid)
+        if node not in cands:
+            node = cands[0] if cands else me
+        if q is False:
+            state = "freeze" if state == "started" else state
+        print(f"service {sid} ({node}, {state})")
+    return 0
+
+
+COMMANDS = {"add": cmd_add, "set": cmd_set, "remove": cmd_remove, "config": cmd_config,
+            "groupadd": cmd_groupadd, "groupset": cmd_groupset, "groupremove": cmd_groupremove,
+            "groupconfig": cmd_groupconfig, "rules": cmd_rules, "crm-command": cmd_crm, "status": cmd_status}
+
+
+@L.shim_main
+def main(argv):
+    if not argv or argv[0] in ("help", "-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv[0] not in COMMANDS:
+        raise L.PVEError(f"unknown command 'ha-manager {argv[0]}'\n{USAGE}", 255)
+    L.host_info()
+    HA.mkdir(parents=True, exist_ok=True)
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

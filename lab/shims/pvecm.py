@@ -1,0 +1,380 @@
+"""Lab shim for `pvecm` (Proxmox VE cluster manager), driving the real corosync.
+
+create NAME --link0 ADDR --link1 ADDR | add HOST --link0 ADDR --link1 ADDR [--use_ssh] [--fingerprint FP] [--force]
+status | nodes | expected N | delnode NODE | updatecerts | help
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from . import pvelib as L
+
+USAGE = """USAGE: pvecm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
+
+Stands in for Proxmox VE's `pvecm`; drives the real corosync of this lab host
+(config in /etc/pve/corosync.conf, copied to /etc/corosync/corosync.conf).
+
+       pvecm add <hostname> [--link0 ADDR] [--link1 ADDR] [--use_ssh] [--fingerprint FP] [--force] [--nodeid N] [--votes N]
+       pvecm create <clustername> [--link0 ADDR] [--link1 ADDR] [--nodeid N] [--votes N]
+       pvecm delnode <node>
+       pvecm expected <expected>
+       pvecm nodes
+       pvecm status
+       pvecm updatecerts [--force] [--silent]
+       pvecm help
+"""
+
+NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,15}$")
+
+
+# ---------------------------------------------------------------- corosync.conf
+def link_addr(v: str) -> str:
+    # PVE syntax: --link0 [address=]ADDR[,priority=N]
+    first = v.split(",")[0]
+    return first.split("=", 1)[1] if first.startswith("address=") else first
+
+
+def render_conf(cluster: dict) -> str:
+    out = ["logging {", "  debug: off", "  to_syslog: yes", "  to_stderr: yes", "  timestamp: on", "}", "",
+           "nodelist {"]
+    for n in sorted(cluster["nodes"], key=lambda n: int(n["nodeid"])):
+        out += ["  node {", f"    name: {n['name']}", f"    nodeid: {n['nodeid']}",
+                f"    quorum_votes: {n.get('quorum_votes', 1)}"]
+        for i in range(8):
+            if f"ring{i}_addr" in n:
+                out.append(f"    ring{i}_addr: {n[f'ring{i}_addr']}")
+        out.append("  }")
+    out += ["}", "", "quorum {", "  provider: corosync_votequorum", "}", "", "totem {",
+            f"  cluster_name: {cluster['cluster_name']}", f"  config_version: {cluster['config_version']}"]
+    for i in cluster["links"]:
+        out += ["  interface {", f"    linknumber: {i}", "  }"]
+    out += ["  ip_version: ipv4-6", "  link_mode: passive", "  secauth: on",
+            f"  crypto_cipher: {cluster.get('crypto_cipher', 'aes256')}",
+            f"  crypto_hash: {cluster.get('crypto_hash', 'sha256')}", "  version: 2", "}", ""]
+    return "\n".join(out)
+
+
+def parse_conf(text: str) -> dict:
+    """Parse the subset of corosync.conf this shim writes (and PVE's own layout)."""
+    cluster = {"nodes": [], "links": []}
+    stack, cur = [], None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.endswith("{"):
+            sec = line[:-1].strip()
+            stack.append(sec)
+            if sec == "node":
+                cur = {}
+                cluster["nodes"].append(cur)
+            elif sec == "interface":
+                cur = {}
+                cluster.setdefault("_ifaces", []).append(cur)
+            continue
+        if line == "}":
+            sec = stack.pop() if stack else None
+            if sec in ("node", "interface"):
+                cur = None
+            continue
+        if ":" in line:
+            k, v = [x.strip() for x in line.split(":", 1)]
+            top = stack[-1] if stack else ""
+            if top in ("node", "interface") and cur is not None:
+                cur[k] = v
+            elif top == "totem":
+                cluster[k] = v
+    cluster["links"] = [int(i.get("linknumber", 0)) for i in cluster.pop("_ifaces", [])] or [0]
+    cluster["config_version"] = int(cluster.get("config_version", 1))
+    return cluster
+
+
+def read_cluster(path: Path = L.PVE_COROSYNC_CONF) -> dict | None:
+    try:
+        return parse_conf(path.read_text())
+    except FileNotFoundError:
+        return None
+
+
+def local_conf_install() -> None:
+    """What pmxcfs does on each node: copy /etc/pve/corosync.conf to /etc/corosync/."""
+    L.write_file_atomic(L.COROSYNC_CONF, L.PVE_COROSYNC_CONF.read_text())
+
+
+def not_in_cluster_error() -> L.PVEError:
+    return L.PVEError("Error: Corosync config '/etc/pve/corosync.conf' does not exist - "
+                      "is this node part of a cluster?", 2)
+
+
+def wait_quorate(timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if L.run(["corosync-quorumtool", "-s"], check=False, timeout=10).returncode == 0:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def member_hosts(cluster: dict) -> list[str]:
+    out = []
+    for n in cluster["nodes"]:
+        h = L.resolve_host(n.get("ring0_addr", n["name"])) or L.resolve_host(n["name"])
+        if h:
+            out.append(h)
+    return out
+
+
+# ---------------------------------------------------------------- commands
+def cmd_create(argv):
+    pos, o = L.parse_args(argv, {"link0": "str", "link1": "str", "nodeid": "int", "votes": "int",
+                                 "bindnet0_addr": "str", "ring0_addr": "str"}, 1, USAGE)
+    name = pos[0]
+    if not NAME_RE.match(name):
+        raise L.PVEError(f"400 Parameter verification failed.\nclustername: value does not match the regex pattern", 255)
+    if L.PVE_COROSYNC_CONF.exists():
+        raise L.PVEError("cluster config '/etc/pve/corosync.conf' already exists", 255)
+    if L.COROSYNC_AUTHKEY.exists():
+        raise L.PVEError("authentication key '/etc/corosync/authkey' already exists", 255)
+    info = L.host_info()
+    me = L.nodename()
+    link0 = link_addr(o.get("link0") or o.get("ring0_addr") or info["management_address"])
+    node = {"name": me, "nodeid": o.get("nodeid", "1"), "quorum_votes": o.get("votes", "1"), "ring0_addr": link0}
+    links = [0]
+    if "link1" in o:
+        node["ring1_addr"] = link_addr(o["link1"])
+        links.append(1)
+    cluster = {"cluster_name": name, "config_version": 1, "nodes": [node], "links": links}
+    with L.cfs_lock("file-corosync_conf"):
+        if L.PVE_COROSYNC_CONF.exists():
+            raise L.PVEError("cluster config '/etc/pve/corosync.conf' already exists", 255)
+        print("Corosync Cluster Engine Authentication key generator.")
+        print("Gathering 2048 bits for key from /dev/urandom.")
+        print("Writing corosync key to /etc/corosync/authkey.")
+        key = secrets.token_bytes(256)
+        L.COROSYNC_AUTHKEY.parent.mkdir(parents=True, exist_ok=True)
+        L.COROSYNC_AUTHKEY.write_bytes(key)
+        os.chmod(L.COROSYNC_AUTHKEY, 0o400)
+        (L.PVE / "priv").mkdir(parents=True, exist_ok=True)
+        (L.PVE / "priv" / "authkey.key").write_bytes(key)
+        os.chmod(L.PVE / "priv" / "authkey.key", 0o400)
+        print("Writing corosync config to /etc/pve/corosync.conf")
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        local_conf_install()
+    print("Restart corosync and cluster filesystem")
+    L.unit_stop("corosync")
+    L.unit_start("corosync", wait=0.5)
+    L.unit_enable("corosync")
+    return 0
+
+
+def cmd_add(argv):
+    pos, o = L.parse_args(argv, {"link0": "str", "link1": "str", "use_ssh": "bool", "fingerprint": "str",
+                                 "force": "bool", "nodeid": "int", "votes": "int", "ring0_addr": "str"}, 1, USAGE)
+    target = pos[0]
+    me = L.nodename()
+    info = L.host_info()
+    errors = []
+    if L.COROSYNC_AUTHKEY.exists():
+        errors.append("authentication key '/etc/corosync/authkey' already exists")
+    if L.COROSYNC_CONF.exists():
+        errors.append("cluster config '/etc/corosync/corosync.conf' already exists")
+    if L.unit_pid("corosync"):
+        errors.append("corosync is already running, is this node already in a cluster?!")
+    if errors and o.get("force") != "1":
+        raise L.PVEError("detected the following error(s):\n" + "".join(f"* {e}\n" for e in errors)
+                         + "Check if node may join a cluster failed!", 255)
+    th = L.resolve_host(target)
+    if th is None:
+        raise L.PVEError(f"500 Can't connect to {target}:8006 (Name or service not known)", 255)
+    taddr = info["hosts"][th]["management_address"]
+    print(f"Establishing API connection with host '{target}'")
+    if o.get("fingerprint"):
+        want = o["fingerprint"].upper()
+        crt = L.PVE / "nodes" / th / "pve-ssl.pem"
+        fp = L.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(crt)]).stdout.strip().split("=", 1)[1]
+        if fp.upper() != want:
+            raise L.PVEError(f"500 Can't connect to {target}:8006 (fingerprint '{want}' not verified, "
+                             f"abort!)", 255)
+    elif o.get("use_ssh") != "1" and not sys.stdin.isatty():
+        pass  # the lab does not prompt for the root password; it uses the lab's ssh key
+    # the cluster node must be a quorate cluster member
+    chk = L.ssh_cmd(taddr, "test -f /etc/corosync/corosync.conf || exit 10; corosync-quorumtool -s >/dev/null 2>&1",
+                    timeout=30)
+    if chk.returncode == 10:
+        raise L.PVEError(f"500 unable to join: remote node '{th}' is not part of a cluster", 255)
+    if chk.returncode != 0:
+        raise L.PVEError("cluster not ready - no quorum?", 255)
+    print("Login succeeded.")
+    print("check cluster join API version")
+    link0 = link_addr(o.get("link0") or o.get("ring0_addr") or info["management_address"])
+    with L.cfs_lock("file-corosync_conf"):
+        cluster = read_cluster()
+        if cluster is None:
+            raise L.PVEError("500 unable to join: corosync config on cluster node not found", 255)
+        for n in cluster["nodes"]:
+            if n["name"] == me and o.get("force") != "1":
+                raise L.PVEError(f"500 can't add existing node '{me}'", 255)
+            if n.get("ring0_addr") == link0 and n["name"] != me:
+                raise L.PVEError(f"500 unable to add node: link0 address '{link0}' already used by node '{n['name']}'", 255)
+        cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != me]
+        used = {int(n["nodeid"]) for n in cluster["nodes"]}
+        nodeid = int(o["nodeid"]) if "nodeid" in o else next(i for i in range(1, 1000) if i not in used)
+        if nodeid in used:
+            raise L.PVEError(f"500 Node/link ID {nodeid} already used", 255)
+        node = {"name": me, "nodeid": str(nodeid), "quorum_votes": o.get("votes", "1"), "ring0_addr": link0}
+        if 1 in cluster["links"]:
+            if "link1" not in o:
+                raise L.PVEError("500 cluster uses link1 but no --link1 address given", 255)
+            node["ring1_addr"] = link_addr(o["link1"])
+        members = member_hosts(cluster)
+        cluster["nodes"].append(node)
+        cluster["config_version"] += 1
+        print(f"Request addition of this node")
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        # existing members pick up the new nodelist (pmxcfs + corosync-cfgtool -R on a real cluster)
+        for h in members:
+            r = L.on_host(h, "pvecm _sync", timeout=60)
+            if r.returncode != 0:
+                print(f"warning: reload of corosync on {h} failed: {r.stderr.strip()}", file=sys.stderr)
+    print(f"Join request OK, finishing setup locally")
+    L.COROSYNC_AUTHKEY.parent.mkdir(parents=True, exist_ok=True)
+    if L.COROSYNC_AUTHKEY.exists():
+        os.chmod(L.COROSYNC_AUTHKEY, 0o600)
+    L.COROSYNC_AUTHKEY.write_bytes((L.PVE / "priv" / "authkey.key").read_bytes())
+    os.chmod(L.COROSYNC_AUTHKEY, 0o400)
+    local_conf_install()
+    print("stopping pve-cluster service")
+    print("backup old database to '/var/lib/pve-cluster/backup/config-%d.sql.gz'" % int(time.time()))
+    L.unit_stop("corosync")
+    L.unit_start("corosync", wait=0.5)
+    L.unit_enable("corosync")
+    print("waiting for quorum...", end="", flush=True)
+    if not wait_quorate(60):
+        print("")
+        raise L.PVEError("timeout waiting for quorum", 255)
+    print("OK")
+    print("(re)generate node files")
+    print("merge authorized SSH keys")
+    print("generated new node certificate, restart pveproxy and pvedaemon services")
+    print(f"successfully added node '{me}' to cluster.")
+    return 0
+
+
+def cmd_sync(argv):
+    """internal: install /etc/pve/corosync.conf locally and reload corosync (pmxcfs's job)."""
+    if not L.PVE_COROSYNC_CONF.exists():
+        return 0
+    local_conf_install()
+    if L.unit_pid("corosync"):
+        L.run(["corosync-cfgtool", "-R"], check=False, timeout=30)
+    return 0
+
+
+def require_cluster():
+    if not L.COROSYNC_CONF.exists() or not L.PVE_COROSYNC_CONF.exists():
+        raise not_in_cluster_error()
+
+
+def cmd_status(argv):
+    L.parse_args(argv, {}, 0, USAGE)
+    require_cluster()
+    cluster = read_cluster()
+    print("Cluster information")
+    print("-------------------")
+    print(f"Name:             {cluster.get('cluster_name')}")
+    print(f"Config Version:   {cluster['config_version']}")
+    print("Transport:        knet")
+    print("Secure auth:      on")
+    print("")
+    if not L.unit_pid("corosync"):
+        print("Cannot initialize CMAP service", file=sys.stderr)
+        return 2
+    res = L.run(["corosync-quorumtool", "-siH"], check=False, timeout=15)
+    out = res.stdout
+    # corosync-quorumtool prints the local node with (local); PVE shows the same table
+    sys.stdout.write(out)
+    if res.returncode not in (0, 2):
+        sys.stderr.write(res.stderr)
+        return 2
+    return 0
+
+
+def cmd_nodes(argv):
+    L.parse_args(argv, {}, 0, USAGE)
+    require_cluster()
+    if not L.unit_pid("corosync"):
+        print("Cannot initialize CMAP service", file=sys.stderr)
+        return 2
+    res = L.run(["corosync-quorumtool", "-l"], check=False, timeout=15)
+    print("")
+    print("Membership information")
+    print("----------------------")
+    lines = res.stdout.splitlines()
+    start = next((i for i, l in enumerate(lines) if l.strip().startswith("Nodeid")), None)
+    if start is None:
+        sys.stdout.write(res.stdout)
+        return 2
+    for l in lines[start:]:
+        print(l)
+    return 0
+
+
+def cmd_expected(argv):
+    pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    require_cluster()
+    res = L.run(["corosync-quorumtool", "-e", pos[0]], check=False, timeout=15)
+    if res.returncode != 0:
+        raise L.PVEError(f"Unable to set expected votes: {res.stderr.strip() or res.stdout.strip()}", 255)
+    return 0
+
+
+def cmd_delnode(argv):
+    pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    require_cluster()
+    if L.quorate() is False:
+        raise L.PVEError("cluster not ready - no quorum?", 255)
+    name = pos[0]
+    with L.cfs_lock("file-corosync_conf"):
+        cluster = read_cluster()
+        if not any(n["name"] == name for n in cluster["nodes"]):
+            raise L.PVEError(f"Node/IP: {name} is not a known host of the cluster.", 255)
+        cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != name]
+        cluster["config_version"] += 1
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        for h in member_hosts(cluster):
+            L.on_host(h, "pvecm _sync", timeout=60)
+    print(f"Killing node {cluster['nodes'] and name}")
+    return 0
+
+
+def cmd_updatecerts(argv):
+    L.parse_args(argv, {"force": "bool", "silent": "bool", "unmerge-known-hosts": "bool"}, 0, USAGE)
+    return 0
+
+
+COMMANDS = {"create": cmd_create, "add": cmd_add, "status": cmd_status, "nodes": cmd_nodes,
+            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts,
+            "_sync": cmd_sync}
+
+
+@L.shim_main
+def main(argv):
+    if not argv or argv[0] in ("help", "-h", "--help"):
+        print(USAGE)
+        return 0
+    cmd = argv[0]
+    if cmd not in COMMANDS:
+        raise L.PVEError(f"unknown command 'pvecm {cmd}'\n{USAGE}", 255)
+    L.host_info()
+    return COMMANDS[cmd](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,396 @@
+"""Helpers shared by the PVE command shims that run inside a lab host.
+
+Each host has /etc/lab-host.json (written by `lab up` into the host's /etc overlay) that says
+which host this is and where the lab's state directory is.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+HOST_INFO = Path("/etc/lab-host.json")
+PVE = Path("/etc/pve")
+
+
+class PVEError(Exception):
+    def __init__(self, msg: str, code: int = 255):
+        super().__init__(msg)
+        self.msg = msg
+        self.code = code
+
+
+def host_info() -> dict:
+    try:
+        return json.loads(HOST_INFO.read_text())
+    except OSError:
+        raise PVEError("this command is a proxmox-ha lab shim and only works inside a lab host "
+                       "(no /etc/lab-host.json)", 255)
+
+
+def nodename() -> str:
+    return os.uname().nodename.split(".")[0]
+
+
+def host_dir() -> Path:
+    return Path(host_info()["host_dir"])
+
+
+def run(cmd, check=True, timeout=120, input=None, capture=True):
+    res = subprocess.run(cmd, capture_output=capture, text=True, timeout=timeout, input=input)
+    if check and res.returncode != 0:
+        raise PVEError(f"command '{' '.join(map(str, cmd))}' failed: exit code {res.returncode}\n"
+                       f"{(res.stderr or '').strip()}")
+    return res
+
+
+def shim_main(fn):
+    """Wrap a shim's main: PVEError -> message on stderr + exit code (PVE uses 255)."""
+    def wrapper(argv):
+        try:
+            return fn(list(argv)) or 0
+        except PVEError as e:
+            if e.msg:
+                sys.stderr.write(e.msg.rstrip("\n") + "\n")
+            return e.code
+        except KeyboardInterrupt:
+            return 130
+    return wrapper
+
+
+# ---------------------------------------------------------------- PVE-style argument parsing
+def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
+    """PVE CLI style: `--opt value` / `-opt value`; boolean options may stand alone.
+    spec: option name -> 'bool' | 'int' | 'str' | 'list' (repeatable). Returns (positional, opts)."""
+    pos, opts = [], OrderedDict()
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("-") and len(a) > 1 and not a.lstrip("-")[:1].isdigit():
+            key = a.lstrip("-")
+            val = None
+            if "=" in key:
+                key, val = key.split("=", 1)
+            key_norm = key if key in spec else key.replace("-", "_")
+            if key_norm not in spec:
+                raise PVEError(f"Unknown option: {key}\n400 unable to parse option\n{usage}".rstrip(), 255)
+            kind = spec[key_norm]
+            if kind == "bool":
+                if val is None and i + 1 < len(argv) and argv[i + 1].lower() in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                    val = argv[i + 1]
+                    i += 1
+                val = "1" if val is None else ("1" if val.lower() in ("1", "true", "yes", "on") else "0")
+            else:
+                if val is None:
+                    if i + 1 >= len(argv):
+                        raise PVEError(f"400 Parameter verification failed.\n{key_norm}: no value given\n{usage}".rstrip(), 255)
+                    val = argv[i + 1]
+                    i += 1
+                if kind == "int":
+                    try:
+                        int(val)
+                    except ValueError:
+                        raise PVEError(f"400 Parameter verification failed.\n{key_norm}: type check ('integer') failed - got '{val}'", 255)
+            if kind == "list":
+                opts.setdefault(key_norm, []).append(val)
+            else:
+                opts[key_norm] = val
+        else:
+            pos.append(a)
+        i += 1
+    lo, hi = (positionals, positionals) if isinstance(positionals, int) else positionals
+    if len(pos) < lo:
+        raise PVEError(f"400 not enough arguments\n{usage}".rstrip(), 255)
+    if hi is not None and len(pos) > hi:
+        raise PVEError(f"400 too many arguments\n{usage}".rstrip(), 255)
+    return pos, opts
+
+
+# ---------------------------------------------------------------- section config (PVE format)
+def parse_section_config(text: str) -> list:
+    """-> list of [type, id, OrderedDict(options)]"""
+    sections, cur = [], None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            if not line.strip():
+                cur = None
+            continue
+        if not raw[0].isspace() and ":" in line:
+            typ, sid = line.split(":", 1)
+            cur = [typ.strip(), sid.strip(), OrderedDict()]
+            sections.append(cur)
+        elif cur is not None:
+            parts = line.strip().split(None, 1)
+            cur[2][parts[0]] = parts[1] if len(parts) > 1 else ""
+    return sections
+
+
+def format_section_config(sections) -> str:
+    out = []
+    for typ, sid, opts in sections:
+        out.append(f"{typ}: {sid}")
+        for k, v in opts.items():
+            out.append(f"\t{k} {v}".rstrip() if v != "" else f"\t{k}")
+        out.append("")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+def read_sections(path: Path) -> list:
+    try:
+        return parse_section_config(path.read_text())
+    except FileNotFoundError:
+        return []
+
+
+def write_file_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    if mode is not None:
+        os.chmod(tmp, mode)
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def cfs_lock(name: str, timeout: float = 60):
+    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*)."""
+    d = PVE / "priv" / "lock"
+    d.mkdir(parents=True, exist_ok=True)
+    f = open(d / f"{name}.lock", "a+")
+    deadline = time.time() + timeout
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.time() > deadline:
+                raise PVEError(f"trying to acquire cfs lock '{name}' ...\ngot lock request timeout", 255)
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
+# ---------------------------------------------------------------- other hosts
+def resolve_host(target: str) -> str | None:
+    """Lab host name for a hostname/FQDN/IP, or None."""
+    info = host_info()
+    t = target.split(".")[0] if not target[0].isdigit() else target
+    for h, a in info["hosts"].items():
+        if t == h or target in (a["management_address"], a["storage_address"]):
+            return h
+    return None
+
+
+def ssh_cmd(target_addr: str, command: str, timeout=300, check=False, input=None):
+    info = host_info()
+    cmd = ["ssh", "-i", info["ssh"]["key"], "-o", f"UserKnownHostsFile={info['ssh']['known_hosts']}",
+           "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+           "-o", "LogLevel=ERROR", "-T", f"root@{target_addr}", command]
+    return run(cmd, check=check, timeout=timeout, input=input)
+
+
+def on_host(host: str, command: str, timeout=300, check=False):
+    """Run a command line on lab host `host` (locally if it is this host)."""
+    if host == nodename():
+        return run(["bash", "-c", command], check=check, timeout=timeout)
+    return ssh_cmd(host_info()["hosts"][host]["management_address"], command, timeout=timeout, check=check)
+
+
+# ---------------------------------------------------------------- services (systemd stand-in)
+RECORD_ONLY_ACTIVE = {"pve-cluster", "pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
+                      "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
+                      "chrony", "rrdcached", "spiceproxy", "ksmtuned", "networking"}
+RECORD_ONLY_INACTIVE = {"prometheus-pve-exporter", "corosync-qdevice", "proxmox-backup-client",
+                        "pve-daily-update", "frr", "ceph-crash"}
+
+DESCRIPTIONS = {
+    "corosync": "Corosync Cluster Engine",
+    "ceph-mon": "Ceph cluster monitor daemon",
+    "ceph-mgr": "Ceph cluster manager daemon",
+    "ceph-osd": "Ceph object storage daemon",
+    "pve-cluster": "The Proxmox VE cluster filesystem (lab: shared bind mount)",
+    "pve-ha-lrm": "PVE Local HA Resource Manager Daemon (lab: record only)",
+    "pve-ha-crm": "PVE Cluster HA Resource Manager Daemon (lab: record only)",
+    "watchdog-mux": "Proxmox VE watchdog multiplexer (lab: record only)",
+}
+
+
+def unit_name(u: str) -> str:
+    for suf in (".service",):
+        if u.endswith(suf):
+            return u[: -len(suf)]
+    return u
+
+
+def unit_argv(unit: str):
+    """Command line of a real daemon unit, or None for record-only units."""
+    base, _, inst = unit.partition("@")
+    if unit == "corosync":
+        return ["/usr/sbin/corosync", "-f"]
+    if base in ("ceph-mon", "ceph-mgr", "ceph-osd") and inst:
+        return [f"/usr/bin/{base}", "-f", "--cluster", "ceph", "--id", inst]
+    return None
+
+
+def known_unit(unit: str) -> bool:
+    base = unit.partition("@")[0]
+    return (unit_argv(unit) is not None or unit in RECORD_ONLY_ACTIVE or unit in RECORD_ONLY_INACTIVE
+            or base in ("ceph-mon", "ceph-mgr", "ceph-osd") or unit.endswith(".target"))
+
+
+def _pidfile(unit: str) -> Path:
+    return host_dir() / "pids" / f"{unit}.pid"
+
+
+def _statefile(unit: str) -> Path:
+    return host_dir() / "services" / f"{unit}.state"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def unit_pid(unit: str) -> int | None:
+    try:
+        pid = int(_pidfile(unit).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    argv = unit_argv(unit)
+    if not _pid_alive(pid):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    if argv and os.path.basename(cmdline[0].decode()) != os.path.basename(argv[0]):
+        return None
+    return pid
+
+
+def unit_active(unit: str) -> bool:
+    if unit_argv(unit) is not None:
+        return unit_pid(unit) is not None
+    st = _statefile(unit)
+    if st.exists():
+        return st.read_text().strip() == "active"
+    return unit in RECORD_ONLY_ACTIVE
+
+
+def unit_start(unit: str, wait: float = 0.3) -> None:
+    argv = unit_argv(unit)
+    if argv is None:
+        _statefile(unit).parent.mkdir(parents=True, exist_ok=True)
+        _statefile(unit).write_text("active\n")
+        return
+    if unit_pid(unit):
+        return
+    logs = host_dir() / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{unit}.log", "ab") as logf:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True, close_fds=True, cwd="/")
+    _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
+    _pidfile(unit).write_text(f"{p.pid}\n")
+    deadline = time.time() + wait
+    while time.time() < deadline:
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    if p.poll() is not None:
+        _pidfile(unit).unlink(missing_ok=True)
+        tail = ""
+        try:
+            tail = (logs / f"{unit}.log").read_text()[-1500:]
+        except OSError:
+            pass
+        raise PVEError(f"Job for {unit}.service failed because the control process exited with error code.\n"
+                       f"See \"systemctl status {unit}.service\" and \"journalctl -xeu {unit}.service\" for details.\n"
+                       f"{tail}", 1)
+
+
+def unit_stop(unit: str, timeout: float = 20) -> None:
+    argv = unit_argv(unit)
+    if argv is None:
+        _statefile(unit).parent.mkdir(parents=True, exist_ok=True)
+        _statefile(unit).write_text("inactive\n")
+        return
+    pid = unit_pid(unit)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.time() + timeout
+        while time.time() < deadline and _pid_alive(pid):
+            time.sleep(0.05)
+        if _pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                time.sleep(0.05)
+    _pidfile(unit).unlink(missing_ok=True)
+
+
+def units_of(base: str) -> list[str]:
+    """Instances of a templated unit this host has a pidfile or enablement for."""
+    names = set()
+    for d, suffix in ((host_dir() / "pids", ".pid"), (host_dir() / "services", ".enabled")):
+        if d.exists():
+            for p in d.glob(f"{base}@*{suffix}"):
+                names.add(p.name[: -len(suffix)])
+    return sorted(names)
+
+
+def unit_enable(unit: str, enable: bool = True) -> None:
+    f = host_dir() / "services" / f"{unit}.enabled"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    if enable:
+        f.write_text("enabled\n")
+    else:
+        f.unlink(missing_ok=True)
+
+
+def unit_enabled(unit: str) -> bool:
+    return (host_dir() / "services" / f"{unit}.enabled").exists() or unit in RECORD_ONLY_ACTIVE
+
+
+# ---------------------------------------------------------------- corosync helpers
+COROSYNC_CONF = Path("/etc/corosync/corosync.conf")
+COROSYNC_AUTHKEY = Path("/etc/corosync/authkey")
+PVE_COROSYNC_CONF = PVE / "corosync.conf"
+
+
+def quorate() -> bool | None:
+    """Real corosync quorum of this host: True/False, None when this host is not in a cluster."""
+    if not COROSYNC_CONF.exists():
+        return None
+    if not unit_pid("corosync"):
+        return False
+    res = run(["corosync-quorumtool", "-s"], check=False, timeout=10)
+    return res.returncode == 0
+
+
+def ceph(args, check=True, timeout=60, fmt_json=False):
+    cmd = ["ceph", "--connect-timeout", "15"] + list(args)
+    if fmt_json:
+        cmd += ["--format", "json"]
+    res = run(cmd, check=False, timeout=timeout)
+    if check and res.returncode != 0:
+        raise PVEError(f"command '{' '.join(cmd)}' failed: exit code {res.returncode}\n{res.stderr.strip()}", 255)
+    if fmt_json and res.returncode == 0:
+        return json.loads(res.stdout or "null")
+    return res

@@ -1,0 +1,241 @@
+"""Lab shim for `pvesm` (Proxmox VE storage manager) over /etc/pve/storage.cfg.
+
+add TYPE ID [--opt value ...] | set ID [--opt value ...] [--delete opts] | remove ID | status [--storage ID]
+| config ID (lab extra) | help
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import OrderedDict
+from pathlib import Path
+
+from . import pvelib as L
+
+USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
+
+Stands in for Proxmox VE's `pvesm`; keeps /etc/pve/storage.cfg in PVE's section-config
+format. Status of rbd storages comes from the real Ceph cluster (`ceph df`); dir storages
+from statvfs. Remote storages (pbs, nfs, cifs, ...) are never contacted: shown inactive.
+
+       pvesm add <type> <storage> [--OPTION VALUE ...]
+       pvesm set <storage> [--OPTION VALUE ...] [--delete OPT[,OPT]] [--disable 0|1]
+       pvesm remove <storage>
+       pvesm status [--storage ID] [--content TYPE] [--enabled 0|1]
+       pvesm help
+"""
+
+STORAGE_CFG = L.PVE / "storage.cfg"
+TYPES = ("dir", "rbd", "cephfs", "pbs", "nfs", "cifs", "lvm", "lvmthin", "zfspool", "zfs", "iscsi",
+         "iscsidirect", "glusterfs", "btrfs", "esxi")
+SECRET_OPTS = ("password", "encryption-key", "keyring", "master-pubkey")
+OPTS = {k: "str" for k in (
+    "path", "content", "pool", "krbd", "monhost", "username", "server", "export", "datastore",
+    "fingerprint", "password", "namespace", "nodes", "disable", "shared", "maxfiles", "prune-backups",
+    "vgname", "thinpool", "base", "portal", "target", "share", "domain", "subdir", "options",
+    "mountpoint", "fs-name", "keyring", "content-dirs", "is_mountpoint", "mkdir", "create-base-path",
+    "create-subdirs", "sparse", "blocksize", "encryption-key", "master-pubkey", "port", "format",
+    "preallocation", "data-pool", "bwlimit", "comments", "lio_tpg", "iscsiprovider", "saferemove",
+    "tagged_only", "transport", "volume", "server2", "smbversion", "max-protected-backups",
+    "snapshot-as-volume-chain", "digest", "delete")}
+OPTS["disable"] = "bool"
+OPTS["shared"] = "bool"
+OPTS["krbd"] = "bool"
+# PVE writes a few flags without value
+FLAG_OPTS = ()
+
+
+def read_cfg():
+    return L.read_sections(STORAGE_CFG)
+
+
+def write_cfg(sections):
+    L.write_file_atomic(STORAGE_CFG, L.format_section_config(sections))
+
+
+def add_storage_section(typ, sid, opts: "OrderedDict", exist_ok=False):
+    secs = read_cfg()
+    if any(s[1] == sid for s in secs):
+        if exist_ok:
+            return False
+        raise L.PVEError(f"create storage failed: storage ID '{sid}' already defined", 255)
+    secs.append([typ, sid, opts])
+    write_cfg(secs)
+    return True
+
+
+def remove_storage_sections_for_pool(pool):
+    with L.cfs_lock("file-storage_cfg"):
+        secs = [s for s in read_cfg() if not (s[0] == "rbd" and s[2].get("pool", s[1]) == pool)]
+        write_cfg(secs)
+
+
+def cmd_add(argv):
+    pos, o = L.parse_args(argv, OPTS, 2, USAGE)
+    typ, sid = pos
+    if typ not in TYPES:
+        raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration '{', '.join(TYPES)}'", 255)
+    if not sid[0].isalpha() or not all(c.isalnum() or c in "-_." for c in sid):
+        raise L.PVEError(f"400 Parameter verification failed.\nstorage: invalid format - storage ID '{sid}' contains illegal characters", 255)
+    required = {"dir": ("path",), "pbs": ("server", "datastore", "username"), "nfs": ("server", "export", "path"),
+                "cifs": ("server", "share"), "lvm": ("vgname",), "lvmthin": ("vgname", "thinpool"),
+                "zfspool": ("pool",)}.get(typ, ())
+    for r in required:
+        if r not in o:
+            raise L.PVEError(f"400 Parameter verification failed.\n{r}: property is missing and it is not optional", 255)
+    opts = OrderedDict()
+    secret = {}
+    for k, v in o.items():
+        if k in SECRET_OPTS:
+            secret[k] = v
+            continue
+        if k == "delete":
+            continue
+        opts[k] = v
+    if typ == "rbd" and "pool" not in opts:
+        opts["pool"] = "rbd"
+    if typ in ("dir",) and "content" not in opts:
+        opts["content"] = "images,rootdir"
+    with L.cfs_lock("file-storage_cfg"):
+        add_storage_section(typ, sid, opts)
+        if "password" in secret:
+            p = L.PVE / "priv" / "storage" / f"{sid}.pw"
+            L.write_file_atomic(p, secret["password"] + "\n", 0o600)
+        if "encryption-key" in secret:
+            p = L.PVE / "priv" / "storage" / f"{sid}.enc"
+            L.write_file_atomic(p, secret["encryption-key"] + "\n", 0o600)
+    if typ == "dir" and o.get("mkdir", "1") == "1":
+        Path(opts["path"]).mkdir(parents=True, exist_ok=True)
+    return 0
+
+
+def cmd_set(argv):
+    pos, o = L.parse_args(argv, OPTS, 1, USAGE)
+    sid = pos[0]
+    with L.cfs_lock("file-storage_cfg"):
+        secs = read_cfg()
+        sec = next((s for s in secs if s[1] == sid), None)
+        if sec is None:
+            raise L.PVEError(f"update storage failed: error with cfs lock 'storage-{sid}': storage '{sid}' does not exist", 255)
+        for d in (o.pop("delete", "") or "").split(","):
+            if d:
+                sec[2].pop(d.strip(), None)
+        for k, v in o.items():
+            if k in SECRET_OPTS:
+                if k == "password":
+                    L.write_file_atomic(L.PVE / "priv" / "storage" / f"{sid}.pw", v + "\n", 0o600)
+                continue
+            sec[2][k] = v
+        write_cfg(secs)
+    return 0
+
+
+def cmd_remove(argv):
+    pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    sid = pos[0]
+    with L.cfs_lock("file-storage_cfg"):
+        secs = read_cfg()
+        if not any(s[1] == sid for s in secs):
+            raise L.PVEError(f"delete storage failed: error with cfs lock 'storage-{sid}': storage '{sid}' does not exist", 255)
+        write_cfg([s for s in secs if s[1] != sid])
+        for ext in ("pw", "enc"):
+            (L.PVE / "priv" / "storage" / f"{sid}.{ext}").unlink(missing_ok=True)
+    return 0
+
+
+def _status_rows(secs, only=None):
+    df = None
+    rows = []
+    me = L.nodename()
+    for typ, sid, opts in secs:
+        if only and sid != only:
+            continue
+        nodes = opts.get("nodes")
+        if nodes and me not in nodes.split(","):
+            continue
+        disabled = opts.get("disable") == "1"
+        total = used = avail = 0
+        active = False
+        if disabled:
+            status = "disabled"
+        elif typ == "dir":
+            try:
+                st = os.statvfs(opts.get("path", "/"))
+                total = st.f_blocks * st.f_frsize // 1024
+                avail = st.f_bavail * st.f_frsize // 1024
+                used = total - st.f_bfree * st.f_frsize // 1024
+                active = True
+            except OSError:
+                pass
+        elif typ == "rbd":
+            if df is None:
+                df = L.ceph(["df"], check=False, timeout=30, fmt_json=True) if Path("/etc/ceph/ceph.conf").exists() else {}
+                df = df or {}
+            pool = opts.get("pool", "rbd")
+            p = next((p for p in df.get("pools", []) if p.get("name") == pool), None)
+            if p is not None:
+                stt = p.get("stats", {})
+                used = int(stt.get("bytes_used", stt.get("stored", 0))) // 1024
+                avail = int(stt.get("max_avail", 0)) // 1024
+                total = used + avail
+                active = True
+        status = "disabled" if disabled else ("active" if active else "inactive")
+        pct = (100.0 * used / total) if total else 0.0
+        rows.append({"storage": sid, "type": typ, "status": status, "active": int(active),
+                     "enabled": int(not disabled), "total": total, "used": used, "avail": avail,
+                     "used_fraction": pct / 100.0, "content": opts.get("content", ""), "shared": int(typ in (
+                         "rbd", "cephfs", "pbs", "nfs", "cifs", "glusterfs", "iscsi") or opts.get("shared") == "1")})
+    return rows
+
+
+def cmd_status(argv):
+    _, o = L.parse_args(argv, {"storage": "str", "content": "str", "enabled": "bool", "format": "bool",
+                               "target": "str", "output-format": "str"}, 0, USAGE)
+    secs = read_cfg()
+    if o.get("storage") and not any(s[1] == o["storage"] for s in secs):
+        raise L.PVEError(f"storage '{o['storage']}' does not exist", 255)
+    rows = _status_rows(secs, o.get("storage"))
+    if o.get("content"):
+        rows = [r for r in rows if o["content"] in r["content"].split(",")]
+    if o.get("enabled") == "1":
+        rows = [r for r in rows if r["enabled"]]
+    if o.get("output-format", "text").startswith("json"):
+        print(json.dumps(rows))
+        return 0
+    maxlen = max([len("Name")] + [len(r["storage"]) for r in rows]) + 1
+    print(f"{'Name':<{maxlen}} {'Type':>10} {'Status':>10} {'Total':>15} {'Used':>15} {'Available':>15} {'%':>8}")
+    for r in rows:
+        pct = f"{r['used_fraction'] * 100:.2f}%"
+        print(f"{r['storage']:<{maxlen}} {r['type']:>10} {r['status']:>10} {r['total']:>15} {r['used']:>15} "
+              f"{r['avail']:>15} {pct:>8}")
+    return 0
+
+
+def cmd_config(argv):
+    pos, _ = L.parse_args(argv, {}, (0, 1), USAGE)
+    secs = read_cfg()
+    if pos:
+        secs = [s for s in secs if s[1] == pos[0]]
+        if not secs:
+            raise L.PVEError(f"storage '{pos[0]}' does not exist", 255)
+    sys.stdout.write(L.format_section_config(secs))
+    return 0
+
+
+COMMANDS = {"add": cmd_add, "set": cmd_set, "remove": cmd_remove, "status": cmd_status, "config": cmd_config}
+
+
+@L.shim_main
+def main(argv):
+    if not argv or argv[0] in ("help", "-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv[0] not in COMMANDS:
+        raise L.PVEError(f"unknown command 'pvesm {argv[0]}'\n{USAGE}", 255)
+    L.host_info()
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

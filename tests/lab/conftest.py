@@ -1,0 +1,73 @@
+"""Fixtures for the embedded-lab end-to-end tests (select with `-m lab`)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: end-to-end tests against the embedded lab (root, namespaces, "
+                                       "real sshd/corosync/Ceph); select with -m lab")
+
+
+def lab_cli(*args, check=True, timeout=600):
+    res = subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
+                         timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"python3 -m lab {' '.join(args)} failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def root_snapshot() -> dict:
+    return {"hosts": Path("/etc/hosts").read_text(),
+            "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout}
+
+
+class Lab:
+    """Talks to the lab hosts over real SSH with the lab's key and pinned host keys."""
+
+    def __init__(self, info: dict):
+        self.info = info
+        self.hosts = {h["name"]: h for h in info["hosts"]}
+
+    def ssh(self, host: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        h = self.hosts[host]
+        cmd = ["ssh", "-i", self.info["ssh"]["private_key"],
+               "-o", f"UserKnownHostsFile={self.info['ssh']['known_hosts']}",
+               "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+               "-p", str(h["ssh_port"]), f"{self.info['ssh']['user']}@{h['management_address']}", command]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+    def ok(self, host: str, command: str, timeout: float = 300) -> str:
+        r = self.ssh(host, command, timeout)
+        assert r.returncode == 0, f"{host}: {command!r} exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r.stdout
+
+
+_BASELINE: dict = {}
+
+
+@pytest.fixture(scope="session")
+def root_before(lab):
+    """/etc/hosts and root routes as they were with no lab at all."""
+    return _BASELINE
+
+
+@pytest.fixture(scope="session")
+def lab():
+    if os.geteuid() != 0:
+        pytest.skip("the lab needs root (namespaces, bridges, loop devices)")
+    lab_cli("down")
+    _BASELINE.update(root_snapshot())
+    lab_cli("up")
+    state = Path(os.environ.get("PROXMOX_HA_LAB_DIR") or "/var/tmp/proxmox-ha-lab")
+    info = json.loads((state / "lab.json").read_text())
+    yield Lab(info)
+    lab_cli("down", check=False)

@@ -1,0 +1,332 @@
+"""End-to-end tests of the embedded lab: real sshd, corosync and Ceph behind the PVE shims.
+
+The tests build on each other in file order (cluster, then Ceph, then failures), like an operator.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import lab_cli, root_snapshot
+
+pytestmark = pytest.mark.lab
+
+HOSTS = ("pve1", "pve2", "pve3")
+ADDR = {"pve1": ("10.254.10.11", "10.254.100.11"), "pve2": ("10.254.10.12", "10.254.100.12"),
+        "pve3": ("10.254.10.13", "10.254.100.13")}
+
+
+def wait_for(desc, fn, timeout=90, interval=0.5):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timeout ({timeout}s) waiting for {desc}")
+
+
+def quorum(lab, host):
+    r = lab.ssh(host, "corosync-quorumtool -s")
+    votes = re.search(r"^Total votes:\s+(\d+)", r.stdout, re.M)
+    return r.returncode, int(votes.group(1)) if votes else None, r.stdout
+
+
+def ceph_json(lab, host, args):
+    return json.loads(lab.ok(host, f"ceph --connect-timeout 10 {args} --format json"))
+
+
+# ---------------------------------------------------------------- hosts
+def test_root_namespace_untouched_by_down_and_up(lab, root_before):
+    lab_cli("down")
+    assert root_snapshot() == root_before, "lab down must restore /etc/hosts and the root routes"
+    lab_cli("up")
+    assert Path("/etc/hosts").read_text() == root_before["hosts"]
+    extra = [l for l in root_snapshot()["routes"].splitlines() if l not in root_before["routes"].splitlines()]
+    assert all(l.startswith(("10.254.10.0/24 ", "10.254.100.0/24 ")) for l in extra), extra
+    # up twice is a no-op: same sshd PIDs
+    before = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
+    lab_cli("up")
+    after = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
+    assert [h["sshd_pid"] for h in before["hosts"]] == [h["sshd_pid"] for h in after["hosts"]]
+    lab.info = after
+    lab.hosts = {h["name"]: h for h in after["hosts"]}
+
+
+def test_lab_json_schema(lab):
+    info = lab.info
+    assert [h["name"] for h in info["hosts"]] == list(HOSTS)
+    for h in info["hosts"]:
+        assert (h["management_address"], h["storage_address"]) == ADDR[h["name"]]
+        assert h["ssh_port"] == 22
+        assert h["host_key"].startswith("ssh-ed25519 AAAA") and len(h["host_key"].split()) == 2
+        assert h["osd_disks"] == ["/dev/sdb"]
+        assert re.fullmatch(r"([0-9A-F]{2}:){31}[0-9A-F]{2}", h["api_fingerprint"])
+    assert Path(info["ssh"]["private_key"]).is_file()
+    assert info["networks"]["management"]["bridge"] == "phalab0"
+    assert info["networks"]["storage"]["bridge"] == "phalab1"
+
+
+def test_ssh_shows_own_hostname_with_pinned_host_key(lab):
+    for h in HOSTS:
+        out = lab.ok(h, "hostname; cat /etc/hostname; ip -o -4 addr show dev eno1; ip -o -4 addr show dev eno2")
+        lines = out.splitlines()
+        assert lines[0] == h and lines[1] == h
+        assert f"{ADDR[h][0]}/24" in lines[2] and f"{ADDR[h][1]}/24" in lines[3]
+    # the pinned key is really checked: a wrong known_hosts entry is refused
+    bad = Path(lab.info["state_dir"]) / "bad_known_hosts"
+    other = lab.hosts["pve2"]["host_key"]
+    bad.write_text(f"{ADDR['pve1'][0]} {other}\n")
+    try:
+        import subprocess
+        r = subprocess.run(["ssh", "-i", lab.info["ssh"]["private_key"], "-o", f"UserKnownHostsFile={bad}",
+                            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                            f"root@{ADDR['pve1'][0]}", "true"], capture_output=True, text=True, timeout=30)
+        assert r.returncode == 255 and "HOST IDENTIFICATION HAS CHANGED" in r.stderr
+    finally:
+        bad.unlink()
+
+
+def test_hosts_have_private_etc_run_dev(lab):
+    for h in HOSTS:
+        out = lab.ok(h, "test -b /dev/sdb && echo sdb; grep -c lab.local /etc/hosts; test -d /etc/pve && echo pve;"
+                        " touch /etc/lab-probe-$(hostname); ls /etc/lab-probe-*")
+        assert out.splitlines()[0] == "sdb"
+        assert out.splitlines()[2] == "pve"
+        assert out.splitlines()[3:] == [f"/etc/lab-probe-{h}"]  # /etc is per host (overlay)
+    assert not Path("/dev/sdb").exists()
+    assert not list(Path("/etc").glob("lab-probe-*"))
+    # /etc/pve is shared between the hosts
+    lab.ok("pve1", "echo shared > /etc/pve/lab-probe")
+    assert lab.ok("pve3", "cat /etc/pve/lab-probe").strip() == "shared"
+    lab.ok("pve2", "rm /etc/pve/lab-probe")
+
+
+def test_shims_have_help_naming_the_real_tool(lab):
+    for tool in ("pvecm help", "pveceph help", "pvesm help", "ha-manager help", "systemctl --help"):
+        out = lab.ok("pve1", tool)
+        assert "lab shim" in out, tool
+
+
+# ---------------------------------------------------------------- corosync
+def test_pvecm_status_outside_a_cluster_exits_2(lab):
+    r = lab.ssh("pve2", "pvecm status")
+    assert r.returncode == 2
+    assert "Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?" in r.stderr
+    assert lab.ssh("pve2", "pvecm nodes").returncode == 2
+
+
+def test_cluster_create_and_join_one_at_a_time(lab):
+    out = lab.ok("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
+    assert "Writing corosync config to /etc/pve/corosync.conf" in out
+    fp = lab.hosts["pve1"]["api_fingerprint"]
+    for h in ("pve2", "pve3"):
+        m, s = ADDR[h]
+        out = lab.ok(h, f"pvecm add 10.254.10.11 --link0 {m} --link1 {s} --use_ssh --fingerprint {fp}")
+        assert f"successfully added node '{h}' to cluster." in out
+    rc, votes, out = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 and q[0] == 0 else None)(quorum(lab, "pve1")))
+    assert "Quorate:          Yes" in out
+    st = lab.ok("pve2", "pvecm status")
+    assert "Quorate:          Yes" in st
+    assert re.search(r"^Name:\s+lab-cluster$", st, re.M)
+    assert re.search(r"^Config Version:\s+3$", st, re.M)
+    assert re.search(r"^Expected votes:\s+3$", st, re.M) and re.search(r"^Total votes:\s+3$", st, re.M)
+    for a in ("10.254.10.11", "10.254.10.12", "10.254.10.13"):
+        assert a in st
+    conf = lab.ok("pve3", "cat /etc/corosync/corosync.conf")
+    assert conf == lab.ok("pve1", "cat /etc/pve/corosync.conf")
+    for needle in ("crypto_cipher: aes256", "crypto_hash: sha256", "config_version: 3", "linknumber: 1",
+                   "ring1_addr: 10.254.100.13", "cluster_name: lab-cluster"):
+        assert needle in conf
+    assert lab.ok("pve3", "cmp /etc/corosync/authkey /etc/pve/priv/authkey.key && echo same").strip() == "same"
+    nodes = lab.ok("pve1", "pvecm nodes")
+    assert "Membership information" in nodes and "pve3" in nodes
+
+
+def test_create_and_add_again_are_refused_like_pve(lab):
+    r = lab.ssh("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
+    assert r.returncode == 255 and "cluster config '/etc/pve/corosync.conf' already exists" in r.stderr
+    r = lab.ssh("pve2", "pvecm add 10.254.10.11 --link0 10.254.10.12 --link1 10.254.100.12 --use_ssh")
+    assert r.returncode == 255
+    assert "detected the following error(s):" in r.stderr
+    assert "* authentication key '/etc/corosync/authkey' already exists" in r.stderr
+    # the check-then-act idiom the project relies on
+    for h in HOSTS:
+        assert lab.ssh(h, "pvecm status >/dev/null").returncode == 0
+    assert "Config Version:   3" in lab.ok("pve1", "pvecm status")
+
+
+def test_quorum_with_one_and_two_nodes_down(lab):
+    lab.ok("pve3", "systemctl stop corosync")
+    assert lab.ssh("pve3", "systemctl is-active corosync").returncode == 3
+    rc, votes, _ = wait_for("2 votes", lambda: (lambda q: q if q[1] == 2 else None)(quorum(lab, "pve1")), 30)
+    assert rc == 0 and votes == 2
+    assert lab.ok("pve1", "ha-manager status").splitlines()[0] == "quorum OK"
+    lab.ok("pve2", "systemctl stop corosync")
+    rc, votes, out = wait_for("1 vote", lambda: (lambda q: q if q[1] == 1 else None)(quorum(lab, "pve1")), 30)
+    assert rc == 2 and "Quorate:          No" in out
+    assert "Quorate:          No" in lab.ok("pve1", "pvecm status")
+    assert lab.ok("pve1", "ha-manager status").splitlines()[0] == "quorum No quorum"
+    lab.ok("pve2", "systemctl start corosync")
+    lab.ok("pve3", "systemctl start corosync")
+    rc, votes, _ = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 else None)(quorum(lab, "pve1")), 60)
+    assert rc == 0
+
+
+def test_join_to_non_quorate_cluster_is_refused(lab):
+    # take pve3 out of the cluster, as an admin would
+    lab.ok("pve3", "systemctl stop corosync && rm -f /etc/corosync/corosync.conf /etc/corosync/authkey")
+    lab.ok("pve1", "pvecm delnode pve3")
+    wait_for("2 expected", lambda: "Expected votes:   2" in quorum(lab, "pve1")[2], 30)
+    lab.ok("pve2", "systemctl stop corosync")
+    wait_for("pve1 not quorate", lambda: quorum(lab, "pve1")[0] == 2, 30)
+    r = lab.ssh("pve3", "pvecm add pve1 --link0 10.254.10.13 --link1 10.254.100.13 --use_ssh")
+    assert r.returncode == 255 and "cluster not ready - no quorum?" in r.stderr
+    assert lab.ssh("pve3", "pvecm status").returncode == 2
+    lab.ok("pve2", "systemctl start corosync")
+    wait_for("pve1 quorate", lambda: quorum(lab, "pve1")[0] == 0, 30)
+    lab.ok("pve3", "pvecm add pve1 --link0 10.254.10.13 --link1 10.254.100.13 --use_ssh")
+    rc, votes, _ = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 else None)(quorum(lab, "pve1")), 60)
+    assert rc == 0
+    assert "Config Version:   5" in lab.ok("pve2", "pvecm status")
+
+
+# ---------------------------------------------------------------- ceph
+def test_ceph_through_pveceph(lab):
+    for h in HOSTS:
+        lab.ok(h, "pveceph install --repository no-subscription --version reef")
+    lab.ok("pve1", "pveceph init --network 10.254.100.0/24")
+    conf = lab.ok("pve2", "cat /etc/pve/ceph.conf")
+    assert "public_network = 10.254.100.0/24" in conf and "fsid = " in conf
+    for h in HOSTS:
+        lab.ok(h, "pveceph mon create")
+    for h in HOSTS:
+        lab.ok(h, "pveceph mgr create")
+    for h in HOSTS:
+        lab.ok(h, "pveceph osd create /dev/sdb")
+    q = ceph_json(lab, "pve1", "quorum_status")
+    assert sorted(q["quorum_names"]) == list(HOSTS)
+    wait_for("3 OSDs up", lambda: ceph_json(lab, "pve1", "osd stat").get("num_up_osds") == 3, 120)
+    lab.ok("pve1", "pveceph pool create vm-storage --size 3 --min_size 2 --pg_num 32 --add_storages 1")
+    assert lab.ok("pve2", "ceph osd pool get vm-storage size").strip() == "size: 3"
+    assert lab.ok("pve3", "ceph osd pool get vm-storage min_size").strip() == "min_size: 2"
+    assert lab.ok("pve1", "ceph osd pool get vm-storage pg_num").strip() == "pg_num: 32"
+    cfg = lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    assert "rbd: vm-storage\n\tpool vm-storage\n\tcontent images,rootdir\n\tkrbd 0\n" in cfg
+    st = lab.ok("pve2", "pvesm status")
+    row = next(l for l in st.splitlines() if l.startswith("vm-storage "))
+    assert row.split()[1:3] == ["rbd", "active"]
+    # each host's OSD sits under its own host bucket
+    tree = ceph_json(lab, "pve1", "osd tree")
+    hosts = sorted(n["name"] for n in tree["nodes"] if n["type"] == "host")
+    assert hosts == list(HOSTS)
+
+    def clean():
+        s = ceph_json(lab, "pve1", "status")
+        pg = s["pgmap"]
+        return pg["num_pgs"] > 0 and all(x["state_name"] == "active+clean" for x in pg["pgs_by_state"]) and s
+    s = wait_for("all PGs active+clean", clean, 180)
+    wait_for("HEALTH_OK", lambda: ceph_json(lab, "pve1", "health")["status"] == "HEALTH_OK", 120)
+
+
+def test_ceph_create_again_is_refused_like_pve(lab):
+    r = lab.ssh("pve2", "pveceph osd create /dev/sdb")
+    assert r.returncode == 255 and "device '/dev/sdb' is already in use" in r.stderr
+    r = lab.ssh("pve2", "pveceph mon create")
+    assert r.returncode == 255 and "monitor 'pve2' already exists" in r.stderr
+    r = lab.ssh("pve2", "pveceph mgr create")
+    assert r.returncode == 255 and "already exists" in r.stderr
+    r = lab.ssh("pve1", "pveceph pool create vm-storage --size 3 --min_size 2")
+    assert r.returncode == 255 and "already exists" in r.stderr
+    pools = json.loads(lab.ok("pve3", "pveceph pool ls --output-format json"))
+    assert {"pool_name": "vm-storage", "size": 3, "min_size": 2}.items() <= next(
+        p for p in pools if p["pool_name"] == "vm-storage").items()
+
+
+def test_osd_down_keeps_data_readable_and_recovers(lab):
+    lab.ok("pve1", "head -c 1048576 /dev/urandom > /tmp/lab-obj && rados -p vm-storage put lab-obj /tmp/lab-obj")
+    osd = lab.ok("pve3", "ls /var/lib/ceph/osd").split()[0].split("-")[1]
+    lab.ok("pve3", f"systemctl stop ceph-osd@{osd}")
+    assert lab.ssh("pve3", f"systemctl is-active ceph-osd@{osd}").returncode == 3
+
+    def warn():
+        h = ceph_json(lab, "pve1", "health")
+        return h["status"] == "HEALTH_WARN" and "OSD_DOWN" in h.get("checks", {}) and h
+    wait_for("HEALTH_WARN with OSD_DOWN", warn, 60)
+    lab.ok("pve2", "rados -p vm-storage get lab-obj /tmp/lab-obj.back")
+    assert lab.ok("pve2", "md5sum < /tmp/lab-obj.back").split()[0] == lab.ok("pve1", "md5sum < /tmp/lab-obj").split()[0]
+    lab.ok("pve1", "head -c 4096 /dev/urandom | rados -p vm-storage put lab-obj2 -")  # writes still work (min_size 2)
+    lab.ok("pve3", f"systemctl start ceph-osd@{osd}")
+
+    def clean():
+        s = ceph_json(lab, "pve1", "status")
+        pg = s["pgmap"]
+        return (s["osdmap"].get("num_up_osds", s["osdmap"].get("osdmap", {}).get("num_up_osds")) == 3
+                and all(x["state_name"] == "active+clean" for x in pg["pgs_by_state"]))
+    wait_for("all PGs active+clean again", clean, 120)
+
+
+# ---------------------------------------------------------------- storage, HA, systemctl, status
+def test_pvesm_section_config(lab):
+    lab.ok("pve1", "pvesm add dir backups --path /var/lib/vz-backups --content backup")
+    lab.ok("pve2", "pvesm add pbs pbs-backup --server 10.254.10.50 --datastore lab-backups "
+                   "--username backup@pbs --password secret --fingerprint AA:BB")
+    r = lab.ssh("pve3", "pvesm add dir backups --path /x")
+    assert r.returncode == 255 and "storage ID 'backups' already defined" in r.stderr
+    cfg = lab.ok("pve3", "cat /etc/pve/storage.cfg")
+    assert "dir: backups\n\tpath /var/lib/vz-backups\n\tcontent backup\n" in cfg
+    assert "pbs: pbs-backup\n\tserver 10.254.10.50\n\tdatastore lab-backups\n" in cfg
+    assert "secret" not in cfg
+    assert lab.ok("pve1", "cat /etc/pve/priv/storage/pbs-backup.pw").strip() == "secret"
+    names = [l.split()[0] for l in lab.ok("pve1", "pvesm status").splitlines()[1:]]
+    assert {"local", "vm-storage", "backups", "pbs-backup"} <= set(names)
+    lab.ok("pve1", "pvesm remove pbs-backup && pvesm remove backups")
+    r = lab.ssh("pve1", "pvesm remove backups")
+    assert r.returncode == 255 and "does not exist" in r.stderr
+
+
+def test_ha_manager(lab):
+    lab.ok("pve1", 'ha-manager groupadd critical_services --nodes "pve1:2,pve2:1,pve3:1" --nofailback 0')
+    r = lab.ssh("pve2", 'ha-manager groupadd critical_services --nodes "pve1:2"')
+    assert r.returncode == 255
+    lab.ok("pve2", "ha-manager add vm:100 --state started --group critical_services --max_restart 3 --max_relocate 3")
+    assert lab.ssh("pve2", "ha-manager add vm:100").returncode == 255
+    groups = lab.ok("pve3", "cat /etc/pve/ha/groups.cfg")
+    assert groups == "group: critical_services\n\tnodes pve1:2,pve2:1,pve3:1\n\tnofailback 0\n\trestricted 0\n\n"
+    res = lab.ok("pve3", "cat /etc/pve/ha/resources.cfg")
+    assert res == "vm: 100\n\tgroup critical_services\n\tmax_relocate 3\n\tmax_restart 3\n\tstate started\n\n"
+    st = lab.ok("pve3", "ha-manager status")
+    assert st.splitlines()[0] == "quorum OK" and "service vm:100 (pve1, started)" in st
+    lab.ok("pve1", "ha-manager crm-command node-maintenance enable pve1")
+    assert "service vm:100 (pve2, started)" in lab.ok("pve1", "ha-manager status")
+    lab.ok("pve1", "ha-manager crm-command node-maintenance disable pve1")
+    lab.ok("pve1", "ha-manager set vm:100 --max_restart 2")
+    assert "max_restart 2" in lab.ok("pve1", "ha-manager config")
+    lab.ok("pve1", "ha-manager remove vm:100 && ha-manager groupremove critical_services")
+    assert lab.ok("pve1", "cat /etc/pve/ha/resources.cfg").strip() == ""
+
+
+def test_systemctl_exit_codes(lab):
+    assert lab.ssh("pve1", "systemctl is-active corosync").returncode == 0
+    assert lab.ssh("pve1", "systemctl is-active ceph-mon@pve1").returncode == 0
+    assert lab.ssh("pve1", "systemctl is-active pve-cluster").returncode == 0
+    assert lab.ssh("pve1", "systemctl status no-such-unit").returncode == 4
+    st = lab.ssh("pve1", "systemctl status corosync")
+    assert st.returncode == 0 and "Active: active (running)" in st.stdout
+
+
+def test_lab_status_reports_quorum_and_ceph(lab):
+    data = json.loads(lab_cli("status", "--json").stdout)
+    assert all(h["up"] for h in data["hosts"])
+    for h in data["hosts"]:
+        assert h["corosync"]["quorate"] and h["corosync"]["total_votes"] == 3 and h["corosync"]["expected_votes"] == 3
+    assert data["ceph"]["health"] in ("HEALTH_OK", "HEALTH_WARN")
+    assert data["ceph"]["osds_up"] == 3
+    table = lab_cli("status").stdout
+    assert "pve1" in table and "ceph: HEALTH_" in table
