@@ -100,7 +100,9 @@ def ensure_pve_dir(paths: Paths) -> None:
 def write_shims(paths: Paths) -> None:
     paths.bin.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
-               "systemctl": "systemctl", "pvenode": "pvenode", "apt-get": "apt", "apt": "apt"}
+               "systemctl": "systemctl", "pvenode": "pvenode", "apt-get": "apt", "apt": "apt",
+               "dpkg-query": "apt", "ifreload": "ifupdown"}
+    entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         p = paths.bin / name
         p.write_text(
@@ -108,7 +110,7 @@ def write_shims(paths: Paths) -> None:
             f"# proxmox-ha lab shim for `{name}` (see lab/README.md)\n"
             "import sys\n"
             f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-            f"from lab.shims.{modules[name]} import main\n"
+            f"from lab.shims.{modules[name]} import {entries.get(name, 'main')} as main\n"
             "sys.exit(main(sys.argv[1:]))\n")
         p.chmod(0o755)
 
@@ -176,6 +178,9 @@ hostname {name}
 mount -t overlay overlay -o lowerdir=/etc,upperdir=$H/etc.upper,workdir=$H/etc.work /etc
 mount -t overlay overlay -o lowerdir=/var/lib,upperdir=$H/varlib.upper,workdir=$H/varlib.work /var/lib
 mount -t overlay overlay -o lowerdir=/var/log,upperdir=$H/varlog.upper,workdir=$H/varlog.work /var/log
+# root's home (SSH keys, authorized_keys) and /var/backups are the host's own, empty at first.
+mount --bind $H/root /root
+mount --bind $H/backups /var/backups
 mount -t tmpfs -o mode=0755,size=256m,nosuid,nodev tmpfs /run
 mkdir -p /run/sshd /run/lock /run/ceph /run/corosync
 mount --bind {state}/pve /etc/pve
@@ -206,7 +211,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
-AuthorizedKeysFile {authorized_keys}
+AuthorizedKeysFile {authorized_keys} .ssh/authorized_keys
 PidFile none
 UseDNS no
 PrintMotd no
@@ -230,7 +235,7 @@ def etc_hosts() -> str:
 def prepare_host_dirs(paths: Paths, name: str) -> None:
     hd = paths.host(name)
     for d in ("etc.upper", "etc.work", "varlib.upper", "varlib.work", "varlog.upper", "varlog.work",
-              "dev", "pids", "services", "logs"):
+              "dev", "pids", "services", "logs", "root", "backups"):
         (hd / d).mkdir(parents=True, exist_ok=True)
     etc = hd / "etc.upper"
     (hd / "varlib.upper" / "vz").mkdir(exist_ok=True)

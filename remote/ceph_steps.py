@@ -85,9 +85,9 @@ def pool(node: str, name: str, size: int, min_size: int, pg_num: int, content: l
     """The pool with the wanted replication, and an RBD storage for it; an existing pool is brought to size/min_size."""
     q = shlex.quote(name)
     wanted = (
-        f"[ \"$(ceph osd pool get {q} size -f json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"size\"])')\" = {size} ]"
-        f" && [ \"$(ceph osd pool get {q} min_size -f json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"min_size\"])')\" = {min_size} ]"
-        f" && grep -qx 'rbd: {name}' /etc/pve/storage.cfg"
+        f"[ \"$(ceph osd pool get {q} size 2>/dev/null)\" = 'size: {size}' ]"
+        f" && [ \"$(ceph osd pool get {q} min_size 2>/dev/null)\" = 'min_size: {min_size}' ]"
+        f" && grep -qsx 'rbd: {name}' /etc/pve/storage.cfg"
     )
     return Step(
         name=f"ceph-pool-{name}",
@@ -99,7 +99,7 @@ def pool(node: str, name: str, size: int, min_size: int, pg_num: int, content: l
             f"else\n"
             f"  pveceph pool create {q} --size {size} --min_size {min_size} --pg_num {pg_num}\n"
             f"fi\n"
-            f"grep -qx 'rbd: {name}' /etc/pve/storage.cfg || pvesm add rbd {q} --pool {q} --content {','.join(content)} --krbd 0"
+            f"grep -qsx 'rbd: {name}' /etc/pve/storage.cfg || pvesm add rbd {q} --pool {q} --content {','.join(content)} --krbd 0"
         ),
         verify=wanted,
     )

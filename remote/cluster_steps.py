@@ -46,7 +46,7 @@ def authorize_joiner(first: str, joiner: str, public_key: str) -> Step:
     return Step(
         name=f"authorize-{joiner}",
         node=first,
-        check=f"grep -qxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
+        check=f"grep -qsxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
         act=f"mkdir -p -m 700 /root/.ssh\necho {shlex.quote(public_key)} >> /root/.ssh/authorized_keys",
         verify=f"grep -qxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
     )

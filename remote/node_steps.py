@@ -55,9 +55,10 @@ def bridges(node: str, interfaces: str) -> Step:
         node=node,
         check=same_file(path, interfaces),
         act=(
+            f"{write_file(path, interfaces)}\n"
             "grep -qs '^source /etc/network/interfaces.d/\\*' /etc/network/interfaces"
             " || echo 'source /etc/network/interfaces.d/*' >> /etc/network/interfaces\n"
-            f"{write_file(path, interfaces)}\nifreload -a"
+            "ifreload -a"
         ),
     )
 
@@ -99,7 +100,7 @@ def watchdog(node: str, module: str) -> Step:
     return Step(
         name="watchdog-module",
         node=node,
-        check=f"grep -qx {shlex.quote(line)} {path}",
+        check=f"grep -qsx {shlex.quote(line)} {path}",
         act=(
             f"touch {path}\n"
             f"sed -i '/^#\\?\\s*WATCHDOG_MODULE=/d' {path}\n"

@@ -30,7 +30,7 @@ def config_backup(node: str, script: str, service: str, timer: str, settings: di
 
 
 def pve_user(node: str, user: str) -> Step:
-    present = f"grep -q '^user:{user}:' /etc/pve/user.cfg"
+    present = f"grep -qs '^user:{user}:' /etc/pve/user.cfg"
     return Step(
         name="monitoring-user",
         node=node,

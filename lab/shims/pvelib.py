@@ -246,7 +246,9 @@ def unit_argv(unit: str):
 def known_unit(unit: str) -> bool:
     base = unit.partition("@")[0]
     return (unit_argv(unit) is not None or unit in RECORD_ONLY_ACTIVE or unit in RECORD_ONLY_INACTIVE
-            or base in ("ceph-mon", "ceph-mgr", "ceph-osd") or unit.endswith(".target"))
+            or base in ("ceph-mon", "ceph-mgr", "ceph-osd") or unit.endswith(".target")
+            # Units a step installed as files (e.g. a timer) are known, and record-only like PVE's own.
+            or any(Path(f"/etc/systemd/system/{unit}{suffix}").exists() for suffix in ("", ".service")))
 
 
 def _pidfile(unit: str) -> Path:

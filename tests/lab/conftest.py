@@ -12,11 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "lab: end-to-end tests against the embedded lab (root, namespaces, "
-                                       "real sshd/corosync/Ceph); select with -m lab")
-
-
 def lab_cli(*args, check=True, timeout=600):
     res = subprocess.run([sys.executable, "-m", "lab", *args], cwd=REPO, capture_output=True, text=True,
                          timeout=timeout)
