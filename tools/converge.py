@@ -89,6 +89,24 @@ def converge(stack: StackConfig, ssh: Ssh) -> dict[str, float]:
     return timings
 
 
+def summary(stack: StackConfig, ssh: Ssh) -> list[str]:
+    """What an operator checks after `make up`, read from the first node."""
+    first = stack.cluster.first_node
+    ask = lambda command: ssh.command(first, command, timeout=60).stdout.strip()  # noqa: E731
+    status = ask("pvecm status")
+    votes = next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Total votes")), "?")
+    quorate = next((line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Quorate")), "?")
+    lines = [f"cluster {stack.cluster.name}: quorate {quorate}, {votes}/{len(stack.cluster.nodes)} votes"]
+    if stack.osd_hosts():
+        lines.append(f"ceph: {ask('ceph health')}; {ask('ceph pg stat')}")
+        for pool in stack.ceph.pools:
+            size, min_size = ask(f"ceph osd pool get {pool.name} size"), ask(f"ceph osd pool get {pool.name} min_size")
+            storage = "yes" if ask(f"grep -x 'rbd: {pool.name}' /etc/pve/storage.cfg") else "no"
+            lines.append(f"pool {pool.name}: {size}, {min_size}, RBD storage {storage}")
+    lines.append(f"HA resources {len(stack.ha.resources)}, backup jobs {len(stack.backup.jobs)}: applied through the PVE API by `pulumi up` (README, Toolchain)")
+    return lines
+
+
 def load_stack_file(path: Path) -> StackConfig:
     config = yaml.safe_load(path.read_text())["config"]
     sections = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{NAMESPACE}:")}
@@ -102,11 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--known-hosts", type=Path, required=True)
     args = parser.parse_args(argv)
     stack = load_stack_file(args.stack_file)
+    ssh = Ssh(args.ssh_key, args.known_hosts)
     try:
-        timings = converge(stack, Ssh(args.ssh_key, args.known_hosts))
+        timings = converge(stack, ssh)
     except StepFailed as failure:
         print(f"converge: {failure}", file=sys.stderr)
         return 1
+    print("\n".join(summary(stack, ssh)))
     print("converge: done; " + ", ".join(f"{phase} {seconds:.1f}s" for phase, seconds in timings.items()), file=sys.stderr)
     return 0
 

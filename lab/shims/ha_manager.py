@@ -385,14 +385,8 @@ COMMANDS = {"add": cmd_add, "set": cmd_set, "remove": cmd_remove, "config": cmd_
 
 @L.shim_main
 def main(argv):
-    if not argv or argv[0] in ("help", "-h", "--help"):
-        print(USAGE)
-        return 0
-    if argv[0] not in COMMANDS:
-        raise L.PVEError(f"unknown command 'ha-manager {argv[0]}'\n{USAGE}", 255)
-    L.host_info()
     HA.mkdir(parents=True, exist_ok=True)
-    return COMMANDS[argv[0]](argv[1:])
+    return L.dispatch("ha-manager", COMMANDS, USAGE, argv)
 
 
 if __name__ == "__main__":

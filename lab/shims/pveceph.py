@@ -551,13 +551,7 @@ COMMANDS = {"install": cmd_install, "init": cmd_init, "mon": cmd_mon, "mgr": cmd
 
 @L.shim_main
 def main(argv):
-    if not argv or argv[0] in ("help", "-h", "--help"):
-        print(USAGE)
-        return 0
-    if argv[0] not in COMMANDS:
-        raise L.PVEError(f"unknown command 'pveceph {argv[0]}'\n{USAGE}", 255)
-    L.host_info()
-    return COMMANDS[argv[0]](argv[1:])
+    return L.dispatch("pveceph", COMMANDS, USAGE, argv)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,17 @@ def shim_main(fn):
     return wrapper
 
 
+def dispatch(tool: str, commands: dict, usage: str, argv: list[str]) -> int:
+    """`TOOL SUBCOMMAND ARGS...` as PVE's CLIs take it: help, unknown-command error, then the handler."""
+    if not argv or argv[0] in ("help", "-h", "--help"):
+        print(usage)
+        return 0
+    if argv[0] not in commands:
+        raise PVEError(f"unknown command '{tool} {argv[0]}'\n{usage}", 255)
+    host_info()
+    return commands[argv[0]](argv[1:])
+
+
 # ---------------------------------------------------------------- PVE-style argument parsing
 def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
     """PVE CLI style: `--opt value` / `-opt value`; boolean options may stand alone.

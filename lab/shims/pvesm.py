@@ -228,13 +228,7 @@ COMMANDS = {"add": cmd_add, "set": cmd_set, "remove": cmd_remove, "status": cmd_
 
 @L.shim_main
 def main(argv):
-    if not argv or argv[0] in ("help", "-h", "--help"):
-        print(USAGE)
-        return 0
-    if argv[0] not in COMMANDS:
-        raise L.PVEError(f"unknown command 'pvesm {argv[0]}'\n{USAGE}", 255)
-    L.host_info()
-    return COMMANDS[argv[0]](argv[1:])
+    return L.dispatch("pvesm", COMMANDS, USAGE, argv)
 
 
 if __name__ == "__main__":
