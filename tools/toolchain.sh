@@ -42,7 +42,7 @@ build_cli() {
   log "pulumi $PULUMI_VERSION: resolving dependencies (step 2/3)"
   (cd "$work" && go mod download) \
     || fail "dependencies of pkg/v3@$PULUMI_VERSION" "see which module the proxy refused above; rerun 'make tools' to resume"
-  log "pulumi $PULUMI_VERSION: compiling cmd/pulumi (step 3/3, the slow one: ~15-25 min cold on 2 cores)"
+  log "pulumi $PULUMI_VERSION: compiling cmd/pulumi (step 3/3, the slow one: about 3-4 min cold on 2 cores)"
   mkdir -p "$BIN_DIR"
   (cd "$work" && go build -trimpath -o "$out.tmp" \
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" ./cmd/pulumi) \
