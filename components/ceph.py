@@ -52,18 +52,19 @@ class CephCluster(pulumi.ComponentResource):
         # Monitors one at a time: each must join the monmap before the next changes it.
         for n, prepared in zip(cluster.nodes, args.nodes):
             previous = run_step(ceph_steps.monitor(n.name), prepared.connection, self, depends_on=[previous])
-        daemons = [run_step(ceph_steps.manager(n.name), p.connection, self, depends_on=[previous]) for n, p in zip(cluster.nodes, args.nodes)]
-        osds = [
-            run_step(ceph_steps.osd(n.name, disk, cfg.wipe_disks), p.connection, self, depends_on=daemons)
-            for n, p in zip(cluster.nodes, args.nodes)
-            for disk in n.osd_disks
-        ]
+        monitors_done = previous
+        # Each node's OSDs wait for its own manager only: a node-to-node mesh of edges grows quadratically.
+        osds = []
+        for n, p in zip(cluster.nodes, args.nodes):
+            manager = run_step(ceph_steps.manager(n.name), p.connection, self, depends_on=[monitors_done])
+            osds += [run_step(ceph_steps.osd(n.name, disk, cfg.wipe_disks), p.connection, self, depends_on=[manager])
+                     for disk in n.osd_disks]
         pools = [
             run_step(ceph_steps.pool(cluster.first_node.name, p.name, p.size, p.min_size, p.pg_num, p.content),
                      first.connection, self, depends_on=osds)
             for p in cfg.pools
         ]
-        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, tuning_settings(cfg.tuning)), first.connection, self, depends_on=daemons)
+        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, tuning_settings(cfg.tuning)), first.connection, self, depends_on=[monitors_done])
         self.ready = run_step(ceph_steps.healthy(cluster.first_node.name), first.connection, self, depends_on=[*pools, tuning])
         self.register_outputs({"osdCount": len(osds), "pools": [p.name for p in cfg.pools]})
 

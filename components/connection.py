@@ -36,7 +36,9 @@ def run_step(
     No delete command: destroying the stack never undoes cluster membership, OSDs or pools.
     """
     body = script if script is not None else step.script()
-    run = pulumi.Output.from_input(body).apply(lambda text: f"bash -c {shlex.quote(text)}")
+    wrap = lambda text: f"bash -c {shlex.quote(text)}"  # noqa: E731
+    # Only scripts that wait on another resource's output need an apply.
+    run = wrap(body) if isinstance(body, str) else pulumi.Output.from_input(body).apply(wrap)
     return command.remote.Command(
         f"{step.node}-{step.name}",
         connection=connection,
