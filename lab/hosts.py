@@ -293,6 +293,31 @@ def start_host(paths: Paths, name: str) -> int:
     return p.pid
 
 
+def start_api(paths: Paths, name: str) -> None:
+    """The PVE API emulation (lab/api) on MGMT:8006, inside the host's namespaces so /etc/pve is the host's."""
+    pidfile = paths.host_pids(name) / "api.pid"
+    pid = read_pid(pidfile)
+    if pid and pid_alive(pid):
+        return
+    sshd = read_pid(paths.sshd_pidfile(name))
+    logf = open(paths.logs / f"{name}-api.log", "ab")
+    p = subprocess.Popen(
+        ["nsenter", "-t", str(sshd), "-m", "-n", "-u", "-i", "--", "/usr/bin/python3", "-m", "lab.api", "serve",
+         "--pve-dir", "/etc/pve", "--node", name, "--listen", f"{mgmt_addr(name)}:8006",
+         "--cert", f"/etc/pve/nodes/{name}/pve-ssl.pem", "--key", f"/etc/pve/nodes/{name}/pve-ssl.key"],
+        cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    logf.close()
+    pidfile.write_text(f"{p.pid}\n")
+
+
+def api_token(paths: Paths) -> str:
+    """root@pam's privsep=0 token for the stack's secret apiToken (idempotent: the same token every time)."""
+    from .api.auth import bootstrap_token
+
+    return bootstrap_token(paths.pve, "root@pam", "pulumi")
+
+
 def host_is_up(paths: Paths, name: str) -> bool:
     pid = sshd_pid(paths, name)
     if not pid or not netns_exists(name):
@@ -320,8 +345,13 @@ def write_lab_json(paths: Paths) -> dict:
             "management": {"cidr": MGMT_NET, "gateway": MGMT_GW, "bridge": MGMT_BRIDGE},
             "storage": {"cidr": STORAGE_NET, "gateway": STORAGE_GW, "bridge": STORAGE_BRIDGE},
         },
+        # root@pam's API token (the stack's secret apiToken) is kept in a 0600 file, not in here.
+        "api": {"endpoint": f"https://{mgmt_addr(HOSTS[0])}:8006/", "token_file": str(paths.root / "api-token")},
         "hosts": [],
     }
+    token_file = paths.root / "api-token"
+    token_file.touch(mode=0o600)
+    token_file.write_text(api_token(paths) + "\n")
     for h in HOSTS:
         data["hosts"].append({
             "name": h,
@@ -366,6 +396,12 @@ def up(paths: Paths | None = None) -> dict:
         if not wait_port(mgmt_addr(h), 22, 15):
             tail = (paths.logs / f"{h}-sshd.log").read_text()[-2000:]
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
+    for h in HOSTS:
+        start_api(paths, h)
+    for h in HOSTS:
+        if not wait_port(mgmt_addr(h), 8006, 15):
+            tail = (paths.logs / f"{h}-api.log").read_text()[-2000:]
+            raise SystemExit(f"lab up: the API emulation of {h} did not come up on {mgmt_addr(h)}:8006:\n{tail}")
     data = write_lab_json(paths)
     log(f"up: {len(started)} host(s) started, {len(HOSTS) - len(started)} already up "
         f"({time.time() - t0:.1f}s); lab.json at {paths.lab_json}")

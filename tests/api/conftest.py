@@ -1,0 +1,132 @@
+"""Fixtures: a temp /etc/pve, a self-signed cert, the API server on 127.0.0.1 (free port), HTTPS clients."""
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lab.api import auth as A
+from lab.api import server as srv
+from lab.api import store as S
+
+COROSYNC = """totem {
+  cluster_name: lab-cluster
+  config_version: 3
+}
+nodelist {
+  node {
+    name: pve1
+    nodeid: 1
+    ring0_addr: 10.254.10.11
+  }
+  node {
+    name: pve2
+    nodeid: 2
+    ring0_addr: 10.254.10.12
+  }
+  node {
+    name: pve3
+    nodeid: 3
+    ring0_addr: 10.254.10.13
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory):
+    return srv.make_cert(tmp_path_factory.mktemp("cert"), "pve1")
+
+
+class Client:
+    def __init__(self, base: str, ctx: ssl.SSLContext, auth: str | None = None):
+        self.base, self.ctx, self.auth = base, ctx, auth
+        self.cookie = self.csrf = None
+
+    def call(self, method: str, path: str, params: dict | None = None, headers: dict | None = None,
+             json_body: bool = False):
+        url = self.base + path
+        data = None
+        h = dict(headers or {})
+        if params and method in ("GET", "DELETE"):
+            url += "?" + urllib.parse.urlencode(params)
+        elif params is not None:
+            if json_body:
+                data = json.dumps(params).encode()
+                h["Content-Type"] = "application/json"
+            else:
+                data = urllib.parse.urlencode(params).encode()
+                h["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.auth:
+            h["Authorization"] = self.auth
+        if self.cookie:
+            h["Cookie"] = "PVEAuthCookie=" + urllib.parse.quote(self.cookie)
+            if self.csrf:
+                h["CSRFPreventionToken"] = self.csrf
+        req = urllib.request.Request(url, data=data, method=method, headers=h)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+                return r.status, r.reason, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.reason, json.loads(e.read() or b"null")
+
+    def get(self, path, params=None):
+        return self.call("GET", path, params)
+
+    def post(self, path, params=None, **kw):
+        return self.call("POST", path, params or {}, **kw)
+
+    def put(self, path, params=None, **kw):
+        return self.call("PUT", path, params or {}, **kw)
+
+    def delete(self, path, params=None):
+        return self.call("DELETE", path, params)
+
+
+class Lab:
+    def __init__(self, pve: Path, server: srv.APIServer, ctx, quorum_state: dict):
+        self.pve, self.server, self.ctx, self.quorum = pve, server, ctx, quorum_state
+        host, port = server.addresses[0]
+        self.base = f"https://127.0.0.1:{port}/api2/json"
+        self.root_token = A.bootstrap_token(S.Store(pve), "root@pam", "pulumi")
+
+    def client(self, token: str | None = "root") -> Client:
+        if token == "root":
+            token = self.root_token
+        return Client(self.base, self.ctx, f"PVEAPIToken={token}" if token else None)
+
+
+def _start(tmp_path, cert, version):
+    pve = tmp_path / "pve"
+    for d in ("priv", "priv/storage", "ha", "nodes/pve1"):
+        (pve / d).mkdir(parents=True, exist_ok=True)
+    (pve / "corosync.conf").write_text(COROSYNC)
+    (pve / "user.cfg").write_text("user:root@pam:1:0:::root@localhost::\n\n")
+    (pve / "datacenter.cfg").write_text("keyboard: en-us\n")
+    (pve / "storage.cfg").write_text("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n")
+    (pve / "priv" / "lab-root-password").write_text("lab-root-pw\n")
+    (pve / "nodes" / "pve1" / "pve-ssl.pem").write_text(Path(cert[0]).read_text())
+    state = {"quorate": True}
+    server = srv.APIServer(pve, "127.0.0.1:0", cert[0], cert[1], "pve1", pve_version=version,
+                           quorum=lambda: state["quorate"]).start()
+    ctx = ssl.create_default_context(cafile=str(cert[0]))
+    return Lab(pve, server, ctx, state)
+
+
+@pytest.fixture
+def lab(tmp_path, cert):
+    lab = _start(tmp_path, cert, 8)
+    yield lab
+    lab.server.stop()
+
+
+@pytest.fixture
+def lab9(tmp_path, cert):
+    lab = _start(tmp_path, cert, 9)
+    yield lab
+    lab.server.stop()

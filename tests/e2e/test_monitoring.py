@@ -1,0 +1,104 @@
+"""The lab's PVE API (lab/api) on every host: it agrees with the shims, refuses bad tokens, and feeds the
+real prometheus-pve-exporter with a read-only token, as the Monitoring component sets it up."""
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import converge
+
+pytestmark = pytest.mark.lab
+INSECURE = ssl._create_unverified_context()  # the lab's self-signed node certificates
+
+
+def api(lab, method: str, endpoint: str, token: str, node: str = "pve1", **params):
+    address = lab.hosts[node]["management_address"]
+    data = urllib.parse.urlencode(params).encode() if params else None
+    request = urllib.request.Request(f"https://{address}:8006/api2/json{endpoint}", data=data, method=method,
+                                     headers={"Authorization": f"PVEAPIToken={token}"})
+    try:
+        with urllib.request.urlopen(request, context=INSECURE, timeout=30) as response:
+            return response.status, json.loads(response.read())["data"]
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture(scope="module")
+def root_token(fresh_lab) -> str:
+    # A formed cluster (a no-op when test_converge ran first): the exporter reports its quorum.
+    result = converge(fresh_lab.info)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Path(fresh_lab.info["api"]["token_file"]).read_text().strip()
+
+
+def test_bad_tokens_are_refused(fresh_lab, root_token):
+    user = root_token.split("=", 1)[0]
+    assert api(fresh_lab, "GET", "/version", f"{user}=00000000-0000-0000-0000-000000000000")[0] == 401
+    assert api(fresh_lab, "GET", "/version", root_token)[0] == 200
+
+
+def test_api_and_shims_agree(fresh_lab, root_token):
+    status, _ = api(fresh_lab, "POST", "/cluster/ha/groups", root_token, group="api_group", nodes="pve1:2,pve3:1")
+    assert status == 200
+    assert "group: api_group" in fresh_lab.ok("pve2", "ha-manager groupconfig")
+    fresh_lab.ok("pve3", "ha-manager add vm:101 --group api_group --state started")
+    status, resources = api(fresh_lab, "GET", "/cluster/ha/resources", root_token, node="pve2")
+    assert status == 200 and "vm:101" in {r["sid"] for r in resources}
+    status, _ = api(fresh_lab, "POST", "/storage", root_token, storage="pbs-lab", type="pbs", server="10.254.10.50",
+                    datastore="lab", username="backup@pbs", password="PBS-SECRET-IN-LAB", content="backup")
+    assert status == 200
+    assert "pbs-lab" in fresh_lab.ok("pve1", "pvesm status")
+    assert "PBS-SECRET-IN-LAB" not in fresh_lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    status, detail = api(fresh_lab, "POST", "/cluster/backup", root_token, id="nightly", schedule="0 2 * * *", storage="pbs-lab", all="1")
+    assert status == 400 and "schedule" in detail
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_exporter_reads_the_lab_with_a_read_only_token(fresh_lab, root_token, tmp_path):
+    user = "monitoring@pve"
+    assert api(fresh_lab, "POST", "/access/users", root_token, userid=user)[0] == 200
+    status, token = api(fresh_lab, "POST", f"/access/users/{user}/token/exporter", root_token, privsep="1")
+    assert status == 200
+    for who in ({"users": user}, {"tokens": f"{user}!exporter"}):
+        assert api(fresh_lab, "PUT", "/access/acl", root_token, path="/", roles="PVEAuditor", **who)[0] == 200
+    read_only = f"{user}!exporter={token['value']}"
+    assert api(fresh_lab, "POST", "/cluster/ha/groups", read_only, group="nope", nodes="pve1")[0] == 403
+
+    config = tmp_path / "pve.yml"
+    config.write_text(f"default:\n  user: {user}\n  token_name: exporter\n  token_value: {token['value']}\n  verify_ssl: false\n")
+    config.chmod(0o600)
+    port = _free_port()
+    exporter = subprocess.Popen([str(Path(sys.executable).parent / "pve_exporter"), "--config.file", str(config),
+                                 "--web.listen-address", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}/pve?target={fresh_lab.hosts['pve1']['management_address']}&cluster=1&node=1"
+        metrics = ""
+        for _ in range(30):
+            try:
+                metrics = urllib.request.urlopen(url, timeout=30).read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+    finally:
+        exporter.terminate()
+        exporter.wait(timeout=10)
+    families = {line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE ")}
+    for family in ("pve_up", "pve_cluster_info", "pve_node_info", "pve_version_info", "pve_ha_state", "pve_not_backed_up_total"):
+        assert family in families, f"{family} missing from {sorted(families)}"
+    assert 'pve_up{id="cluster/lab-cluster"} 1.0' in metrics
+    assert token["value"] not in metrics
