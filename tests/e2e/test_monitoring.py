@@ -102,3 +102,24 @@ def test_exporter_reads_the_lab_with_a_read_only_token(fresh_lab, root_token, tm
         assert family in families, f"{family} missing from {sorted(families)}"
     assert 'pve_up{id="cluster/lab-cluster"} 1.0' in metrics
     assert token["value"] not in metrics
+
+
+def test_no_secret_in_logs_or_config_outside_priv(fresh_lab, root_token):
+    """Secrets live only where PVE keeps them (priv/, 0600); logs and plain config never hold them."""
+    state = Path(fresh_lab.info["state_dir"])
+    key_body = "".join(Path(fresh_lab.info["ssh"]["private_key"]).read_text().splitlines()[1:-1])
+    # The key's first bytes are the same in every OpenSSH key; its middle is its own.
+    secrets = [root_token.split("=", 1)[1], "PBS-SECRET-IN-LAB", key_body[120:160]]
+    allowed = {state / "api-token", state / "pve" / "priv", state / "ssh"}
+    leaks = []
+    for path in state.rglob("*"):
+        if not path.is_file() or path.is_symlink() or any(path == a or a in path.parents for a in allowed):
+            continue
+        if path.stat().st_size > 16 << 20:  # the OSD disk images and Ceph's stores hold no text we wrote
+            continue
+        try:
+            text = path.read_text(errors="ignore")
+        except OSError:
+            continue
+        leaks += [f"{path}: {secret[:6]}..." for secret in secrets if secret in text]
+    assert leaks == []
