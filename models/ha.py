@@ -50,10 +50,6 @@ class Resource(ConfigModel):
             raise ValueError("must be vm:ID or ct:ID with ID >= 100, e.g. vm:100")
         return v
 
-    @property
-    def vmid(self) -> int:
-        return int(self.id.split(":")[1])
-
 
 class HaConfig(ConfigModel):
     watchdog: Literal[WATCHDOG_MODULES] = "softdog"  # type: ignore[valid-type]

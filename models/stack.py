@@ -35,9 +35,6 @@ class StackConfig:
     def osd_hosts(self) -> list[str]:
         return [n.name for n in self.cluster.nodes if n.osd_disks]
 
-    def storages(self) -> set[str]:
-        return {p.name for p in self.ceph.pools}
-
 
 @dataclass(frozen=True)
 class Secrets:

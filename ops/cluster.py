@@ -69,10 +69,6 @@ class ClusterOps:
         out = self.sh(via, "ha-manager status", timeout=30)
         return [m.groups() for m in map(SERVICE_LINE.match, out.splitlines()) if m]
 
-    def in_maintenance(self, via: Node) -> list[str]:
-        out = self.sh(via, "ha-manager status", timeout=30)
-        return [line.split()[1] for line in out.splitlines() if line.startswith("lrm ") and "maintenance mode" in line]
-
     # --- gates ----------------------------------------------------------------------
 
     def wait(self, what: str, condition: Callable[[], bool], timeout: float) -> None:
