@@ -49,10 +49,12 @@ class HighAvailability(pulumi.ComponentResource):
                 for r in ha.resources
             ]
         else:
-            # PVE 9 replaced groups with node-affinity rules that list their resources.
+            # PVE 9 replaced groups with node-affinity rules that list their resources; a group's
+            # nofailback became each resource's failback flag.
+            nofailback = {g.name: g.nofailback for g in ha.groups}
             resources = [
                 proxmoxve.Haresource(
-                    r.id.replace(":", "-"), resource_id=r.id, state=r.state,
+                    r.id.replace(":", "-"), resource_id=r.id, state=r.state, failback=not nofailback.get(r.group, False),
                     max_restart=r.max_restart, max_relocate=r.max_relocate, opts=child(),
                 )
                 for r in ha.resources

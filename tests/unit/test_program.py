@@ -115,7 +115,7 @@ def test_pve9_yields_node_affinity_rules_instead_of_groups(homelab):
     assert rule.inputs["resources"] == ["vm:100"]
     assert rule.inputs["nodes"] == {"pve1": 2, "pve2": 1, "pve3": 1}
     (resource,) = _of_type(resources, "proxmoxve:index/haresource:Haresource")
-    assert "group" not in resource.inputs
+    assert "group" not in resource.inputs and resource.inputs["failback"] is True
     repos = _named(resources, "pve1-apt-repositories")[0].inputs["create"]
     assert "Suites: trixie" in repos and "proxmox.sources" in repos
 
@@ -178,3 +178,11 @@ def test_components_expose_policy_facts(homelab_resources):
     assert (cluster.inputs["cryptoCipher"], cluster.inputs["cryptoHash"]) == ("aes256", "sha256")
     (ha,) = _of_type(homelab_resources, "proxmox-ha:ha:HighAvailability")
     assert ha.inputs["watchdog"] == "ipmi_watchdog"
+
+
+def test_pve9_nofailback_becomes_the_resource_flag(homelab):
+    homelab["cluster"]["pveVersion"] = 9
+    homelab["ceph"]["release"] = "squid"
+    homelab["ha"]["groups"][0]["nofailback"] = True
+    (resource,) = _of_type(run_program(homelab), "proxmoxve:index/haresource:Haresource")
+    assert resource.inputs["failback"] is False
