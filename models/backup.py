@@ -49,7 +49,7 @@ class Job(ConfigModel):
     schedule: str
     storage: str
     mode: Literal["snapshot", "suspend", "stop"] = "snapshot"
-    compress: Literal["0", "1", "gzip", "lz4", "zstd"] = "zstd"
+    compress: Literal["0", "1", "gzip", "lzo", "zstd"] = "zstd"
     all: bool = False
     vmids: list[int] = Field(default_factory=list)
     mail_notification: Literal["always", "failure"] = "failure"

@@ -72,6 +72,7 @@ BAD = [
     ("backup.jobs[0].storage", "vm-storage", "proxmox-ha:backup.jobs[0].storage", "cannot hold backups"),
     ("backup.pbs.fingerprint", "AA:BB:...", "proxmox-ha:backup.pbs.fingerprint", "SHA-256"),
     ("backup.pbs.username", "backup", "proxmox-ha:backup.pbs.username", "USER@REALM"),
+    ("backup.jobs[0].compress", "lz4", "proxmox-ha:backup.jobs[0].compress", "lzo"),
     ("cluster.nodes", DELETE, "proxmox-ha:cluster.nodes", "required"),
 ]
 
