@@ -22,6 +22,8 @@ from pathlib import Path
 from . import auth as A
 from . import schema as SC
 from . import store as S
+from ..shims import pvelib as L
+from ..shims.pvecm import parse_conf as parse_corosync_conf
 
 API_PREFIX = "/api2/json"
 VERSIONS = {8: {"version": "8.4.1", "release": "8.4", "repoid": "2a5fa54a8503f96d"},
@@ -56,7 +58,7 @@ class ClusterView:
 
     def conf(self) -> dict | None:
         text = self.store.read_text("corosync.conf")
-        return S.parse_corosync_conf(text) if text else None
+        return parse_corosync_conf(text) if text else None
 
     def nodes(self) -> list[dict]:
         c = self.conf()
@@ -66,7 +68,7 @@ class ClusterView:
 
     def cluster_name(self) -> str | None:
         c = self.conf()
-        return c["totem"].get("cluster_name") if c else None
+        return c.get("cluster_name") if c else None
 
     def _memo(self, key, fn):
         with self._lock:
@@ -197,8 +199,8 @@ class PVEAPI:
         except SC.ParamError as e:
             return 400, "Parameter verification failed.", {"data": None, "errors": e.errors,
                                                            "message": "Parameter verification failed.\n"}
-        except S.LockTimeout as e:
-            return 500, str(e).split("\n")[-1], {"data": None, "message": str(e) + "\n"}
+        except L.PVEError as e:  # a cfs lock timeout, as pmxcfs reports it
+            return 500, e.msg.split("\n")[-1], {"data": None, "message": e.msg + "\n"}
 
     def _dispatch(self, method, path, params, headers):
         rel = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
@@ -343,7 +345,7 @@ class PVEAPI:
         online = self._online()
         nodes = self.cluster.nodes()
         out = [{"type": "cluster", "id": "cluster", "name": self.cluster.cluster_name() or "",
-                "nodes": len(nodes), "version": int(c["totem"].get("config_version", 1)),
+                "nodes": len(nodes), "version": c["config_version"],
                 "quorate": 1 if q else 0}]
         for n in nodes:
             e = {"type": "node", "id": f"node/{n['name']}", "name": n["name"],

@@ -7,18 +7,12 @@ DIR/priv/lock/NAME.lock, the same lock files pvelib.cfs_lock uses when DIR is /e
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import time
 import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
 
 from ..shims import pvelib as L
-
-
-class LockTimeout(Exception):
-    pass
 
 
 class Store:
@@ -28,27 +22,9 @@ class Store:
     def path(self, rel: str) -> Path:
         return self.dir / rel
 
-    # -------------------------------------------------------------- locking (pvelib.cfs_lock's lock files)
-    @contextlib.contextmanager
+    # -------------------------------------------------------------- locking: the shims' own cfs_lock files
     def lock(self, name: str, timeout: float = 10):
-        d = self.dir / "priv" / "lock"
-        d.mkdir(parents=True, exist_ok=True)
-        f = open(d / f"{name}.lock", "a+")
-        deadline = time.time() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.time() > deadline:
-                        raise LockTimeout(f"trying to acquire cfs lock '{name}' ...\ngot lock request timeout")
-                    time.sleep(0.05)
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                fcntl.flock(f, fcntl.LOCK_UN)
-            f.close()
+        return L.cfs_lock(name, timeout, pve_dir=self.dir)
 
     # -------------------------------------------------------------- plain files
     def read_text(self, rel: str, default: str = "") -> str:
@@ -244,34 +220,6 @@ def parse_datacenter_cfg(text: str) -> tuple[str, "OrderedDict"]:
 def format_datacenter_cfg(description: str, kv: dict) -> str:
     comment = "".join(f"#{encode_text(line)}\n" for line in (description or "").split("\n") if line)
     return comment + "\n" + "".join(f"{k}: {kv[k]}\n" for k in sorted(kv))
-
-
-# ---------------------------------------------------------------- corosync.conf (nodelist, cluster name)
-def parse_corosync_conf(text: str) -> dict:
-    out = {"nodes": [], "totem": {}}
-    stack, cur = [], None
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.endswith("{"):
-            sec = line[:-1].strip()
-            stack.append(sec)
-            if sec == "node":
-                cur = {}
-                out["nodes"].append(cur)
-            continue
-        if line == "}":
-            if stack and stack.pop() == "node":
-                cur = None
-            continue
-        if ":" in line:
-            k, v = [x.strip() for x in line.split(":", 1)]
-            if stack and stack[-1] == "node" and cur is not None:
-                cur[k] = v
-            elif stack and stack[-1] == "totem":
-                out["totem"][k] = v
-    return out
 
 
 def mkdirs(store: Store) -> None:

@@ -171,9 +171,9 @@ def write_file_atomic(path: Path, text: str, mode: int | None = None) -> None:
 
 
 @contextlib.contextmanager
-def cfs_lock(name: str, timeout: float = 60):
-    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*)."""
-    d = PVE / "priv" / "lock"
+def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
+    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir."""
+    d = (pve_dir or PVE) / "priv" / "lock"
     d.mkdir(parents=True, exist_ok=True)
     f = open(d / f"{name}.lock", "a+")
     deadline = time.time() + timeout
