@@ -512,16 +512,22 @@ class PVEAPI:
         if digest and digest != self.store.digest(rel):
             fail("detected modified configuration - file changed by other user? Try again.")
 
+    def _existing_section(self, rel, ident, digest, missing):
+        """Under the file's lock: (all sections, the one named `ident`); PVE's error when it is absent."""
+        self._check_digest(rel, digest)
+        secs = self.store.sections(rel)
+        sec = next((s for s in secs if s[1] == ident), None)
+        if sec is None:
+            fail(missing)
+        return secs, sec
+
     def h_put_cluster_ha_groups_group(self, ident, p):
         if self.major >= 9 and self._groups_migrated():
             fail("cannot update group: ha groups have been migrated to rules")
         name = p["group"]
         with self.store.lock(self.HA_LOCK):
-            self._check_digest("ha/groups.cfg", p.get("digest"))
-            secs = self.store.sections("ha/groups.cfg")
-            sec = next((s for s in secs if s[1] == name), None)
-            if sec is None:
-                fail(f"update ha group failed: no such ha group '{name}'")
+            secs, sec = self._existing_section("ha/groups.cfg", name, p.get("digest"),
+                                               f"update ha group failed: no such ha group '{name}'")
             opts = dict(sec[2])
             sets = {k: p[k] for k in ("comment", "nodes", "nofailback", "restricted") if k in p}
             self._apply_delete(opts, p.get("delete"), SC.HA_GROUP_PROPS, ("nodes",), sets)
@@ -726,11 +732,8 @@ class PVEAPI:
         if p.get("disable") == "0":
             p.pop("disable")
         with self.store.lock(self.HA_LOCK):
-            self._check_digest("ha/rules.cfg", p.get("digest"))
-            secs = self.store.sections("ha/rules.cfg")
-            sec = next((s for s in secs if s[1] == rid), None)
-            if sec is None:
-                fail(f"update HA rules failed: HA rule '{rid}' does not exist")
+            secs, sec = self._existing_section("ha/rules.cfg", rid, p.get("digest"),
+                                               f"update HA rules failed: HA rule '{rid}' does not exist")
             typ = sec[0]
             if p.get("type") and p["type"] != typ:
                 fail(f"update HA rules failed: types does not match")
@@ -972,11 +975,8 @@ class PVEAPI:
         self.check(ident, f"/storage/{sid}", "Datastore.Allocate")
         delete = SC.split_list(p.pop("delete", "") or "")
         with self.store.lock(self.ST_LOCK):
-            self._check_digest("storage.cfg", p.get("digest"))
-            secs = self.store.sections("storage.cfg")
-            sec = next((s for s in secs if s[1] == sid), None)
-            if sec is None:
-                fail(f"update storage failed: storage '{sid}' does not exist")
+            secs, sec = self._existing_section("storage.cfg", sid, p.get("digest"),
+                                               f"update storage failed: storage '{sid}' does not exist")
             typ = sec[0]
             try:
                 self._storage_opts_check(typ, {k: v for k, v in p.items() if k != "digest"}, False)
@@ -1011,10 +1011,7 @@ class PVEAPI:
         self.check(ident, "/storage", "Datastore.Allocate")
         sid = p["storage"]
         with self.store.lock(self.ST_LOCK):
-            secs = self.store.sections("storage.cfg")
-            sec = next((s for s in secs if s[1] == sid), None)
-            if sec is None:
-                fail(f"delete storage failed: storage '{sid}' does not exist")
+            secs, sec = self._existing_section("storage.cfg", sid, None, f"delete storage failed: storage '{sid}' does not exist")
             for key in SC.STORAGE_SENSITIVE.get(sec[0], ()):
                 self._write_secret(sec[0], sid, key, None)
             self.store.write_sections("storage.cfg", [s for s in secs if s[1] != sid])
