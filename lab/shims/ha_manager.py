@@ -112,6 +112,17 @@ def cmd_add(argv):
     return 0
 
 
+def update_options(sec, o) -> None:
+    """`set`/`groupset`: drop the options named in --delete, then set the given ones (sorted, as PVE writes)."""
+    for d in (o.pop("delete", "") or "").split(","):
+        if d:
+            sec[2].pop(d, None)
+    for k, v in o.items():
+        if k != "type":
+            sec[2][k] = v
+    sec[2] = OrderedDict(sorted(sec[2].items()))
+
+
 def cmd_set(argv):
     pos, o = L.parse_args(argv, RES_OPTS, 1, USAGE)
     sid = norm_sid(pos[0])
@@ -121,15 +132,9 @@ def cmd_set(argv):
         sec = next((s for s in secs if s[0] == typ and s[1] == vmid), None)
         if sec is None:
             raise L.PVEError(f"service '{sid}' is not under HA management", 255)
-        for d in (o.pop("delete", "") or "").split(","):
-            if d:
-                sec[2].pop(d, None)
         if o.get("group") and not any(s[1] == o["group"] for s in L.read_sections(GROUPS)):
             raise L.PVEError(f"400 Parameter verification failed.\ngroup: group '{o['group']}' does not exist", 255)
-        for k, v in o.items():
-            if k != "type":
-                sec[2][k] = v
-        sec[2] = OrderedDict(sorted(sec[2].items()))
+        update_options(sec, o)
         L.write_file_atomic(RESOURCES, L.format_section_config(secs))
     return 0
 
@@ -195,13 +200,7 @@ def cmd_groupset(argv):
         sec = next((s for s in secs if s[1] == name), None)
         if sec is None:
             raise L.PVEError(f"no such ha group '{name}'", 255)
-        for d in (o.pop("delete", "") or "").split(","):
-            if d:
-                sec[2].pop(d, None)
-        for k, v in o.items():
-            if k != "type":
-                sec[2][k] = v
-        sec[2] = OrderedDict(sorted(sec[2].items()))
+        update_options(sec, o)
         L.write_file_atomic(GROUPS, L.format_section_config(secs))
     return 0
 

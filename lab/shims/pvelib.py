@@ -16,6 +16,8 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from ..common import pid_alive
+
 HOST_INFO = Path("/etc/lab-host.json")
 PVE = Path("/etc/pve")
 
@@ -270,12 +272,10 @@ def _statefile(unit: str) -> Path:
     return host_dir() / "services" / f"{unit}.state"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def _record_state(unit: str, state: str) -> None:
+    """Record-only units (PVE's own daemons, installed timers) just remember what systemctl was told."""
+    _statefile(unit).parent.mkdir(parents=True, exist_ok=True)
+    _statefile(unit).write_text(f"{state}\n")
 
 
 def unit_pid(unit: str) -> int | None:
@@ -284,7 +284,7 @@ def unit_pid(unit: str) -> int | None:
     except (OSError, ValueError):
         return None
     argv = unit_argv(unit)
-    if not _pid_alive(pid):
+    if not pid_alive(pid):
         return None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -307,8 +307,7 @@ def unit_active(unit: str) -> bool:
 def unit_start(unit: str, wait: float = 0.3) -> None:
     argv = unit_argv(unit)
     if argv is None:
-        _statefile(unit).parent.mkdir(parents=True, exist_ok=True)
-        _statefile(unit).write_text("active\n")
+        _record_state(unit, "active")
         return
     if unit_pid(unit):
         return
@@ -339,8 +338,7 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
 def unit_stop(unit: str, timeout: float = 20) -> None:
     argv = unit_argv(unit)
     if argv is None:
-        _statefile(unit).parent.mkdir(parents=True, exist_ok=True)
-        _statefile(unit).write_text("inactive\n")
+        _record_state(unit, "inactive")
         return
     pid = unit_pid(unit)
     if pid:
@@ -349,11 +347,11 @@ def unit_stop(unit: str, timeout: float = 20) -> None:
         except ProcessLookupError:
             pass
         deadline = time.time() + timeout
-        while time.time() < deadline and _pid_alive(pid):
+        while time.time() < deadline and pid_alive(pid):
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             os.kill(pid, signal.SIGKILL)
-            while _pid_alive(pid):
+            while pid_alive(pid):
                 time.sleep(0.05)
     _pidfile(unit).unlink(missing_ok=True)
 
