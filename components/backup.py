@@ -8,6 +8,7 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 
 from models.backup import BackupConfig
+from policies import contract
 from remote import ops_steps
 
 from .connection import run_step
@@ -30,16 +31,13 @@ class BackupPlanArgs:
 class BackupPlan(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.backup
-        super().__init__(
-            "proxmox-ha:backup:BackupPlan",
-            name,
-            {
-                "storages": [cfg.pbs.id] if cfg.pbs else [],
-                "jobs": [{"id": j.id, "schedule": j.schedule, "storage": j.storage, "all": j.all, "vmids": j.vmids} for j in cfg.jobs],
-                "configBackup": cfg.config_backup.enabled,
-            },
-            opts,
+        facts = contract.facts(
+            contract.BACKUP,
+            storages=[cfg.pbs.id] if cfg.pbs else [],
+            jobs=[{"id": j.id, "schedule": j.schedule, "storage": j.storage, "all": j.all, "vmids": j.vmids} for j in cfg.jobs],
+            configBackup=cfg.config_backup.enabled,
         )
+        super().__init__(contract.BACKUP, name, facts, opts)
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
         storages: dict[str, pulumi.Resource] = {}
         if cfg.pbs is not None:
@@ -59,7 +57,7 @@ class BackupPlan(pulumi.ComponentResource):
         if cfg.config_backup.enabled:
             for node_name, node in zip(args.node_names, args.nodes):
                 run_step(config_backup_step(node_name, cfg), node.connection, self, depends_on=[args.after])
-        self.register_outputs({"storages": list(storages), "jobs": [j.id for j in cfg.jobs]})
+        self.register_outputs(facts)
 
 
 def config_backup_step(node: str, cfg: BackupConfig):

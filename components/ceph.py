@@ -7,6 +7,7 @@ import pulumi
 
 from models.ceph import CephConfig, Tuning
 from models.cluster import ClusterConfig
+from policies import contract
 from remote import ceph_steps
 
 from .connection import run_step
@@ -28,20 +29,17 @@ class CephCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: CephClusterArgs, opts: pulumi.ResourceOptions | None = None):
         cfg, cluster = args.ceph, args.cluster
         osd_hosts = [n.name for n in cluster.nodes if n.osd_disks]
-        super().__init__(
-            "proxmox-ha:ceph:Ceph",
-            name,
-            {
-                "release": cfg.release,
-                "pveVersion": cluster.pve_version,
-                "nodeCount": len(cluster.nodes),
-                "osdHosts": osd_hosts,
-                "osdCount": sum(len(n.osd_disks) for n in cluster.nodes),
-                "pools": [{"name": p.name, "size": p.size, "minSize": p.min_size, "pgNum": p.pg_num} for p in cfg.pools],
-                "wipeDisks": cfg.wipe_disks,
-            },
-            opts,
+        facts = contract.facts(
+            contract.CEPH,
+            release=cfg.release,
+            pveVersion=cluster.pve_version,
+            nodeCount=len(cluster.nodes),
+            osdHosts=osd_hosts,
+            osdCount=sum(len(n.osd_disks) for n in cluster.nodes),
+            pools=[{"name": p.name, "size": p.size, "minSize": p.min_size, "pgNum": p.pg_num} for p in cfg.pools],
+            wipeDisks=cfg.wipe_disks,
         )
+        super().__init__(contract.CEPH, name, facts, opts)
         network = str((cluster.networks.storage or cluster.networks.management).cidr)
         first = args.nodes[0]
         installs = [
@@ -66,7 +64,7 @@ class CephCluster(pulumi.ComponentResource):
         ]
         tuning = run_step(ceph_steps.tuning(cluster.first_node.name, tuning_settings(cfg.tuning)), first.connection, self, depends_on=[monitors_done])
         self.ready = run_step(ceph_steps.healthy(cluster.first_node.name), first.connection, self, depends_on=[*pools, tuning])
-        self.register_outputs({"osdCount": len(osds), "pools": [p.name for p in cfg.pools]})
+        self.register_outputs(facts)
 
 
 def tuning_settings(t: Tuning) -> list[tuple[str, str, str]]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pulumi
 
 from models.cluster import ClusterConfig
+from policies import contract
 from remote import cluster_steps
 
 from .connection import run_step
@@ -25,22 +26,19 @@ class ProxmoxCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: ProxmoxClusterArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.config
         links = 2 if cfg.networks.storage is not None else 1
-        super().__init__(
-            "proxmox-ha:cluster:Cluster",
-            name,
-            {
-                "clusterName": cfg.name,
-                "pveVersion": cfg.pve_version,
-                "nodeCount": len(cfg.nodes),
-                "nodes": [n.name for n in cfg.nodes],
-                "links": links,
-                "storageNetwork": cfg.networks.storage is not None,
-                "cryptoCipher": cfg.corosync.crypto_cipher,
-                "cryptoHash": cfg.corosync.crypto_hash,
-                "qdevice": False,
-            },
-            opts,
+        facts = contract.facts(
+            contract.CLUSTER,
+            clusterName=cfg.name,
+            pveVersion=cfg.pve_version,
+            nodeCount=len(cfg.nodes),
+            nodes=[n.name for n in cfg.nodes],
+            links=links,
+            storageNetwork=cfg.networks.storage is not None,
+            cryptoCipher=cfg.corosync.crypto_cipher,
+            cryptoHash=cfg.corosync.crypto_hash,
+            qdevice=False,
         )
+        super().__init__(contract.CLUSTER, name, facts, opts)
         first, first_node = cfg.first_node, args.nodes[0]
         create = run_step(
             cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
@@ -67,7 +65,7 @@ class ProxmoxCluster(pulumi.ComponentResource):
         self.formed = run_step(
             cluster_steps.quorum(first.name, len(cfg.nodes)), first_node.connection, self, depends_on=[previous],
         )
-        self.register_outputs({"clusterName": cfg.name, "nodeCount": len(cfg.nodes)})
+        self.register_outputs(facts)
 
 
 def _link1(node) -> str | None:

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 
 from models.ha import HaConfig
+from policies import contract
 
 
 @dataclass(frozen=True)
@@ -21,18 +22,15 @@ class HighAvailabilityArgs:
 class HighAvailability(pulumi.ComponentResource):
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         ha = args.ha
-        super().__init__(
-            "proxmox-ha:ha:HighAvailability",
-            name,
-            {
-                "pveVersion": args.pve_version,
-                "watchdog": ha.watchdog,
-                "nodes": args.nodes,
-                "groups": [{"name": g.name, "nodes": g.nodes} for g in ha.groups],
-                "resources": [{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
-            },
-            opts,
+        facts = contract.facts(
+            contract.HA,
+            pveVersion=args.pve_version,
+            watchdog=ha.watchdog,
+            nodes=args.nodes,
+            groups=[{"name": g.name, "nodes": g.nodes} for g in ha.groups],
+            resources=[{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
         )
+        super().__init__(contract.HA, name, facts, opts)
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
         options = proxmoxve.cluster.Options("ha-options", ha_shutdown_policy=ha.shutdown_policy, opts=child())
         if args.pve_version == 8:
@@ -66,4 +64,4 @@ class HighAvailability(pulumi.ComponentResource):
                     g.name, rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
                     resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
                 )
-        self.register_outputs({"resources": [r.id for r in ha.resources], "options": options.id, "count": len(resources)})
+        self.register_outputs({**facts, "options": options.id})

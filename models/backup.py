@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from .base import ConfigModel, Problem, stack_key
-from .calendar import calendar_problem
+from policies.pve_calendar import calendar_problem
 
 STORAGE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")

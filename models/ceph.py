@@ -6,12 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from policies.contract import RELEASES_BY_PVE
+
 from .base import ConfigModel, Problem, stack_key
 
-# Which Ceph releases `pveceph install` offers on each PVE major version.
-RELEASES_BY_PVE = {8: ("quincy", "reef", "squid"), 9: ("squid",)}
-# Releases still offered but past Ceph's end of life: the policy pack warns about them.
-END_OF_LIFE = {"quincy"}
 # RBD storage can only hold disk images and container volumes.
 RBD_CONTENT = {"images", "rootdir"}
 POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -1,12 +1,11 @@
-"""The proxmox-ha policy pack: `pulumi preview --policy-pack policies`."""
-import sys
-from pathlib import Path
+"""The proxmox-ha policy pack: `pulumi preview --policy-pack policies`, or through the `run` launcher.
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+Self-contained: its modules import one another by their top-level names, so the folder runs on its own
+(as `pulumi policy publish` uploads it) and needs only its declared dependencies (requirements.txt).
+"""
+from pulumi_policy import PolicyPack
 
-from pulumi_policy import PolicyPack  # noqa: E402
-
-from policies.pack import POLICIES, keep_secret_markers  # noqa: E402
+from pack import POLICIES, keep_secret_markers
 
 keep_secret_markers()
 PolicyPack(name="proxmox-ha", policies=POLICIES)

@@ -15,8 +15,9 @@ from pulumi_policy import (
 )
 from pulumi_policy.secret import Secret
 
-from . import rules
-from .rules import Resource, SecretMarker
+import rules
+from contract import CEPH, CLUSTER, HARESOURCE, JOB, PVE_POOL
+from rules import Resource, SecretMarker
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
 
@@ -74,7 +75,7 @@ def _stack(check: Callable[[list[Resource]], list[str]]):
 
 
 def _pool_props(args: ResourceValidationArgs) -> list[Mapping[str, Any]]:
-    if args.resource_type == rules.CEPH:
+    if args.resource_type == CEPH:
         return list(args.props.get("pools", []))
     return [args.props]
 
@@ -84,20 +85,20 @@ POLICIES = [
         name="odd-node-count",
         description="A cluster has an odd number of nodes, at least 3 (an even count only with a QDevice).",
         enforcement_level=MANDATORY,
-        validate=_on(rules.CLUSTER, lambda a: rules.node_count(a.props)),
+        validate=_on(CLUSTER, lambda a: rules.node_count(a.props)),
         remediation_steps="List 3, 5 or 7 nodes in proxmox-ha:cluster.nodes, or configure a QDevice for an even count.",
     ),
     ResourceValidationPolicy(
         name="even-node-count-with-qdevice",
         description="An even node count relies on a QDevice; keep it independent of the nodes.",
         enforcement_level=ADVISORY,
-        validate=_on(rules.CLUSTER, lambda a: rules.even_count_with_qdevice(a.props)),
+        validate=_on(CLUSTER, lambda a: rules.even_count_with_qdevice(a.props)),
     ),
     ResourceValidationPolicy(
         name="ceph-pool-replication",
         description="Every Ceph pool keeps size/min_size replicas (3/2 by default); min_size 1 is never allowed.",
         enforcement_level=MANDATORY,
-        validate=_on((rules.CEPH, rules.PVE_POOL), lambda a: rules.pool_replication(
+        validate=_on((CEPH, PVE_POOL), lambda a: rules.pool_replication(
             _pool_props(a), int(a.get_config().get("size", 3)), int(a.get_config().get("minSize", 2)))),
         config_schema=PolicyConfigSchema(properties={
             "size": {"type": "integer", "default": 3, "minimum": 2},
@@ -109,27 +110,27 @@ POLICIES = [
         name="ceph-replicas-fit-osd-hosts",
         description="No pool has more replicas than there are hosts carrying OSDs.",
         enforcement_level=MANDATORY,
-        validate=_on(rules.CEPH, lambda a: rules.replicas_fit_osd_hosts(a.props)),
+        validate=_on(CEPH, lambda a: rules.replicas_fit_osd_hosts(a.props)),
         remediation_steps="Give at least `size` nodes osdDisks, or lower the pool size (never below 3 in production).",
     ),
     ResourceValidationPolicy(
         name="corosync-crypto",
         description="Corosync traffic is encrypted and authenticated (crypto_cipher and crypto_hash set).",
         enforcement_level=MANDATORY,
-        validate=_on(rules.CLUSTER, lambda a: rules.corosync_crypto(a.props)),
+        validate=_on(CLUSTER, lambda a: rules.corosync_crypto(a.props)),
         remediation_steps="Set proxmox-ha:cluster.corosync to {cryptoCipher: aes256, cryptoHash: sha256}.",
     ),
     ResourceValidationPolicy(
         name="corosync-redundant-links",
         description="When a storage network exists, corosync uses it as a second link.",
         enforcement_level=MANDATORY,
-        validate=_on(rules.CLUSTER, lambda a: rules.corosync_links(a.props, advisory=False)),
+        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=False)),
     ),
     ResourceValidationPolicy(
         name="corosync-single-link",
         description="Corosync with one link has no network redundancy.",
         enforcement_level=ADVISORY,
-        validate=_on(rules.CLUSTER, lambda a: rules.corosync_links(a.props, advisory=True)),
+        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=True)),
         remediation_steps="Add networks.storage and a storageAddress per node; it becomes corosync link1.",
     ),
     StackValidationPolicy(
@@ -148,7 +149,7 @@ POLICIES = [
         name="ha-max-relocate",
         description="HA resources may be relocated at least once (max_relocate >= 1).",
         enforcement_level=MANDATORY,
-        validate=_on(rules.HARESOURCE, lambda a: rules.max_relocate(a.props)),
+        validate=_on(HARESOURCE, lambda a: rules.max_relocate(a.props)),
     ),
     StackValidationPolicy(
         name="ha-watchdog",
@@ -178,7 +179,7 @@ POLICIES = [
         name="backup-job-schedule",
         description="Backup schedules are PVE calendar events, not cron lines.",
         enforcement_level=MANDATORY,
-        validate=_on(rules.JOB, lambda a: rules.job_schedule(a.props)),
+        validate=_on(JOB, lambda a: rules.job_schedule(a.props)),
         remediation_steps="Write e.g. '02:00' or 'mon..fri 21:00' instead of '0 2 * * *'.",
     ),
     ResourceValidationPolicy(
@@ -192,6 +193,6 @@ POLICIES = [
         name="ceph-release-supported",
         description="The Ceph release is not past its end of life.",
         enforcement_level=ADVISORY,
-        validate=_on(rules.CEPH, lambda a: rules.ceph_release_supported(a.props)),
+        validate=_on(CEPH, lambda a: rules.ceph_release_supported(a.props)),
     ),
 ]

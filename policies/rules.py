@@ -6,29 +6,17 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, NamedTuple
 
-from models.calendar import calendar_problem
-from models.ceph import END_OF_LIFE, RELEASES_BY_PVE
-
-CLUSTER = "proxmox-ha:cluster:Cluster"
-NODE = "proxmox-ha:node:ProxmoxNode"
-CEPH = "proxmox-ha:ceph:Ceph"
-HA = "proxmox-ha:ha:HighAvailability"
-BACKUP = "proxmox-ha:backup:BackupPlan"
-PVE_POOL = "proxmoxve:ceph/pool:Pool"
-HAGROUP = "proxmoxve:index/hagroup:Hagroup"
-HARULE = "proxmoxve:index/harule:Harule"
-HARESOURCE = "proxmoxve:index/haresource:Haresource"
-JOB = "proxmoxve:backup/job:Job"
-PBS = "proxmoxve:storage/pbs:Pbs"
-COMMAND = "command:remote:Command"
-PROVIDER = "pulumi:providers:proxmoxve"
+# Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
+from contract import (CEPH, CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, JOB, NODE, PBS,
+                      PROVIDER, RELEASES_BY_PVE)
+from pve_calendar import calendar_problem
 
 # Inputs that carry a secret, by resource type: (path into props, what it is).
 SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     PBS: [(("password",), "PBS password"), (("encryptionKey",), "PBS encryption key")],
     PROVIDER: [(("apiToken",), "PVE API token"), (("password",), "PVE password")],
     COMMAND: [(("connection", "privateKey"), "SSH private key"), (("connection", "password"), "SSH password"),
-              (("environment",), "step environment (IPMI password, exporter token)")],
+              (("stdin",), "step stdin (IPMI password, exporter token)"), (("environment",), "step environment")],
 }
 
 
@@ -226,7 +214,9 @@ def plaintext_secrets(resource_type: str, raw_props: Mapping[str, Any]) -> list[
             if isinstance(value, SecretMarker):
                 break  # an enclosing object is secret: everything inside is
             value = value.get(part) if isinstance(value, Mapping) else None
-        if value in (None, "", {}) or isinstance(value, SecretMarker):
+        # A map (a step's environment) is safe when each of its values is a secret.
+        leaves = list(value.values()) if isinstance(value, Mapping) else [value]
+        if all(leaf in (None, "") or isinstance(leaf, SecretMarker) for leaf in leaves):
             continue
         found.append(f"{label} ({'.'.join(path)}) is a plaintext input; pass it as a secret "
                      "(pulumi config set --secret, or pulumi.Output.secret)")

@@ -15,7 +15,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.pack import POLICIES, keep_secret_markers
+from tests.policies import POLICY_DIR  # noqa: F401  (puts the pack's folder on sys.path, as the pack runs)
+from pack import POLICIES, keep_secret_markers
 
 BY_NAME = {p.name: p for p in POLICIES}
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from policies import rules
+import contract
+import rules
 
 from .conftest import as_engine_sends, violations
 
@@ -37,7 +38,7 @@ def test_pool_replication():
     assert "never use min_size 1" in violations("ceph-pool-replication", small)[0]
     two = ceph(pools=[{"name": "p", "size": 2.0, "minSize": 2.0}])
     assert "required 3/2" in violations("ceph-pool-replication", two)[0]
-    provider_pool = [(rules.PVE_POOL, "p", {"name": "p", "size": 3.0, "minSize": 1.0, "nodeName": "pve1"})]
+    provider_pool = [(contract.PVE_POOL, "p", {"name": "p", "size": 3.0, "minSize": 1.0, "nodeName": "pve1"})]
     assert violations("ceph-pool-replication", provider_pool)
 
 

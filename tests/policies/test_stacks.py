@@ -6,7 +6,7 @@ import copy
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from policies.pack import POLICIES
+from pack import POLICIES
 from tests.unit.conftest import ROOT, run_program, stack_sections
 
 from .conftest import as_engine_sends, violations

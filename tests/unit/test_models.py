@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from models import ConfigError, parse_stack_config
-from models.calendar import calendar_problem, cron_to_calendar
+from policies.pve_calendar import calendar_problem, cron_to_calendar
 
 from .conftest import ROOT, stack_sections
 
