@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shlex
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import pulumi
 import pulumi_command as command
@@ -28,13 +28,16 @@ def run_step(
     connection: command.remote.ConnectionArgs,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
-    environment: Mapping[str, pulumi.Input[str]] | None = None,
+    secrets: Sequence[pulumi.Input[str]] = (),
     script: pulumi.Input[str] | None = None,
 ) -> command.remote.Command:
     """A remote.Command named NODE-STEP whose create and update run the step's check-then-act script under bash.
 
+    `secrets` are the values of the step's `secrets` variables, sent as one secret stdin, a line each.
     No delete command: destroying the stack never undoes cluster membership, OSDs or pools.
     """
+    if len(secrets) != len(step.secrets):
+        raise ValueError(f"step {step.name} reads {len(step.secrets)} secret(s) from stdin, {len(secrets)} given")
     body = script if script is not None else step.script()
     wrap = lambda text: f"bash -c {shlex.quote(text)}"  # noqa: E731
     # Only scripts that wait on another resource's output need an apply.
@@ -44,6 +47,7 @@ def run_step(
         connection=connection,
         create=run,
         update=run,
-        environment=environment,
+        stdin=pulumi.Output.secret(pulumi.Output.all(*secrets).apply(lambda values: "".join(f"{v}\n" for v in values)))
+        if secrets else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )

@@ -7,6 +7,7 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 
 from models.monitoring import MonitoringConfig
+from policies import contract
 from remote import ops_steps
 
 from .connection import run_step
@@ -14,6 +15,7 @@ from .node import ProxmoxNode
 
 EXPORTER_VERSION = "3.10.2"
 TOKEN_NAME = "exporter"
+AUDITOR = "PVEAuditor"
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,8 @@ class MonitoringArgs:
 class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.monitoring
-        super().__init__(
-            "proxmox-ha:monitoring:Monitoring",
-            name,
-            {"user": cfg.user, "role": "PVEAuditor", "exporterPort": cfg.exporter_port},
-            opts,
-        )
+        facts = contract.facts(contract.MONITORING, user=cfg.user, role=AUDITOR, exporterPort=cfg.exporter_port)
+        super().__init__(contract.MONITORING, name, facts, opts)
         first, first_name = args.nodes[0], args.node_names[0]
         user = run_step(ops_steps.pve_user(first_name, cfg.user), first.connection, self, depends_on=[args.after])
         api = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(deps))  # noqa: E731
@@ -42,13 +40,19 @@ class Monitoring(pulumi.ComponentResource):
             "exporter-token", user_id=cfg.user, token_name=TOKEN_NAME, privileges_separation=True,
             comment="prometheus-pve-exporter (proxmox-ha)", opts=api(user),
         )
-        # Privilege separation: the token holds only what its own ACL grants, read-only auditing.
-        acl = proxmoxve.Acl("exporter-token-auditor", path="/", role_id="PVEAuditor", token_id=token.id, propagate=True, opts=api(token))
-        token_value = pulumi.Output.secret(token.value)
-        env = {"PVE_USER": cfg.user, "PVE_TOKEN_NAME": TOKEN_NAME, "PVE_TOKEN_VALUE": token_value}
+        # A privilege-separated token has only what both it and its user have: grant the read-only role to both.
+        grants = [
+            proxmoxve.Acl("exporter-user-auditor", path="/", role_id=AUDITOR, user_id=cfg.user, propagate=True, opts=api(user)),
+            proxmoxve.Acl("exporter-token-auditor", path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
+        ]
         for node_name, node in zip(args.node_names, args.nodes):
             run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, EXPORTER_VERSION), node.connection, self,
-                     depends_on=[acl], environment=env)
+                     depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
         if args.ceph and cfg.ceph_prometheus:
             run_step(ops_steps.ceph_prometheus(first_name), first.connection, self, depends_on=[args.after])
-        self.register_outputs({"tokenId": token.id, "exporterPort": cfg.exporter_port})
+        self.register_outputs({**facts, "tokenId": token.id})
+
+
+def token_secret(value: str) -> str:
+    """The UUID the exporter sends: bpg's token `value` is `USER@REALM!TOKENID=UUID`."""
+    return value.rpartition("=")[2]

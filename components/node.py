@@ -7,6 +7,7 @@ import pulumi
 import pulumi_command as command
 
 from models.cluster import Networks, Node
+from policies import contract
 from remote import node_steps
 
 from .connection import connection_for, run_step
@@ -33,19 +34,16 @@ class ProxmoxNode(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ProxmoxNodeArgs, opts: pulumi.ResourceOptions | None = None):
         node = args.node
-        super().__init__(
-            "proxmox-ha:node:ProxmoxNode",
-            name,
-            {
-                "nodeName": node.name,
-                "managementAddress": str(node.management_address),
-                "storageAddress": str(node.storage_address) if node.storage_address else None,
-                "osdDisks": node.osd_disks,
-                "watchdogModule": args.watchdog_module,
-                "ipmiConfigured": node.ipmi is not None,
-            },
-            opts,
+        facts = contract.facts(
+            contract.NODE,
+            nodeName=node.name,
+            managementAddress=str(node.management_address),
+            storageAddress=str(node.storage_address) if node.storage_address else None,
+            osdDisks=node.osd_disks,
+            watchdogModule=args.watchdog_module,
+            ipmiConfigured=node.ipmi is not None,
         )
+        super().__init__(contract.NODE, name, facts, opts)
         self.connection = connection_for(node, args.private_key)
         run = lambda step, **kw: run_step(step, self.connection, self, **kw)  # noqa: E731
 
@@ -62,10 +60,10 @@ class ProxmoxNode(pulumi.ComponentResource):
             else:
                 self.ready.append(run(
                     node_steps.ipmi_reachable(node.name, str(node.ipmi.address), node.ipmi.username),
-                    environment={"IPMI_PASSWORD": args.ipmi_password},
+                    secrets=[args.ipmi_password],
                 ))
         self.root_public_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
-        self.register_outputs({"nodeName": node.name, "rootPublicKey": self.root_public_key})
+        self.register_outputs({**facts, "rootPublicKey": self.root_public_key})
 
 
 def bridge_stanzas(node: Node, nets: Networks) -> list[tuple[str, str, str, str | None]]:

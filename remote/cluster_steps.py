@@ -56,6 +56,7 @@ def join(node: str, cluster: str, first_address: str, first_host_key: str | None
     links = f"--link0 {shlex.quote(link0)}" + (f" --link1 {shlex.quote(link1)}" if link1 else "")
     if first_host_key:
         trust = (
+            f"mkdir -p -m 700 /root/.ssh\n"
             f"grep -qsF {shlex.quote(f'{first_address} {first_host_key}')} /root/.ssh/known_hosts"
             f" || echo {shlex.quote(f'{first_address} {first_host_key}')} >> /root/.ssh/known_hosts"
         )

@@ -113,7 +113,7 @@ def watchdog(node: str, module: str) -> Step:
 
 
 def ipmi_reachable(node: str, address: str, username: str) -> Step:
-    """A read-only check that the BMC answers; the password comes from the environment (IPMI_PASSWORD)."""
+    """A read-only check that the BMC answers; the password arrives on stdin (ipmitool -E reads IPMI_PASSWORD)."""
     probe = (
         "if command -v ipmitool >/dev/null; then "
         f"ipmitool -I lanplus -H {shlex.quote(address)} -U {shlex.quote(username)} -E chassis power status; "
@@ -124,6 +124,7 @@ def ipmi_reachable(node: str, address: str, username: str) -> Step:
         node=node,
         check="false",
         act=f"{probe} >/dev/null 2>&1 || fail {shlex.quote(f'the BMC at {address} does not answer; check its address, user and the secret proxmox-ha:ipmiPassword')}",
+        secrets=("IPMI_PASSWORD",),
     )
 
 

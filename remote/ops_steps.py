@@ -7,7 +7,13 @@ from .step import Step, files
 
 EXPORTER_VENV = "/opt/prometheus-pve-exporter"
 EXPORTER_CONFIG = "/etc/prometheus/pve.yml"
-# Written from the environment so the token value never appears in a script, a log or the state in plaintext.
+# A stock PVE node has python3 but not its venv module.
+VENV_PACKAGE = (
+    "{ dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | has 'install ok installed'"
+    " || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; }"
+)
+# Written from variables the step reads from stdin, so the token value never appears in a script, a log or
+# the state in plaintext. token_value is the token's secret (the UUID), not bpg's `USER@REALM!NAME=UUID`.
 _EXPORTER_CONFIG_FROM_ENV = (
     "printf 'default:\\n  user: %s\\n  token_name: %s\\n  token_value: %s\\n  verify_ssl: false\\n'"
     " \"$PVE_USER\" \"$PVE_TOKEN_NAME\" \"$PVE_TOKEN_VALUE\""
@@ -46,7 +52,10 @@ def ceph_prometheus(node: str) -> Step:
 
 
 def pve_exporter(node: str, port: int, version: str) -> Step:
-    """prometheus-pve-exporter from PyPI in its own venv, with the API token from $PVE_TOKEN_VALUE."""
+    """prometheus-pve-exporter from PyPI (or the node's configured pip index) in its own venv.
+
+    stdin carries three lines: the user, the token name and the token's secret value.
+    """
     unit = (
         "[Unit]\nDescription=Prometheus exporter for Proxmox VE (proxmox-ha)\nAfter=network-online.target\n\n"
         f"[Service]\nExecStart={EXPORTER_VENV}/bin/pve_exporter --config.file {EXPORTER_CONFIG} --web.listen-address [::]:{port}\n"
@@ -61,10 +70,11 @@ def pve_exporter(node: str, port: int, version: str) -> Step:
         node=node,
         check=f"{installed} && {configured} && {unit_same} && systemctl is-active -q prometheus-pve-exporter",
         act=(
-            f"{installed} || {{ python3 -m venv {EXPORTER_VENV} && {EXPORTER_VENV}/bin/pip install -q prometheus-pve-exporter=={version}; }}\n"
+            f"{installed} || {{ {VENV_PACKAGE} && python3 -m venv {EXPORTER_VENV} && {EXPORTER_VENV}/bin/pip install -q prometheus-pve-exporter=={version}; }}\n"
             f"mkdir -p /etc/prometheus\n(umask 077; {_EXPORTER_CONFIG_FROM_ENV} > {EXPORTER_CONFIG})\n"
             f"printf '%s\\n' {shlex.quote(unit)} > {unit_path}\n"
             "systemctl daemon-reload\nsystemctl enable prometheus-pve-exporter\nsystemctl restart prometheus-pve-exporter"
         ),
         verify=f"{installed} && {configured}",
+        secrets=("PVE_USER", "PVE_TOKEN_NAME", "PVE_TOKEN_VALUE"),
     )

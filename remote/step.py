@@ -14,7 +14,7 @@ fail() {{
 trap 'fail "\`$BASH_COMMAND\` (line $LINENO) exited with status $?"' ERR
 # `cmd | grep -q` can fail under pipefail when grep exits early; has() reads all of its input.
 has() {{ grep "$@" >/dev/null; }}
-"""
+{read_secrets}"""
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,13 @@ class Step:
     verify: str | None = None
     # Printed on success whether or not the step acted (e.g. a public key a later step needs).
     report: str | None = None
+    # Variables read from stdin, one line each, before anything else runs: secrets reach the node this way,
+    # never in the script (it is in the state and the logs) nor as SSH env requests (a stock sshd refuses them).
+    secrets: tuple[str, ...] = ()
 
     def script(self) -> str:
-        lines = [_PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node))]
+        read_secrets = "".join(f"IFS= read -r {var} || true; export {var}\n" for var in self.secrets)
+        lines = [_PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node), read_secrets=read_secrets)]
         lines.append(f"if {{\n{self.check.strip()}\n}} >/dev/null; then\n  echo \"proxmox-ha: $step on $node: already done, skipped\" >&2\nelse")
         # No indentation: scripts carry quoted multi-line file contents that must stay byte-exact.
         lines.append(self.act.strip())

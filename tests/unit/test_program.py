@@ -74,7 +74,7 @@ def test_two_pools_of_three_two_with_rbd_storage(homelab_resources):
         script = pool.inputs["create"]
         assert "--size 3 --min_size 2" in script
         assert "pvesm add rbd" in script
-    ceph = _of_type(homelab_resources, "proxmox-ha:ceph:Ceph")[0]
+    ceph = _of_type(homelab_resources, "proxmox-ha:ceph:CephCluster")[0]
     assert [(p["name"], p["size"], p["minSize"]) for p in ceph.inputs["pools"]] == [("vm-storage", 3, 2), ("backup-storage", 3, 2)]
     assert ceph.inputs["osdHosts"] == ["pve1", "pve2", "pve3"]
 
@@ -151,10 +151,12 @@ def test_secrets_stay_secret(homelab_resources):
     for command in _of_type(homelab_resources, COMMAND):
         assert SECRET_SIG in command.inputs["connection"], f"{command.name}: connection (private key) must be secret"
         assert SECRETS["sshPrivateKey"] not in command.inputs["create"]
+    # Secrets reach a step on its stdin (a stock sshd refuses SSH env requests), as one secret value.
     for ipmi in _named(homelab_resources, "-ipmi-reachable"):
-        assert ipmi.inputs["environment"][SECRET_SIG] and ipmi.inputs["environment"]["value"]["IPMI_PASSWORD"]
+        assert "environment" not in ipmi.inputs
+        assert ipmi.inputs["stdin"][SECRET_SIG] and ipmi.inputs["stdin"]["value"] == SECRETS["ipmiPassword"] + "\n"
     for exporter in _named(homelab_resources, "-pve-exporter"):
-        assert exporter.inputs["environment"][SECRET_SIG]
+        assert "environment" not in exporter.inputs and exporter.inputs["stdin"][SECRET_SIG]
         assert "UNIT-TEST-EXPORTER-TOKEN" not in exporter.inputs["create"]
     # No secret value appears in any input outside a secret wrapper.
     plain = repr([_without_secrets(r.inputs) for r in homelab_resources])
@@ -173,7 +175,7 @@ def _without_secrets(value):
 
 
 def test_components_expose_policy_facts(homelab_resources):
-    (cluster,) = _of_type(homelab_resources, "proxmox-ha:cluster:Cluster")
+    (cluster,) = _of_type(homelab_resources, "proxmox-ha:cluster:ProxmoxCluster")
     assert cluster.inputs["nodeCount"] == 3 and cluster.inputs["links"] == 2
     assert (cluster.inputs["cryptoCipher"], cluster.inputs["cryptoHash"]) == ("aes256", "sha256")
     (ha,) = _of_type(homelab_resources, "proxmox-ha:ha:HighAvailability")
