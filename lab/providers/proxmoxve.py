@@ -1,0 +1,408 @@
+"""Stand-in for pulumi-proxmoxve 8.6.0 (bpg/terraform-provider-proxmox): the resources the program creates.
+
+Each resource makes the REST calls bpg's makes (method, path, form fields, read-back), to the provider
+config's endpoint with its API token, so the lab's PVE API sees exactly what a real cluster would.
+Matched to bpg v0.111.1's source (fwprovider/..., proxmox/...), not copied from it. Notable behaviour
+kept on purpose:
+- cluster.Options reads the whole datacenter.cfg back into its state, so keys the program does not set
+  are deleted on the next update and every key it read is deleted on destroy (bpg does that).
+- user.Token's `value` is `USER@REALM!TOKENID=UUID`; a token read that fails is an error.
+- storage.Pbs and backup.Job use `resourceId` as the Pulumi ID. The released plugin may panic there after
+  creating the object (muhlba91/pulumi-proxmoxve#967); whether 8.6.0 still does is unknown, so the
+  stand-in behaves as the fixed code would.
+Inputs the stand-in does not model are refused in Check, so nothing passes here unexamined.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import quote
+
+from .grpc_plugin import Provider, Resource, ResourceError, serve
+from .pve_rest import Client, NotFound
+
+VERSION = "8.6.0"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str        # Pulumi property
+    key: str         # PVE API parameter
+    kind: str = "str"  # str | bool | int | list | nodes
+
+
+def _to_api(kind: str, value: Any) -> Any:
+    if kind == "nodes":
+        return ",".join(f"{n}:{int(p)}" if p is not None else n for n, p in sorted(value.items()))
+    if kind == "int":
+        return int(value)
+    return value
+
+
+def _from_api(kind: str, value: Any) -> Any:
+    if kind == "bool":
+        return value in (1, True, "1")
+    if kind == "int":
+        return float(value)
+    if kind == "list":
+        return [v.strip() for v in str(value).split(",") if v.strip()]
+    if kind == "nodes":
+        nodes = {}
+        for entry in str(value).split(","):
+            name, _, prio = entry.strip().partition(":")
+            if name:
+                nodes[name] = float(prio) if prio.isdigit() else None
+        return nodes
+    return value
+
+
+class PveResource(Resource):
+    fields: tuple[Field, ...] = ()
+    # Inputs always present in the state (bpg's computed defaults).
+    defaults: dict[str, Any] = {}
+    # Inputs the stand-in accepts without a field (identity, path parts).
+    identity: tuple[str, ...] = ()
+
+    @property
+    def api(self) -> Client:
+        return Client(self.config)
+
+    def check(self, news):
+        known = {f.name for f in self.fields} | set(self.identity)
+        unknown = sorted(set(news) - known - {"__defaults"})
+        failures = [(k, f"the lab's stand-in proxmoxve provider does not model '{k}' of {self.token}") for k in unknown]
+        return {**self.defaults, **news}, failures
+
+    def params(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The API parameters for what is set (Check has filled bpg's defaults, which it always sends)."""
+        return {f.key: _to_api(f.kind, inputs[f.name]) for f in self.fields if inputs.get(f.name) not in (None, [])}
+
+    def removed(self, olds: dict[str, Any], news: dict[str, Any], candidates: tuple[str, ...]) -> str | None:
+        gone = [f.key for f in self.fields if f.key in candidates and olds.get(f.name) not in (None, [], {})
+                and news.get(f.name) in (None, [], {})]
+        return ",".join(gone) or None
+
+    def state_from(self, data: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+        state = dict(base)
+        for f in self.fields:
+            state[f.name] = _from_api(f.kind, data[f.key]) if data.get(f.key) not in (None, "") else self.defaults.get(f.name)
+        return state
+
+    def read(self, id_, state):
+        try:
+            return self.state_from(self.api.call("GET", self.path(id_)) or {}, state)
+        except NotFound:
+            return None
+
+    def path(self, id_: str) -> str:
+        raise NotImplementedError
+
+    def delete(self, id_, state):
+        try:
+            self.api.call("DELETE", self.path(id_))
+        except NotFound:
+            pass  # already gone: bpg warns and carries on
+
+
+class Hagroup(PveResource):
+    token = "proxmoxve:index/hagroup:Hagroup"
+    fields = (Field("nodes", "nodes", "nodes"), Field("noFailback", "nofailback", "bool"),
+              Field("restricted", "restricted", "bool"), Field("comment", "comment"))
+    identity = ("group",)
+    defaults = {"noFailback": False, "restricted": False}
+
+    def path(self, id_):
+        return f"/cluster/ha/groups/{quote(id_, safe='')}"
+
+    def create(self, urn, inputs):
+        self.api.call("POST", "/cluster/ha/groups/", {"group": inputs["group"], "type": "group", **self.params(inputs)})
+        state = self.read(inputs["group"], inputs)
+        if state is None:
+            raise ResourceError("HA group not found after update")
+        return inputs["group"], state
+
+    def update(self, id_, olds, news):
+        self.api.call("PUT", self.path(olds["group"]), {**self.params(news), "delete": self.removed(olds, news, ("comment",))})
+        state = self.read(news["group"], news)
+        if state is None:
+            raise ResourceError("HA group not found after update")
+        return state
+
+
+class Haresource(PveResource):
+    token = "proxmoxve:index/haresource:Haresource"
+    fields = (Field("state", "state"), Field("type", "type"), Field("comment", "comment"), Field("failback", "failback", "bool"),
+              Field("group", "group"), Field("maxRelocate", "max_relocate", "int"), Field("maxRestart", "max_restart", "int"))
+    identity = ("resourceId",)
+    defaults = {"state": "started"}
+    optional = ("comment", "failback", "group", "max_relocate", "max_restart")
+
+    def path(self, id_):
+        return f"/cluster/ha/resources/{quote(id_, safe=':')}"
+
+    def check(self, news):
+        inputs, failures = super().check(news)
+        kind, _, vmid = str(inputs.get("resourceId", "")).partition(":")
+        if kind not in ("vm", "ct") or not vmid.isdigit() or not 100 <= int(vmid) <= 999999999:
+            failures.append(("resourceId", f"invalid HA resource ID {inputs.get('resourceId')!r}: want vm:N or ct:N, N in 100..999999999"))
+        return inputs, failures
+
+    def _with_failback(self, inputs):
+        # bpg sends failback only when it is set; a PVE-8 schema has no such parameter.
+        params = self.params(inputs)
+        if inputs.get("failback") is None:
+            params.pop("failback", None)
+        return params
+
+    def create(self, urn, inputs):
+        sid = inputs["resourceId"]
+        params = {**self._with_failback(inputs), "sid": sid, "type": sid.split(":")[0]}
+        self.api.call("POST", "/cluster/ha/resources/", params)
+        return sid, self._read_back(sid, inputs)
+
+    def update(self, id_, olds, news):
+        params = {**self._with_failback(news), "delete": self.removed(olds, news, self.optional)}
+        params.pop("type", None)
+        self.api.call("PUT", self.path(id_), params)
+        return self._read_back(id_, news)
+
+    def _read_back(self, sid, inputs):
+        state = self.read(sid, inputs)
+        if state is None:
+            raise ResourceError(f"HA resource {sid} not found after it was written")
+        state["resourceId"] = sid
+        state["state"] = "started" if state.get("state") == "enabled" else state.get("state") or "started"
+        state["type"] = state.get("type") or "vm"
+        return state
+
+
+class Harule(PveResource):
+    token = "proxmoxve:index/harule:Harule"
+    fields = (Field("resources", "resources", "list"), Field("nodes", "nodes", "nodes"), Field("strict", "strict", "bool"),
+              Field("affinity", "affinity"), Field("comment", "comment"), Field("disable", "disable", "bool"))
+    identity = ("rule", "type")
+    defaults = {"strict": False, "disable": False}
+    replace_on = frozenset({"rule", "type"})
+
+    def path(self, id_):
+        return f"/cluster/ha/rules/{quote(id_, safe='')}"
+
+    def _params(self, inputs):
+        params = self.params(inputs)
+        params["resources"] = ",".join(sorted(inputs.get("resources") or []))
+        if inputs["type"] == "node-affinity":
+            params.update(nodes=_to_api("nodes", inputs.get("nodes") or {}), strict=bool(inputs.get("strict")))
+        return params
+
+    def create(self, urn, inputs):
+        self.api.call("POST", "/cluster/ha/rules/", {"rule": inputs["rule"], "type": inputs["type"], **self._params(inputs)})
+        return inputs["rule"], self.read(inputs["rule"], inputs)
+
+    def update(self, id_, olds, news):
+        self.api.call("PUT", self.path(id_), {"type": news["type"], **self._params(news),
+                                               "delete": self.removed(olds, news, ("comment",))})
+        return self.read(id_, news)
+
+
+class Options(PveResource):
+    """The whole of datacenter.cfg that bpg models: every key read back becomes state (see the module doc)."""
+
+    token = "proxmoxve:cluster/options:Options"
+    fields = (Field("keyboard", "keyboard"), Field("emailFrom", "email_from"), Field("language", "language"),
+              Field("console", "console"), Field("httpProxy", "http_proxy"), Field("macPrefix", "mac_prefix"),
+              Field("description", "description"), Field("maxWorkers", "max_workers", "int"))
+    # Composite keys: Pulumi property -> (API key, sub-key).
+    composite = {"haShutdownPolicy": ("ha", "shutdown_policy"), "migrationType": ("migration", "type"),
+                 "migrationCidr": ("migration", "network"), "crsHa": ("crs", "ha")}
+    delete_order = ("keyboard", "bwlimit", "crs", "ha", "migration", "next-id", "notify", "email_from", "language",
+                    "console", "http_proxy", "mac_prefix", "description", "max_workers")
+
+    def check(self, news):
+        known = {f.name for f in self.fields} | set(self.composite)
+        failures = [(k, f"the lab's stand-in proxmoxve provider does not model '{k}' of {self.token}")
+                    for k in sorted(set(news) - known)]
+        return news, failures
+
+    def _api_values(self, inputs) -> dict[str, Any]:
+        values = self.params(inputs)
+        for prop, (key, sub) in self.composite.items():
+            if inputs.get(prop) is not None:
+                values[key] = f"{values[key]},{sub}={inputs[prop]}" if key in values else f"{sub}={inputs[prop]}"
+        return values
+
+    def state_from(self, data, base):
+        state = super().state_from(data, {})
+        for prop, (key, sub) in self.composite.items():
+            part = data.get(key)
+            state[prop] = part.get(sub) if isinstance(part, dict) else None
+        return state
+
+    def path(self, id_):
+        return "/cluster/options"
+
+    def create(self, urn, inputs):
+        self.api.call("PUT", "/cluster/options", self._api_values(inputs))
+        return "cluster", self.state_from(self.api.call("GET", "/cluster/options") or {}, inputs)
+
+    def update(self, id_, olds, news):
+        before, after = self._api_values(olds), self._api_values(news)
+        gone = ",".join(k for k in self.delete_order if k in before and k not in after) or None
+        self.api.call("PUT", "/cluster/options", {**after, "delete": gone})
+        return self.state_from(self.api.call("GET", "/cluster/options") or {}, news)
+
+    def delete(self, id_, state):
+        held = self._api_values(state)
+        gone = ",".join(k for k in self.delete_order if k in held)
+        if gone:
+            self.api.call("PUT", "/cluster/options", {"delete": gone})
+
+    def read(self, id_, state):
+        return self.state_from(self.api.call("GET", "/cluster/options") or {}, state)
+
+
+class Pbs(PveResource):
+    token = "proxmoxve:storage/pbs:Pbs"
+    fields = (Field("server", "server"), Field("datastore", "datastore"), Field("username", "username"),
+              Field("namespace", "namespace"), Field("fingerprint", "fingerprint"), Field("nodes", "nodes", "list"),
+              Field("contents", "content", "list"), Field("disable", "disable", "bool"), Field("shared", "shared", "bool"))
+    identity = ("resourceId", "password")
+    defaults = {"disable": False}
+    replace_on = frozenset({"resourceId", "server", "datastore", "username", "password", "namespace"})
+    computed = ("shared",)
+
+    def path(self, id_):
+        return f"/storage/{quote(id_, safe='')}"
+
+    def create(self, urn, inputs):
+        sid = inputs["resourceId"]
+        params = self.params(inputs)
+        params.pop("shared", None)
+        self.api.call("POST", "/storage", {**params, "storage": sid, "type": "pbs", "password": inputs["password"]})
+        return sid, self.read(sid, inputs)
+
+    def update(self, id_, olds, news):
+        params = {k: v for k, v in self.params(news).items() if k in ("disable", "content", "nodes", "fingerprint")}
+        self.api.call("PUT", self.path(id_), params)  # bpg never sends delete= here
+        return self.read(id_, news)
+
+    def read(self, id_, state):
+        fresh = super().read(id_, state)
+        if fresh is not None:
+            fresh.update(resourceId=id_, password=state.get("password"))  # never read back
+        return fresh
+
+
+class Job(PveResource):
+    token = "proxmoxve:backup/job:Job"
+    fields = (Field("schedule", "schedule"), Field("storage", "storage"), Field("enabled", "enabled", "bool"),
+              Field("node", "node"), Field("vmids", "vmid", "list"), Field("all", "all", "bool"), Field("mode", "mode"),
+              Field("compress", "compress"), Field("mailtos", "mailto", "list"), Field("mailnotification", "mailnotification"),
+              Field("starttime", "starttime"), Field("pool", "pool"))
+    identity = ("resourceId",)
+    replace_on = frozenset({"resourceId"})
+    deletable = ("node", "vmid", "mode", "compress", "starttime", "mailto", "mailnotification", "pool", "enabled", "all")
+
+    def path(self, id_):
+        return f"/cluster/backup/{quote(id_, safe='')}"
+
+    def create(self, urn, inputs):
+        jid = inputs["resourceId"]
+        self.api.call("POST", "/cluster/backup/", {**self.params(inputs), "id": jid})
+        state = self.read(jid, inputs)
+        if state is None:
+            raise ResourceError("Unable to Read Backup Job After Creation")
+        return jid, state
+
+    def update(self, id_, olds, news):
+        self.api.call("PUT", self.path(id_), {**self.params(news), "delete": self.removed(olds, news, self.deletable)})
+        return self.read(id_, news)
+
+    def read(self, id_, state):
+        fresh = super().read(id_, state)
+        if fresh is not None:
+            fresh["resourceId"] = id_
+        return fresh
+
+
+class Token(PveResource):
+    token = "proxmoxve:user/token:Token"
+    fields = (Field("comment", "comment"), Field("privilegesSeparation", "privsep", "bool"))
+    identity = ("userId", "tokenName", "expirationDate")
+    defaults = {"privilegesSeparation": True}
+    replace_on = frozenset({"userId", "tokenName"})
+    computed = ("value",)
+
+    def path(self, id_):
+        user, _, name = id_.partition("!")
+        return f"/access/users/{quote(user, safe='@')}/token/{quote(name, safe='')}"
+
+    def create(self, urn, inputs):
+        id_ = f"{inputs['userId']}!{inputs['tokenName']}"
+        made = self.api.call("POST", self.path(id_), self.params(inputs)) or {}
+        return id_, {**inputs, "value": f"{made['full-tokenid']}={made['value']}"}
+
+    def update(self, id_, olds, news):
+        self.api.call("PUT", self.path(id_), self.params(news))
+        return {**news, "value": olds.get("value")}
+
+    def read(self, id_, state):
+        data = self.api.call("GET", self.path(id_)) or {}  # bpg reports any error here, even not-found
+        return {**state, "comment": data.get("comment"), "privilegesSeparation": _from_api("bool", data["privsep"])
+                if "privsep" in data else None}
+
+    def delete(self, id_, state):
+        self.api.call("DELETE", self.path(id_))
+
+
+class Acl(PveResource):
+    token = "proxmoxve:index/acl:Acl"
+    fields = (Field("propagate", "propagate", "bool"),)
+    identity = ("path", "roleId", "userId", "groupId", "tokenId")
+    defaults = {"propagate": True}
+    replace_on = frozenset({"path", "roleId", "userId", "groupId", "tokenId"})
+    entities = (("userId", "users", "user"), ("groupId", "groups", "group"), ("tokenId", "tokens", "token"))
+
+    def check(self, news):
+        inputs, failures = super().check(news)
+        if sum(1 for prop, _, _ in self.entities if inputs.get(prop)) != 1:
+            failures.append(("userId", "exactly one of userId, groupId or tokenId must be set"))
+        return inputs, failures
+
+    def _body(self, inputs):
+        prop, key, _ = next(e for e in self.entities if inputs.get(e[0]))
+        return {"path": inputs["path"], "roles": inputs["roleId"], "propagate": bool(inputs.get("propagate", True)),
+                key: inputs[prop]}
+
+    def create(self, urn, inputs):
+        self.api.call("PUT", "/access/acl", self._body(inputs))
+        entity = next(inputs[p] for p, _, _ in self.entities if inputs.get(p))
+        return f"{inputs['path']}?{entity}?{inputs['roleId']}", inputs
+
+    def update(self, id_, olds, news):
+        self.api.call("PUT", "/access/acl", {**self._body(olds), "delete": True})
+        self.api.call("PUT", "/access/acl", self._body(news))
+        return news
+
+    def read(self, id_, state):
+        prop, _, kind = next(e for e in self.entities if state.get(e[0]))
+        for entry in self.api.call("GET", "/access/acl") or []:
+            if (entry.get("type"), entry.get("ugid"), entry.get("path"), entry.get("roleid")) == (
+                    kind, state[prop], state["path"], state["roleId"]):
+                return {**state, "propagate": _from_api("bool", entry.get("propagate", 1))}
+        return None
+
+    def delete(self, id_, state):
+        self.api.call("PUT", "/access/acl", {**self._body(state), "delete": True})
+
+
+RESOURCES: dict[str, Callable[[dict[str, Any]], Resource]] = {
+    cls.token: cls for cls in (Hagroup, Haresource, Harule, Options, Pbs, Job, Token, Acl)
+}
+
+
+def main() -> None:
+    serve(Provider(VERSION, RESOURCES, config_prefix="proxmoxve:config:"))
+
+
+if __name__ == "__main__":
+    main()
