@@ -1,0 +1,112 @@
+"""Run the engine on this project through the Automation API's inline program path.
+
+The CLI serves the program from this process (no pulumi-language-python), the policy pack starts from its
+executable launcher (`policies/run`), and the providers are the installed plugins or, where those are
+missing, the lab's stand-ins. Everything the engine prints is passed through: diff, progress, policy
+results, outputs. A failure ends with one line that says what to do.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from deploy import plugins
+from deploy.errors import explain
+
+REPO = Path(__file__).resolve().parent.parent
+POLICY_LAUNCHER = REPO / "policies" / "run"
+PROJECT = "proxmox-ha"
+
+
+def toolchain_root() -> Path:
+    """Where the pinned CLI is (built on first use, cached outside the repo)."""
+    tool = REPO / "tools" / "toolchain.sh"
+    if subprocess.run([tool, "check"]).returncode != 0:
+        subprocess.run([tool, "build"], check=True)
+    env = subprocess.run([tool, "env"], capture_output=True, text=True, check=True).stdout
+    bin_dir = env.strip().partition("=")[2]
+    return Path(bin_dir).parent
+
+
+def engine_env() -> dict[str, str]:
+    env = {
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+    if not os.environ.get("PULUMI_BACKEND_URL"):
+        state = REPO / ".pulumi-state"
+        state.mkdir(exist_ok=True)
+        env["PULUMI_BACKEND_URL"] = f"file://{state}"
+    return env
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m deploy", description=__doc__.splitlines()[0])
+    parser.add_argument("operation", choices=["preview", "up", "refresh", "destroy"])
+    parser.add_argument("--stack", required=True, help="stack name: its config is Pulumi.<stack>.yaml")
+    parser.add_argument("--config-file", type=Path,
+                        help="read the stack's config from this file instead of Pulumi.<stack>.yaml (e.g. the lab's generated one)")
+    parser.add_argument("--expect-no-changes", action="store_true", help="fail if the operation would change anything")
+    parser.add_argument("--no-policy", action="store_true", help="run without the policy pack (it is on by default)")
+    return parser.parse_args(argv)
+
+
+def select_stack(args: argparse.Namespace, env: dict[str, str], root: Path) -> auto.Stack:
+    import program  # the project's program; imported here so `--help` works without its dependencies
+
+    workspace = auto.LocalWorkspace(
+        work_dir=str(REPO),
+        program=program.run,
+        env_vars=env,
+        pulumi_command=auto.PulumiCommand(root=str(root)),
+    )
+    return auto.Stack.select(args.stack, workspace)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = engine_env()
+    if not os.environ.get("PULUMI_CONFIG_PASSPHRASE") and not os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        print(f"deploy: PULUMI_CONFIG_PASSPHRASE is not set; export the passphrase of stack '{args.stack}' "
+              "(the lab's is in the README)", file=sys.stderr)
+        return 2
+    stack_file = args.config_file or REPO / f"Pulumi.{args.stack}.yaml"
+    if not stack_file.is_file():
+        print(f"deploy: no config for stack '{args.stack}': {stack_file} does not exist", file=sys.stderr)
+        return 2
+    root = toolchain_root()
+    env["PATH"], providers = plugins.choose(root / "bin" / "pulumi", env, os.environ["PATH"])
+    for line in providers:
+        print(f"deploy: provider {line}", flush=True)
+    stack = select_stack(args, env, root)
+    common = {"on_output": print, "on_error": lambda line: print(line, file=sys.stderr), "color": "never"}
+    if args.config_file:
+        common["config_file"] = str(args.config_file)
+    policy = {} if args.no_policy else {"policy_packs": [str(POLICY_LAUNCHER)]}
+    if args.operation == "preview":
+        stack.preview(expect_no_changes=args.expect_no_changes or None, diff=True, **policy, **common)
+    elif args.operation == "up":
+        # Preview first, as `pulumi up` does: the plan is shown, then applied without a question.
+        stack.preview(diff=True, **policy, **common)
+        stack.up(expect_no_changes=args.expect_no_changes or None, diff=True, **policy, **common)
+    elif args.operation == "refresh":
+        stack.refresh(expect_no_changes=args.expect_no_changes or None, **common)
+    else:
+        stack.destroy(**common)
+        print("deploy: destroy removed the API-managed objects (HA, PBS storage, backup jobs, monitoring token and ACLs). "
+              "Cluster membership, OSDs and pools stay: no remote step has a delete command.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"deploy: {args.operation} of stack '{args.stack}' with the Pulumi engine (Automation API, inline program)", flush=True)
+    try:
+        return run(args)
+    except auto.errors.CommandError as error:
+        print(f"deploy: {args.operation} of stack '{args.stack}' failed: {explain(error, args.stack)}", file=sys.stderr)
+        return 1
