@@ -1,4 +1,4 @@
-# make up    set-up + the main job: the embedded lab, converged by this project's remote steps
+# make up    set-up + the main job: the embedded lab, then the engine's preview and up of the lab stack
 # make test  set-up + the whole test suite (unit, policy, monitoring, ops, toolchain, lab end to end)
 # make down  stop the lab and remove everything it created
 SHELL := /bin/bash
@@ -9,7 +9,7 @@ LAB_DIR ?= /var/tmp/proxmox-ha-lab
 # The lab stack's passphrase (documented in the README); real stacks take theirs from the environment.
 LAB_PASSPHRASE := proxmox-ha-lab
 
-.PHONY: up test down setup venv tools packages lab-up converge summary
+.PHONY: up test down setup venv tools packages lab-up deploy
 
 setup: venv tools packages
 
@@ -28,13 +28,15 @@ packages: venv
 	$(PY) -m lab install
 	monitoring/install-promtool.sh
 
+# The lab's stack file: Pulumi.lab.yaml plus host keys and secrets, written outside the repo.
 lab-up: setup
 	$(PY) -m lab up
+	$(PY) -m lab stack-config Pulumi.lab.yaml
 
-converge: lab-up
-	$(PY) -m tools.converge Pulumi.lab.yaml --ssh-key $(LAB_DIR)/ssh/id_ed25519 --known-hosts $(LAB_DIR)/ssh/known_hosts
+deploy: lab-up
+	PULUMI_CONFIG_PASSPHRASE=$(LAB_PASSPHRASE) $(PY) -m deploy up --stack lab --config-file $(LAB_DIR)/Pulumi.lab.yaml
 
-up: converge
+up: deploy
 	@$(PY) -m lab status
 
 test: setup

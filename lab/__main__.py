@@ -1,10 +1,11 @@
-"""python3 -m lab up|down|status [--json]|ssh NODE [CMD...]|install|bootstrap|wait"""
+"""python3 -m lab up|down|status [--json]|ssh NODE [CMD...]|install|bootstrap|wait|stack-config"""
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from .common import HOSTS, Paths
 
@@ -31,6 +32,9 @@ def main(argv=None) -> int:
     wp.add_argument("what", choices=["quorum", "ceph-clean", "ceph-ok"])
     wp.add_argument("--timeout", type=float, default=120)
     wp.add_argument("--votes", type=int, default=3)
+    sc = sub.add_parser("stack-config", help="write STATE/Pulumi.lab.yaml: the stack file plus host keys and secrets "
+                                             "(for python -m deploy --config-file)")
+    sc.add_argument("template", nargs="?", default="Pulumi.lab.yaml")
     args = ap.parse_args(argv)
 
     paths = Paths()
@@ -60,6 +64,10 @@ def main(argv=None) -> int:
         if cmd:
             argv2 += [" ".join(cmd) if len(cmd) > 1 else cmd[0]]
         os.execvp(argv2[0], argv2)
+    if args.cmd == "stack-config":
+        from .stack import write
+        print(write(Path(args.template)))
+        return 0
     if args.cmd == "bootstrap":
         from .bootstrap import bootstrap
         bootstrap(paths, ceph_too=not args.no_ceph)

@@ -14,7 +14,9 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 from . import install as install_mod
@@ -100,7 +102,7 @@ def ensure_pve_dir(paths: Paths) -> None:
 def write_shims(paths: Paths) -> None:
     paths.bin.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
-               "systemctl": "systemctl", "pvenode": "pvenode", "apt-get": "apt", "apt": "apt",
+               "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt", "ifreload": "ifupdown"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
@@ -181,6 +183,8 @@ mount -t overlay overlay -o lowerdir=/var/log,upperdir=$H/varlog.upper,workdir=$
 # root's home (SSH keys, authorized_keys) and /var/backups are the host's own, empty at first.
 mount --bind $H/root /root
 mount --bind $H/backups /var/backups
+# /opt too: software a step installs there (the exporter's venv) stays on its host.
+mount --bind $H/opt /opt
 mount -t tmpfs -o mode=0755,size=256m,nosuid,nodev tmpfs /run
 mkdir -p /run/sshd /run/lock /run/ceph /run/corosync
 mount --bind {state}/pve /etc/pve
@@ -235,13 +239,15 @@ def etc_hosts() -> str:
 def prepare_host_dirs(paths: Paths, name: str) -> None:
     hd = paths.host(name)
     for d in ("etc.upper", "etc.work", "varlib.upper", "varlib.work", "varlog.upper", "varlog.work",
-              "dev", "pids", "services", "logs", "root", "backups"):
+              "dev", "pids", "services", "logs", "root", "backups", "opt"):
         (hd / d).mkdir(parents=True, exist_ok=True)
     etc = hd / "etc.upper"
     (hd / "varlib.upper" / "vz").mkdir(exist_ok=True)
     (etc / "hostname").write_text(name + "\n")
     (etc / "hosts").write_text(etc_hosts())
     (etc / "mailname").write_text(f"{name}.{DOMAIN}\n")
+    # Hosts have no route out: pip installs from the lab's wheelhouse, as a node with a local mirror would.
+    (etc / "pip.conf").write_text(f"[global]\nno-index = true\nfind-links = {paths.wheels}\n")
     (etc / "pve").mkdir(exist_ok=True)
     # Debian's corosync package ships a sample /etc/corosync/corosync.conf; a fresh PVE node has
     # none (pvecm decides "in a cluster?" from it), so hide it with an overlay whiteout.
@@ -371,6 +377,21 @@ def write_lab_json(paths: Paths) -> dict:
     return data
 
 
+def ensure_wheelhouse(paths: Paths) -> None:
+    """The wheels a node's pip may install (the exporter, at the version this checkout's venv has), kept across down."""
+    try:
+        wanted = f"prometheus-pve-exporter=={metadata.version('prometheus-pve-exporter')}"
+    except metadata.PackageNotFoundError:
+        log("wheelhouse: prometheus-pve-exporter is not in this Python; nodes' pip will find nothing to install")
+        return
+    stamp = paths.wheels / ".requirement"
+    if stamp.exists() and stamp.read_text() == wanted:
+        return
+    paths.wheels.mkdir(parents=True, exist_ok=True)
+    run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--dest", str(paths.wheels), wanted])
+    stamp.write_text(wanted)
+
+
 # ---------------------------------------------------------------- up / down
 def up(paths: Paths | None = None) -> dict:
     paths = paths or Paths()
@@ -380,6 +401,7 @@ def up(paths: Paths | None = None) -> dict:
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.hosts.mkdir(exist_ok=True)
     ensure_keys(paths)
+    ensure_wheelhouse(paths)
     ensure_pve_dir(paths)
     write_shims(paths)
     ensure_bridges()

@@ -1,0 +1,60 @@
+"""The lab stack's config file for the engine: the tracked Pulumi.lab.yaml plus what only a running lab knows.
+
+Pulumi.lab.yaml in git holds no secret (its encryptionsalt only checks the public lab passphrase).
+`python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config, each node's sshHostKey
+pinned, and the secrets (the lab's SSH key, root@pam's API token, a PBS password) encrypted by the
+Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+
+from .common import REPO_ROOT, Paths
+
+STACK = "lab"
+PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothing but lab values
+NAMESPACE = "proxmox-ha"
+
+
+def _pulumi(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    env.pop("PULUMI_CONFIG_PASSPHRASE_FILE", None)
+    return subprocess.run([str(REPO_ROOT / "bin" / "pulumi"), *args, "--non-interactive"], input=stdin,
+                          capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+
+
+def _set(out: Path, key: str, value: str, secret: bool = False, path: bool = False) -> None:
+    # The value goes on stdin: a PEM key starts with '-', which the CLI would take for a flag.
+    flags = ["--secret"] * secret + ["--path"] * path
+    done = _pulumi("config", "set", *flags, "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:{key}", stdin=value)
+    if done.returncode != 0:
+        raise SystemExit(f"lab stack-config: setting {NAMESPACE}:{key} failed: {done.stderr.strip()}")
+
+
+def write(template: Path, paths: Paths | None = None) -> Path:
+    paths = paths or Paths()
+    lab = json.loads(paths.lab_json.read_text())
+    if _pulumi("stack", "select", STACK).returncode != 0:
+        created = _pulumi("stack", "init", STACK)
+        if created.returncode != 0:
+            raise SystemExit(f"lab stack-config: pulumi stack init {STACK} failed: {created.stderr.strip()}")
+    out = paths.root / f"Pulumi.{STACK}.yaml"
+    shutil.copyfile(template, out)
+    host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
+    nodes = _pulumi("config", "get", "--config-file", str(out), "--stack", STACK, "--json", f"{NAMESPACE}:cluster")
+    for i, node in enumerate(json.loads(json.loads(nodes.stdout)["value"])["nodes"]):
+        if node["name"] in host_keys:
+            _set(out, f"cluster.nodes[{i}].sshHostKey", host_keys[node["name"]], path=True)
+    _set(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text(), secret=True)
+    _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
+    pbs = paths.root / "pbs-password"
+    if not pbs.exists():
+        pbs.touch(mode=0o600)
+        pbs.write_text(secrets.token_urlsafe(18))
+    _set(out, "pbsPassword", pbs.read_text(), secret=True)
+    return out
