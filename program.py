@@ -1,6 +1,8 @@
 """The program: validated stack config → components → outputs. `__main__.py` only calls `run()`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_proxmoxve as proxmoxve
 
@@ -10,8 +12,25 @@ from components.cluster import ProxmoxCluster, ProxmoxClusterArgs
 from components.ha import HighAvailability, HighAvailabilityArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.node import ProxmoxNode, ProxmoxNodeArgs
-from models import ConfigError, Secrets, StackConfig, load_secrets, load_stack_config
+from models import ConfigError, StackConfig, missing_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
+from models.stack import SECTIONS
+
+
+@dataclass(frozen=True)
+class Secrets:
+    ssh_private_key: pulumi.Output[str]
+    api_token: pulumi.Output[str] | None
+    pbs_password: pulumi.Output[str] | None
+    ipmi_password: pulumi.Output[str] | None
+
+
+def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
+    """The secrets as secret Outputs; a missing one the stack needs raises ConfigError."""
+    needed = required_secrets(stack)
+    values = {key: config.get_secret(key) for key in needed}
+    missing_secrets(needed, {key for key, value in values.items() if value is not None})
+    return Secrets(values["sshPrivateKey"], values["apiToken"], values["pbsPassword"], values["ipmiPassword"])  # type: ignore[arg-type]
 
 
 def build(stack: StackConfig, secrets: Secrets) -> None:
@@ -26,7 +45,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     ]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
     ready: pulumi.Resource = pve.formed
-    if stack.ceph.pools or stack.osd_hosts():
+    if stack.needs_ceph():
         ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=pve.formed)).ready
 
     node_names = [n.name for n in cluster.nodes]
@@ -46,7 +65,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     if provider is not None and stack.monitoring.enabled:
         Monitoring("monitoring", MonitoringArgs(
             monitoring=stack.monitoring, nodes=nodes, node_names=node_names, provider=provider,
-            ceph=bool(stack.osd_hosts()), after=ready,
+            ceph=stack.needs_ceph(), after=ready,
         ))
 
     pulumi.export("clusterName", cluster.name)
@@ -60,7 +79,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
 def run() -> None:
     config = pulumi.Config(NAMESPACE)
     try:
-        stack = load_stack_config(config)
+        stack = parse_stack_config({section: config.get_object(section) for section in SECTIONS})
         secrets = load_secrets(config, stack)
     except ConfigError as error:
         # RunError ends the program with this message alone, no traceback; nothing has been registered yet.

@@ -7,13 +7,13 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 
 from models.monitoring import MonitoringConfig
+from monitoring.known_metrics import PVE_EXPORTER_VERSION  # the version the alert rules were checked against
 from policies import contract
 from remote import ops_steps
 
 from .connection import run_step
 from .node import ProxmoxNode
 
-EXPORTER_VERSION = "3.10.2"
 TOKEN_NAME = "exporter"
 AUDITOR = "PVEAuditor"
 
@@ -46,7 +46,7 @@ class Monitoring(pulumi.ComponentResource):
             proxmoxve.Acl("exporter-token-auditor", path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
         ]
         for node_name, node in zip(args.node_names, args.nodes):
-            run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, EXPORTER_VERSION), node.connection, self,
+            run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, PVE_EXPORTER_VERSION), node.connection, self,
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
         if args.ceph and cfg.ceph_prometheus:
             run_step(ops_steps.ceph_prometheus(first_name), first.connection, self, depends_on=[args.after])

@@ -1,5 +1,6 @@
-"""Config models: stack YAML → validated pydantic models (every error names its stack key)."""
+"""Config models: stack YAML → validated pydantic models (every error names its stack key). No pulumi here."""
 from .base import ConfigError, Problem
-from .stack import Secrets, StackConfig, load_secrets, load_stack_config, parse_stack_config
+from .stack import StackConfig, load_stack_file, missing_secrets, parse_stack_config, required_secrets
 
-__all__ = ["ConfigError", "Problem", "Secrets", "StackConfig", "load_secrets", "load_stack_config", "parse_stack_config"]
+__all__ = ["ConfigError", "Problem", "StackConfig", "load_stack_file", "missing_secrets", "parse_stack_config",
+           "required_secrets"]

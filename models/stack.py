@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import pulumi
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from .backup import BackupConfig
@@ -35,13 +36,12 @@ class StackConfig:
     def osd_hosts(self) -> list[str]:
         return [n.name for n in self.cluster.nodes if n.osd_disks]
 
+    def needs_ceph(self) -> bool:
+        return bool(self.ceph.pools or self.osd_hosts())
 
-@dataclass(frozen=True)
-class Secrets:
-    ssh_private_key: pulumi.Output[str]
-    api_token: pulumi.Output[str] | None
-    pbs_password: pulumi.Output[str] | None
-    ipmi_password: pulumi.Output[str] | None
+    def needs_api(self) -> bool:
+        """HA, PBS storage, backup jobs and the monitoring token go through the PVE API (the apiToken secret)."""
+        return bool(self.ha.resources or self.ha.groups or self.backup.pbs or self.backup.jobs or self.monitoring.enabled)
 
 
 def _problems_of(section: str, error: ValidationError) -> list[Problem]:
@@ -91,28 +91,27 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     return stack
 
 
-def load_stack_config(config: pulumi.Config) -> StackConfig:
-    return parse_stack_config({section: config.get_object(section) for section in SECTIONS})
+def load_stack_file(path: Path) -> StackConfig:
+    """A stack file's `proxmox-ha:` sections, validated (what ops and the tests read without the engine)."""
+    config = yaml.safe_load(path.read_text())["config"]
+    sections = {key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(f"{NAMESPACE}:")}
+    return parse_stack_config({key: value for key, value in sections.items() if key in SECTIONS})
 
 
-def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
-    """Read the secrets as secret Outputs; a missing one that the stack needs is a config problem too."""
-    needed: dict[str, bool] = {
+def required_secrets(stack: StackConfig) -> dict[str, bool]:
+    """Each secret key, and whether this stack needs it; a missing one is a config problem too."""
+    return {
         "sshPrivateKey": True,
-        "apiToken": bool(stack.ha.resources or stack.ha.groups or stack.backup.pbs or stack.backup.jobs or stack.monitoring.enabled),
+        "apiToken": stack.needs_api(),
         "pbsPassword": stack.backup.pbs is not None,
         "ipmiPassword": False,
     }
-    values: dict[str, pulumi.Output[str] | None] = {key: config.get_secret(key) for key in needed}
-    missing = [key for key, required in needed.items() if required and values[key] is None]
+
+
+def missing_secrets(needed: dict[str, bool], present: set[str]) -> None:
+    missing = [key for key, required in needed.items() if required and key not in present]
     if missing:
         raise ConfigError([
             Problem(f"{NAMESPACE}:{key}", f"is required; set it with `pulumi config set --secret {NAMESPACE}:{key} ...`")
             for key in missing
         ])
-    return Secrets(
-        ssh_private_key=values["sshPrivateKey"],  # type: ignore[arg-type]
-        api_token=values["apiToken"],
-        pbs_password=values["pbsPassword"],
-        ipmi_password=values["ipmiPassword"],
-    )

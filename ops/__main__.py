@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from remote.ssh import Ssh
-from tools.converge import load_stack_file
+from models import load_stack_file
 
 from .cluster import ClusterOps, GateFailed
 
