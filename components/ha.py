@@ -1,6 +1,7 @@
 """HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import pulumi
@@ -8,6 +9,11 @@ import pulumi_proxmoxve as proxmoxve
 
 from models.ha import HaConfig
 from policies import contract
+
+
+# Every datacenter.cfg option the provider models, but the one this component sets.
+UNMANAGED_OPTIONS = [name for name in inspect.signature(proxmoxve.cluster.OptionsArgs.__init__).parameters
+                     if name not in ("__self__", "ha_shutdown_policy")]
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,13 @@ class HighAvailability(pulumi.ComponentResource):
         )
         super().__init__(contract.HA, name, facts, opts)
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
-        options = proxmoxve.cluster.Options("ha-options", ha_shutdown_policy=ha.shutdown_policy, opts=child())
+        # bpg's cluster.Options reads all of datacenter.cfg into its state: the next up would delete every
+        # key the program does not set, and destroy every key it read. Own the shutdown policy alone, and
+        # leave the file as it is on destroy.
+        options = proxmoxve.cluster.Options(
+            "ha-options", ha_shutdown_policy=ha.shutdown_policy,
+            opts=pulumi.ResourceOptions.merge(child(), pulumi.ResourceOptions(ignore_changes=UNMANAGED_OPTIONS, retain_on_delete=True)),
+        )
         if args.pve_version == 8:
             groups = {
                 g.name: proxmoxve.Hagroup(g.name, group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
