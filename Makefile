@@ -27,6 +27,8 @@ packages: venv
 	@echo "[setup] Debian packages for the lab and promtool"
 	$(PY) -m lab install
 	monitoring/install-promtool.sh
+	@# The tests lint ops/config-backup's script with it.
+	@command -v shellcheck >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; }
 
 # The lab's stack file: Pulumi.lab.yaml plus host keys and secrets, written outside the repo.
 lab-up: setup

@@ -90,15 +90,17 @@ def run(args: argparse.Namespace) -> int:
     if args.operation == "preview":
         stack.preview(expect_no_changes=args.expect_no_changes or None, diff=True, **policy, **common)
     elif args.operation == "up":
-        # Preview first, as `pulumi up` does: the plan is shown, then applied without a question.
+        # Preview first, as `pulumi up` does: the plan is shown, then applied without a question. The up
+        # shows progress, and its Diagnostics section names each failed resource.
         stack.preview(diff=True, **policy, **common)
-        stack.up(expect_no_changes=args.expect_no_changes or None, diff=True, **policy, **common)
+        stack.up(expect_no_changes=args.expect_no_changes or None, **policy, **common)
     elif args.operation == "refresh":
         stack.refresh(expect_no_changes=args.expect_no_changes or None, **common)
     else:
         stack.destroy(**common)
         print("deploy: destroy removed the API-managed objects (HA, PBS storage, backup jobs, monitoring token and ACLs). "
-              "Cluster membership, OSDs and pools stay: no remote step has a delete command.")
+              "Cluster membership, OSDs and pools stay: no remote step has a delete command; datacenter.cfg "
+              "(the HA shutdown policy) is left as it is.")
     return 0
 
 

@@ -10,10 +10,15 @@ import re
 
 from pulumi.automation import errors
 
-_CREATE_CRASH = re.compile(
-    r"(?:creating|updating)[^\n]*?(urn:pulumi:[^\s:]+::[^\s:]+::(?:[^\s:]+\$)*(proxmoxve:[^\s:]+)::([^\s:'\"]+))"
-    r"[^\n]*\n?[^\n]*(?:transport is closing|error reading from server|connection refused|panic|plugin exited)",
-)
+# The engine reports a failed resource as `TYPE (NAME):` with an `error:` line below it.
+_FAILED = re.compile(r"(\S+:\S+:\S+) \(([^()\s]+)\):\s*\n\s+error: ([^\n]+)")
+_PLUGIN_DIED = ("error reading from server", "exited prematurely", "transport is closing", "panic")
+
+
+def _token(display: str) -> str:
+    """The type token `pulumi import` takes, from the engine's display form (`proxmoxve:storage:Pbs`)."""
+    package, module, name = display.split(":")
+    return display if "/" in module else f"{package}:{module}/{name[0].lower()}{name[1:]}:{name}"
 
 
 def explain(error: errors.CommandError, stack: str) -> str:
@@ -26,19 +31,25 @@ def explain(error: errors.CommandError, stack: str) -> str:
     if "invalid stack config" in text:
         keys = re.findall(r"^\s*- (proxmox-ha:[^\n]+)$", text, re.M)
         return f"invalid stack config, nothing was created: {'; '.join(dict.fromkeys(keys)) or 'see above'}"
-    if (crash := _CREATE_CRASH.search(text)):
-        _, type_, name = crash.groups()
-        return (f"the proxmoxve provider died while creating {name} ({type_}); PVE may now hold that object although "
-                f"the state does not. Adopt it with `bin/pulumi import {type_} {name} ID --stack {stack}` (ID as PVE names it), "
-                "or remove it in PVE, then run up again")
+    failed = _FAILED.findall(text)
+    api = [(_token(type_), name, message) for type_, name, message in failed if type_.startswith("proxmoxve:")]
+    adopt = "adopt each with `bin/pulumi import TYPE NAME ID --stack {}` (ID as PVE names it) or remove it in PVE, then run up again"
+    if (died := [f"{name} ({type_})" for type_, name, message in api if any(s in message for s in _PLUGIN_DIED)]):
+        return (f"the proxmoxve plugin died while creating {', '.join(died)}: PVE may hold them although the state "
+                f"does not; run up again, and where it says one exists, {adopt.format(stack)}")
+    if (held := [(type_, name) for type_, name, message in api if re.search(r"already (defined|exists)", message)]):
+        type_, name = held[0]
+        return (f"{', '.join(f'{n} ({t})' for t, n in held)} exists in PVE but not in this stack's state (left by a "
+                f"failed create); {adopt.format(stack)}, e.g. `bin/pulumi import {type_} {name} ID --stack {stack}`")
     if (steps := re.findall(r"proxmox-ha: (step '[^']+' failed on node \S+: [^\n]*)", text)):
         return f"{steps[-1]}; fix that, then run up again: finished steps are skipped"
-    if (dial := re.search(r"after \d+ failed attempts: ([^\n]+)", text)):
-        node = re.search(r"command:remote:Command \((\S+?)-[a-z]", text)
-        where = f" (node of step {node.group(1)})" if node else ""
-        return f"a node did not answer over SSH{where}: {dial.group(1)}; check it is up and reachable, then run up again"
-    if (policies := re.findall(r"mandatory: \[?([a-z0-9-]+)\]?|\[mandatory\]\s+\S+\s+([a-z0-9-]+)", text)):
-        names = sorted({a or b for a, b in policies})
+    for type_, name, message in reversed(failed):
+        if type_ == "command:remote:Command" and message.startswith("after "):
+            return (f"step {name}: its node did not answer over SSH ({message}); check that the node is up and "
+                    "reachable, then run up again: finished steps are skipped")
+    # The engine prints a violation as `PACK@vVERSION [mandatory]  POLICY  (TYPE: NAME)`.
+    if (policies := re.findall(r"\[mandatory\]\s+([a-z0-9-]+)\s+\(", text)):
+        names = sorted(set(policies))
         return f"the policy pack refused the stack ({', '.join(names)}); see the violations above"
     last = [line.strip() for line in text.split("stderr:", 1)[-1].splitlines() if line.strip()]
     return last[-1] if last else "the engine failed; see its output above"

@@ -6,9 +6,11 @@ serves neither), the stand-ins in lab/providers/bin go on PATH, and the driver s
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
+import tempfile
 import subprocess
 from importlib.metadata import version
 from pathlib import Path
@@ -41,15 +43,24 @@ def real_plugins(cli: Path, env: dict[str, str], path: str) -> dict[str, str]:
 
 
 def choose(cli: Path, env: dict[str, str], path: str) -> tuple[str, list[str]]:
-    """(PATH for the engine, one line per provider saying which one it gets)."""
+    """(PATH for the engine, one line per provider saying which one it gets).
+
+    The engine looks on PATH before its plugin cache, so only the stand-ins of missing plugins go on it:
+    linked from a directory of this run's own, removed when the driver exits.
+    """
     real = real_plugins(cli, env, path)
-    lines = []
+    lines, missing = [], []
     for name, wanted in PROVIDERS.items():
         if name in real:
             lines.append(f"{name} {wanted}: the real plugin ({real[name]})")
         else:
+            missing.append(name)
             lines.append(f"{name} {wanted}: the lab's stand-in ({STAND_INS.relative_to(REPO)}/pulumi-resource-{name}); "
                          "the real plugin is not installed")
-    if len(real) < len(PROVIDERS):
-        path = f"{STAND_INS}{os.pathsep}{path}"
+    if missing:
+        chosen = Path(tempfile.mkdtemp(prefix="proxmox-ha-stand-ins-"))
+        atexit.register(shutil.rmtree, chosen, True)
+        for name in missing:
+            (chosen / f"pulumi-resource-{name}").symlink_to(STAND_INS / f"pulumi-resource-{name}")
+        path = f"{chosen}{os.pathsep}{path}"
     return path, lines

@@ -270,6 +270,7 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
         "ssh": {"key": str(paths.client_key), "known_hosts": str(paths.known_hosts)},
     }
     (etc / "lab-host.json").write_text(json.dumps(info, indent=1) + "\n")
+    (hd / ".prepared").touch()  # last: a host dir without it was cut short and is prepared again
 
 
 def wait_port(addr: str, port: int, timeout: float) -> bool:
@@ -285,7 +286,8 @@ def wait_port(addr: str, port: int, timeout: float) -> bool:
 
 def start_host(paths: Paths, name: str) -> int:
     disk = ensure_disk(paths, name)
-    prepare_host_dirs(paths, name)
+    if not (paths.host(name) / ".prepared").exists():
+        prepare_host_dirs(paths, name)
     ensure_host_net(name)
     paths.logs.mkdir(parents=True, exist_ok=True)
     script = HOST_SCRIPT.format(hdir=paths.host(name), name=name, state=paths.root, disk=disk)
@@ -411,8 +413,10 @@ def up(paths: Paths | None = None) -> dict:
             ensure_host_net(h)
             continue
         if netns_exists(h) or paths.host(h).exists():
-            log(f"{h}: half-started, cleaning first")
-            down_host(paths, h)
+            # A host that went down comes back as a rebooted machine would: its disk and files kept.
+            log(f"{h}: down, restarting it with its disk and files")
+            stop_host_processes(paths, [h])
+            _cleanup_host(paths, h, keep_files=True)
         started.append((h, start_host(paths, h)))
     for h, pid in started:
         if not wait_port(mgmt_addr(h), 22, 15):
@@ -484,7 +488,7 @@ def down_host(paths: Paths, name: str) -> None:
     _cleanup_host(paths, name)
 
 
-def _cleanup_host(paths: Paths, name: str) -> None:
+def _cleanup_host(paths: Paths, name: str, keep_files: bool = False) -> None:
     if netns_exists(name):
         run(["ip", "netns", "del", name], check=False)
     for v in veth_names(name):
@@ -508,8 +512,10 @@ def _cleanup_host(paths: Paths, name: str) -> None:
         for sub in ("dev",):
             if os.path.ismount(hd / sub):
                 run(["umount", "-l", str(hd / sub)], check=False)
-        shutil.rmtree(hd, ignore_errors=True)
-    img.unlink(missing_ok=True)
+        if not keep_files:
+            shutil.rmtree(hd, ignore_errors=True)
+    if not keep_files:
+        img.unlink(missing_ok=True)
 
 
 def down(paths: Paths | None = None) -> None:

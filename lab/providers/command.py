@@ -17,9 +17,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import secrets
 import socket
-import sys
 import time
 from typing import Any
 
@@ -72,7 +72,13 @@ class Connection:
     def _dial_once(self) -> paramiko.Transport:
         host, port = self.conn["host"], int(self.conn["port"])
         timeout = float(self.conn["perDialTimeout"]) or None
-        sock = socket.create_connection((host, port), timeout=timeout)
+        try:
+            sock = socket.create_connection((host, port), timeout=timeout)
+        except TimeoutError:
+            raise ResourceError(f"dial tcp {host}:{port}: i/o timeout") from None
+        except OSError as error:  # Go's net.Dial wording, which the real plugin reports
+            reason = os.strerror(error.errno).lower() if error.errno else str(error)
+            raise ResourceError(f"dial tcp {host}:{port}: connect: {reason}") from None
         sock.settimeout(None)
         transport = paramiko.Transport(sock)
         if self.pinned:
@@ -106,23 +112,36 @@ class Connection:
             wait, attempt = min(wait * 1.5, 5.0), attempt + 1
 
 
+def _setenv(channel: paramiko.Channel, key: str, value: str) -> None:
+    """An `env` request that wants a reply, as Go's session.Setenv sends it; a refusal is an error."""
+    message = paramiko.Message()
+    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("env")
+    message.add_boolean(True)
+    message.add_string(key)
+    message.add_string(value)
+    channel._event_pending()
+    channel.transport._send_user_message(message)
+    try:
+        channel._wait_for_event()
+    except paramiko.SSHException:
+        raise ResourceError(f"could not set environment variable {go_quote(key)}: ssh: setenv failed") from None
+
+
 def run(state: dict[str, Any], command: str, previous: dict[str, str] | None = None) -> tuple[str, str]:
     """Run one command as the real provider does; returns (stdout, stderr) without one trailing newline."""
     transport = Connection(state["connection"]).dial()
     try:
         channel = transport.open_session()
         for key, value in (state.get("environment") or {}).items():
-            try:
-                channel.set_environment_variable(key, value)
-            except paramiko.SSHException:
-                raise ResourceError(f"could not set environment variable {go_quote(key)}: ssh: setenv failed") from None
+            _setenv(channel, key, value)
         if previous and state.get("addPreviousOutputInEnv", True) is not False:
             for key in ("stdout", "stderr"):
                 if previous.get(key):
-                    try:
-                        channel.set_environment_variable(f"PULUMI_COMMAND_{key.upper()}", previous[key])
-                    except paramiko.SSHException:
-                        print(f"warning: Unable to set 'PULUMI_COMMAND_{key.upper()}' (AcceptEnv)", file=sys.stderr)
+                    # The real plugin only warns when these are refused; paramiko's own request asks for no
+                    # reply, so a refusal leaves the session as it was, as it does there.
+                    channel.set_environment_variable(f"PULUMI_COMMAND_{key.upper()}", previous[key])
         channel.exec_command(command)
         if state.get("stdin"):
             channel.sendall(state["stdin"].encode())

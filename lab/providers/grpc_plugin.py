@@ -54,6 +54,11 @@ def has_unknowns(value: Any) -> bool:
     return False
 
 
+def _ignoring(keys, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
+    """`ignore_changes`: the state's value stands in for the new input, in Diff and in Update alike."""
+    return {**news, **{k: olds[k] for k in keys if k in olds}}
+
+
 class Resource:
     """One resource type: Check fills defaults; Diff says update or replace; the rest do the work.
 
@@ -156,9 +161,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
         olds, news = to_py(request.olds), to_py(request.news)
         old_inputs = to_py(request.old_inputs) if request.HasField("old_inputs") else {
             k: v for k, v in olds.items() if k not in resource.computed}
-        for key in request.ignoreChanges:
-            if key in olds:
-                news[key] = olds[key]
+        news = _ignoring(request.ignoreChanges, olds, news)
         changed, replaces = resource.diff(olds, news, old_inputs)
         kind = provider_pb2.PropertyDiff
         return provider_pb2.DiffResponse(
@@ -187,6 +190,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
     def Update(self, request, context):
         resource = self._resource(request.type, context)
         olds, news = to_py(request.olds), to_py(request.news)
+        news = _ignoring(request.ignoreChanges, olds, news)
         if request.preview:
             return provider_pb2.UpdateResponse(properties=to_struct({**olds, **news, **{k: UNKNOWN for k in resource.computed}}))
         outputs = self._guard(context, lambda: resource.update(request.id, olds, news))

@@ -62,6 +62,17 @@ class PveResource(Resource):
     defaults: dict[str, Any] = {}
     # Inputs the stand-in accepts without a field (identity, path parts).
     identity: tuple[str, ...] = ()
+    # Optional+Computed fields: left unset, they keep the state's value. Any other field left unset is
+    # planned as null, so a value PVE holds for it is a change (bpg then deletes it).
+    keep_state: tuple[str, ...] = ()
+
+    def properties(self) -> list[str]:
+        return [f.name for f in self.fields] + list(self.identity)
+
+    def diff(self, olds, news, old_inputs):
+        changed = [k for k in self.properties() if (k in news or k not in self.keep_state)
+                   and news.get(k) != olds.get(k) and k not in self.computed]
+        return changed, [k for k in changed if k in self.replace_on]
 
     @property
     def api(self) -> Client:
@@ -110,6 +121,7 @@ class Hagroup(PveResource):
               Field("restricted", "restricted", "bool"), Field("comment", "comment"))
     identity = ("group",)
     defaults = {"noFailback": False, "restricted": False}
+    keep_state = ("noFailback", "restricted")
 
     def path(self, id_):
         return f"/cluster/ha/groups/{quote(id_, safe='')}"
@@ -135,6 +147,7 @@ class Haresource(PveResource):
               Field("group", "group"), Field("maxRelocate", "max_relocate", "int"), Field("maxRestart", "max_restart", "int"))
     identity = ("resourceId",)
     defaults = {"state": "started"}
+    keep_state = ("state", "type")
     optional = ("comment", "failback", "group", "max_relocate", "max_restart")
 
     def path(self, id_):
@@ -182,6 +195,7 @@ class Harule(PveResource):
               Field("affinity", "affinity"), Field("comment", "comment"), Field("disable", "disable", "bool"))
     identity = ("rule", "type")
     defaults = {"strict": False, "disable": False}
+    keep_state = ("strict", "disable")
     replace_on = frozenset({"rule", "type"})
 
     def path(self, id_):
@@ -214,11 +228,15 @@ class Options(PveResource):
     # Composite keys: Pulumi property -> (API key, sub-key).
     composite = {"haShutdownPolicy": ("ha", "shutdown_policy"), "migrationType": ("migration", "type"),
                  "migrationCidr": ("migration", "network"), "crsHa": ("crs", "ha")}
+    keep_state = ("crsHa", "macPrefix")
     delete_order = ("keyboard", "bwlimit", "crs", "ha", "migration", "next-id", "notify", "email_from", "language",
                     "console", "http_proxy", "mac_prefix", "description", "max_workers")
 
+    def properties(self):
+        return [f.name for f in self.fields] + list(self.composite)
+
     def check(self, news):
-        known = {f.name for f in self.fields} | set(self.composite)
+        known = set(self.properties())
         failures = [(k, f"the lab's stand-in proxmoxve provider does not model '{k}' of {self.token}")
                     for k in sorted(set(news) - known)]
         return news, failures
@@ -267,6 +285,7 @@ class Pbs(PveResource):
               Field("contents", "content", "list"), Field("disable", "disable", "bool"), Field("shared", "shared", "bool"))
     identity = ("resourceId", "password")
     defaults = {"disable": False}
+    keep_state = ("nodes", "contents", "disable")
     replace_on = frozenset({"resourceId", "server", "datastore", "username", "password", "namespace"})
     computed = ("shared",)
 
@@ -299,6 +318,7 @@ class Job(PveResource):
               Field("compress", "compress"), Field("mailtos", "mailto", "list"), Field("mailnotification", "mailnotification"),
               Field("starttime", "starttime"), Field("pool", "pool"))
     identity = ("resourceId",)
+    keep_state = ("enabled", "all", "mode", "compress", "mailnotification")
     replace_on = frozenset({"resourceId"})
     deletable = ("node", "vmid", "mode", "compress", "starttime", "mailto", "mailnotification", "pool", "enabled", "all")
 
@@ -329,6 +349,7 @@ class Token(PveResource):
     fields = (Field("comment", "comment"), Field("privilegesSeparation", "privsep", "bool"))
     identity = ("userId", "tokenName", "expirationDate")
     defaults = {"privilegesSeparation": True}
+    keep_state = ("privilegesSeparation",)
     replace_on = frozenset({"userId", "tokenName"})
     computed = ("value",)
 
@@ -359,6 +380,7 @@ class Acl(PveResource):
     fields = (Field("propagate", "propagate", "bool"),)
     identity = ("path", "roleId", "userId", "groupId", "tokenId")
     defaults = {"propagate": True}
+    keep_state = ("propagate",)
     replace_on = frozenset({"path", "roleId", "userId", "groupId", "tokenId"})
     entities = (("userId", "users", "user"), ("groupId", "groups", "group"), ("tokenId", "tokens", "token"))
 
