@@ -1,13 +1,10 @@
 """The lab's PVE API (lab/api) on every host: it agrees with the shims, refuses bad tokens, and feeds the
-real prometheus-pve-exporter with a read-only token, as the Monitoring component sets it up."""
+real prometheus-pve-exporter that the Monitoring component installed, with the read-only token it made."""
 from __future__ import annotations
 
 import json
-import socket
+import re
 import ssl
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import converge
 
 pytestmark = pytest.mark.lab
 INSECURE = ssl._create_unverified_context()  # the lab's self-signed node certificates
@@ -33,12 +29,9 @@ def api(lab, method: str, endpoint: str, token: str, node: str = "pve1", **param
         return error.code, error.read().decode()
 
 
-@pytest.fixture(scope="module")
-def root_token(fresh_lab) -> str:
-    # A formed cluster (a no-op when test_converge ran first): the exporter reports its quorum.
-    result = converge(fresh_lab.info)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return Path(fresh_lab.info["api"]["token_file"]).read_text().strip()
+@pytest.fixture
+def root_token(converged) -> str:
+    return Path(converged.info["api"]["token_file"]).read_text().strip()
 
 
 def test_bad_tokens_are_refused(fresh_lab, root_token):
@@ -63,45 +56,38 @@ def test_api_and_shims_agree(fresh_lab, root_token):
     assert status == 400 and "schedule" in detail
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_exporter_reads_the_lab_with_a_read_only_token(fresh_lab, root_token, tmp_path):
-    user = "monitoring@pve"
-    assert api(fresh_lab, "POST", "/access/users", root_token, userid=user)[0] == 200
-    status, token = api(fresh_lab, "POST", f"/access/users/{user}/token/exporter", root_token, privsep="1")
-    assert status == 200
-    for who in ({"users": user}, {"tokens": f"{user}!exporter"}):
-        assert api(fresh_lab, "PUT", "/access/acl", root_token, path="/", roles="PVEAuditor", **who)[0] == 200
-    read_only = f"{user}!exporter={token['value']}"
-    assert api(fresh_lab, "POST", "/cluster/ha/groups", read_only, group="nope", nodes="pve1")[0] == 403
-
-    config = tmp_path / "pve.yml"
-    config.write_text(f"default:\n  user: {user}\n  token_name: exporter\n  token_value: {token['value']}\n  verify_ssl: false\n")
-    config.chmod(0o600)
-    port = _free_port()
-    exporter = subprocess.Popen([str(Path(sys.executable).parent / "pve_exporter"), "--config.file", str(config),
-                                 "--web.listen-address", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+EXPORTER_RUN = """/opt/prometheus-pve-exporter/bin/pve_exporter --config.file /etc/prometheus/pve.yml \\
+  --web.listen-address 127.0.0.1:{port} >/tmp/exporter.log 2>&1 &
+trap 'kill $!' EXIT
+python3 - <<'PY'
+import time, urllib.request
+for _ in range(60):
     try:
-        url = f"http://127.0.0.1:{port}/pve?target={fresh_lab.hosts['pve1']['management_address']}&cluster=1&node=1"
-        metrics = ""
-        for _ in range(30):
-            try:
-                metrics = urllib.request.urlopen(url, timeout=30).read().decode()
-                break
-            except OSError:
-                time.sleep(0.5)
-    finally:
-        exporter.terminate()
-        exporter.wait(timeout=10)
+        print(urllib.request.urlopen("http://127.0.0.1:{port}/pve?target={target}&cluster=1&node=1", timeout=30).read().decode())
+        break
+    except OSError:
+        time.sleep(0.5)
+PY
+"""
+
+
+def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_token(fresh_lab, root_token):
+    """Everything here was made by `up`: the user, the token, both ACLs, the venv and the config on pve1."""
+    config = fresh_lab.ok("pve1", "stat -c %a /etc/prometheus/pve.yml; cat /etc/prometheus/pve.yml")
+    mode, _, body = config.partition("\n")
+    assert mode == "600"
+    user = re.search(r"user: (\S+)", body).group(1)
+    secret = re.search(r"token_value: (\S+)", body).group(1)
+    assert re.fullmatch(r"[0-9a-f-]{36}", secret), "token_value must be the bare UUID, not bpg's USER@REALM!TOKENID=UUID"
+    read_only = f"{user}!exporter={secret}"
+    assert api(fresh_lab, "GET", "/cluster/status", read_only)[0] == 200
+    assert api(fresh_lab, "POST", "/cluster/ha/groups", read_only, group="nope", nodes="pve1")[0] == 403
+    metrics = fresh_lab.ok("pve1", EXPORTER_RUN.format(port=9221, target=fresh_lab.hosts["pve1"]["management_address"]))
     families = {line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE ")}
     for family in ("pve_up", "pve_cluster_info", "pve_node_info", "pve_version_info", "pve_ha_state", "pve_not_backed_up_total"):
         assert family in families, f"{family} missing from {sorted(families)}"
     assert 'pve_up{id="cluster/lab-cluster"} 1.0' in metrics
-    assert token["value"] not in metrics
+    assert secret not in metrics
 
 
 def test_no_secret_in_logs_or_config_outside_priv(fresh_lab, root_token):

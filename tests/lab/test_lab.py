@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
 import pytest
+
+from lab.common import Paths
 
 from .conftest import lab_cli, root_snapshot
 
@@ -106,6 +109,15 @@ def test_hosts_have_private_etc_run_dev(lab):
     lab.ok("pve1", "echo shared > /etc/pve/lab-probe")
     assert lab.ok("pve3", "cat /etc/pve/lab-probe").strip() == "shared"
     lab.ok("pve2", "rm /etc/pve/lab-probe")
+
+
+def test_a_host_that_went_down_comes_back_with_its_disk_and_files(lab):
+    lab.ok("pve2", "echo kept > /etc/lab-reboot-probe && mkdir -p /opt/lab-reboot-probe")
+    assert not Path("/opt/lab-reboot-probe").exists()  # /opt is the host's own
+    os.kill(int(Paths().sshd_pidfile("pve2").read_text()), signal.SIGKILL)
+    lab_cli("up")
+    assert lab.ok("pve2", "cat /etc/lab-reboot-probe; ls -d /opt/lab-reboot-probe").split() == ["kept", "/opt/lab-reboot-probe"]
+    lab.ok("pve2", "rm -r /etc/lab-reboot-probe /opt/lab-reboot-probe")
 
 
 def test_shims_have_help_naming_the_real_tool(lab):

@@ -1,0 +1,115 @@
+"""Drills on the engine-built cluster: a partition keeps the majority, an OSD down keeps the data, a rolling
+update keeps quorum and data, and the runbook's safe blocks run."""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from .conftest import REPO, STACK
+from .helpers import NODES, pgs_clean, quorum, wait_until
+
+pytestmark = pytest.mark.lab
+
+
+NFT_CUT = ("nft add table inet drill && "
+           "nft add chain inet drill in '{ type filter hook input priority 0; }' && "
+           "nft add chain inet drill out '{ type filter hook output priority 0; }' && "
+           "nft add rule inet drill in udp dport 5405-5412 drop && nft add rule inet drill in udp sport 5405-5412 drop && "
+           "nft add rule inet drill out udp dport 5405-5412 drop && nft add rule inet drill out udp sport 5405-5412 drop")
+
+
+def test_partition_keeps_the_majority_and_heals(converged):
+    converged.ok("pve3", NFT_CUT)
+    try:
+        wait_until("pve1 to see 2 votes", lambda: quorum(converged, "pve1") == (True, 2), 60)
+        wait_until("pve3 to lose quorum", lambda: not quorum(converged, "pve3")[0], 60)
+        assert quorum(converged, "pve2") == (True, 2)
+        assert converged.ok("pve3", "ha-manager status").splitlines()[0] == "quorum No quorum"
+        assert converged.ok("pve1", "ha-manager status").splitlines()[0] == "quorum OK"
+    finally:
+        converged.ok("pve3", "nft delete table inet drill")
+    wait_until("all three quorate again", lambda: all(quorum(converged, n) == (True, 3) for n in NODES), 90)
+
+
+def test_an_osd_down_keeps_data_readable_and_writable(converged):
+    converged.ok("pve1", "echo before-the-failure > /tmp/obj && rados -p vm-storage put drill-before /tmp/obj")
+    osd = converged.ok("pve2", "ls /var/lib/ceph/osd").split()[0].split("-")[1]
+    converged.ok("pve2", f"systemctl stop ceph-osd@{osd}")
+    try:
+        wait_until("the OSD to be marked down", lambda: f"osd.{osd}" in converged.ok("pve1", "ceph osd tree down"), 90)
+        assert "HEALTH_WARN" in converged.ok("pve1", "ceph health")
+        assert converged.ok("pve1", "rados -p vm-storage get drill-before - ").strip() == "before-the-failure"
+        # min_size 2: two of three replicas still take writes.
+        converged.ok("pve1", "echo during-the-failure > /tmp/obj2 && timeout 60 rados -p vm-storage put drill-during /tmp/obj2")
+    finally:
+        converged.ok("pve2", f"systemctl start ceph-osd@{osd}")
+    wait_until("all PGs active+clean", lambda: pgs_clean(converged), 180)
+    assert converged.ok("pve3", "rados -p vm-storage get drill-during -").strip() == "during-the-failure"
+
+
+def test_rolling_update_keeps_quorum_and_data(converged):
+    assert "service vm:100" in converged.ok("pve1", "ha-manager status")  # the engine made the group and resource
+    converged.ok("pve1", "echo kept > /tmp/kept && rados -p vm-storage put kept /tmp/kept")
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            quorate = sum(quorum(converged, n)[0] for n in NODES)
+            if quorate < 2:
+                problems.append(f"only {quorate} node(s) quorate")
+            readers = [n for n in NODES if converged.ssh(n, "timeout 20 rados -p vm-storage get kept -").stdout.strip() == "kept"]
+            if not readers:
+                problems.append("object unreadable from every node")
+            time.sleep(1)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "ops", "--stack-file", str(STACK), "--ssh-key", converged.info["ssh"]["private_key"],
+             "--known-hosts", converged.info["ssh"]["known_hosts"], "rolling-update",
+             "--upgrade-command", "apt-get update", "--reboot-command", "systemctl restart corosync ceph.target", "--timeout", "300"],
+            cwd=REPO, capture_output=True, text=True, timeout=1500,
+        )
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.returncode == 0, result.stderr[-3000:]
+    for node in NODES:
+        assert f"{node}] 7/7" in result.stderr
+    assert problems == []
+    assert "noout" not in converged.ok("pve1", "ceph osd dump | grep ^flags")
+    assert "maintenance" not in converged.ok("pve1", "ha-manager status")
+
+
+def _runbook_blocks() -> list[tuple[bool, str]]:
+    text = (REPO / "docs" / "runbook.md").read_text()
+    return [(info.strip() == "bash lab-safe", body) for info, body in re.findall(r"```(bash[^\n]*)\n(.*?)```", text, re.S)]
+
+
+KNOWN_COMMANDS = {"pvecm", "pveceph", "pvesm", "ha-manager", "ceph", "corosync-cfgtool", "proxmox-config-backup.sh",
+                  "tar", "ls", "mkdir"}
+
+
+def test_runbook_uses_only_real_commands():
+    blocks = _runbook_blocks()
+    assert sum(safe for safe, _ in blocks) >= 3 and len(blocks) > sum(safe for safe, _ in blocks)
+    for _, body in blocks:
+        for line in body.splitlines():
+            command = line.split("#")[0].strip()
+            if command:
+                assert command.split()[0] in KNOWN_COMMANDS, command
+
+
+def test_runbook_safe_blocks_run_on_the_lab(converged):
+    for safe, body in _runbook_blocks():
+        if safe:
+            result = converged.ssh("pve1", f"bash -euo pipefail -c {shlex.quote(body)}")
+            assert result.returncode == 0, f"{body}\n{result.stderr}"

@@ -1,0 +1,157 @@
+"""The engine's up of the lab stack: a node lost mid-join fails naming it and the next up recovers; the result
+is the stack, API objects included; a second up changes and runs nothing; preview and refresh see no
+drift; the state holds no secret; destroy removes only the API-managed objects."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.common import Paths
+from tests.lab.conftest import lab_cli
+
+from .conftest import REPO, bare_lab, deploy, deploy_popen
+from .helpers import NODES, pgs_clean, quorum, wait_until
+
+pytestmark = pytest.mark.lab
+
+
+def test_node_lost_during_the_joins_fails_naming_it_and_the_next_up_recovers(fresh_lab, tmp_path):
+    lab = bare_lab() if (Paths().pve / "corosync.conf").exists() else fresh_lab  # another test formed it first
+    log = tmp_path / "up.log"
+    run = deploy_popen("up", log)
+    shared_conf = Paths().pve / "corosync.conf"
+    wait_until("pve2 to join", lambda: shared_conf.exists() and "name: pve2" in shared_conf.read_text(), 400)
+    # The host dies: its sshd (and so its sessions) is gone before its own join.
+    os.kill(int(Paths().sshd_pidfile("pve3").read_text()), signal.SIGKILL)
+    run.wait(timeout=900)
+    output = log.read_text()
+    assert run.returncode == 1, output[-4000:]
+    last = output.strip().splitlines()[-1]
+    assert "deploy: up of stack 'lab' failed" in last and "pve3" in last, last
+    assert "run up again" in last
+    assert quorum(lab, "pve1") == (True, 2)
+
+    lab_cli("up")  # the host comes back (sshd restarted); nothing else is done by hand
+    second = deploy("up")
+    assert second.returncode == 0, second.stdout[-4000:] + second.stderr[-2000:]
+    assert "pve3-cluster-join" in second.stdout and "pve1-cluster-create" not in second.stdout.split("Updating (lab)")[1]
+    for node in NODES:
+        assert quorum(lab, node) == (True, 3)
+
+
+def test_the_cluster_is_the_stack(converged):
+    lab = converged
+    conf = lab.ok("pve1", "cat /etc/pve/corosync.conf")
+    assert "cluster_name: lab-cluster" in conf
+    assert "crypto_cipher: aes256" in conf and "crypto_hash: sha256" in conf
+    for address in ("10.254.10.13", "10.254.100.13"):
+        assert address in conf
+    for node in NODES:
+        assert lab.ok(node, "grep -x WATCHDOG_MODULE=softdog /etc/default/pve-ha-manager")
+        hosts = lab.ok(node, "cat /etc/hosts")
+        assert "10.254.10.12 pve2" in hosts and "# BEGIN proxmox-ha managed hosts" in hosts
+        assert lab.ok(node, "test -x /usr/local/sbin/proxmox-config-backup.sh && echo yes").strip() == "yes"
+    assert lab.ok("pve1", "ceph osd pool get vm-storage size").strip() == "size: 3"
+    assert lab.ok("pve1", "ceph osd pool get vm-storage min_size").strip() == "min_size: 2"
+    assert lab.ok("pve1", "ceph config get client rbd_cache").strip() == "true"
+    assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3
+    assert pgs_clean(lab)
+    # What only the PVE API half makes: HA, PBS storage, the backup job, the monitoring user, token and roles.
+    assert "group: critical_services" in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg")
+    assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
+    storage = lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    assert "pbs: pbs-backup" in storage and "rbd: vm-storage" in storage
+    assert "vzdump: nightly" in lab.ok("pve1", "cat /etc/pve/jobs.cfg")
+    users = lab.ok("pve1", "cat /etc/pve/user.cfg")
+    assert "user:monitoring@pve:" in users and "token:monitoring@pve!exporter:" in users
+    auditors = {ugid for line in re.findall(r"^acl:1:/:([^:]+):PVEAuditor:$", users, re.M) for ugid in line.split(",")}
+    assert {"monitoring@pve", "monitoring@pve!exporter"} <= auditors
+    assert "shutdown_policy=conditional" in lab.ok("pve1", "cat /etc/pve/datacenter.cfg")
+
+
+def _sessions() -> int:
+    return sum(Path(Paths().logs / f"{n}-sshd.log").read_text().count("Accepted publickey") for n in NODES)
+
+
+def test_a_second_up_changes_nothing_and_runs_nothing(converged):
+    version = lambda: re.search(r"config_version: (\d+)", converged.ok("pve1", "cat /etc/pve/corosync.conf")).group(1)  # noqa: E731
+    before, sessions = version(), _sessions()
+    again = deploy("up", "--expect-no-changes")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert re.search(r"^\s+\d+ unchanged$", again.stdout, re.M) and " created" not in again.stdout
+    assert _sessions() == sessions, "a no-op up opened SSH sessions on the nodes"
+    assert version() == before
+
+
+def test_preview_and_refresh_see_no_changes(converged):
+    for operation in ("preview", "refresh"):
+        result = deploy(operation, "--expect-no-changes")
+        assert result.returncode == 0, f"{operation}: " + result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_the_state_holds_no_secret_and_the_tracked_stack_file_none_either(converged, engine_backend):
+    state = (engine_backend / ".pulumi" / "stacks" / "proxmox-ha" / "lab.json").read_text()
+    info = converged.info
+    key_body = "".join(Path(info["ssh"]["private_key"]).read_text().splitlines()[1:-1])
+    tokens = converged.ok("pve1", "cat /etc/pve/priv/token.cfg")
+    secrets = {
+        "SSH private key": key_body[120:160],
+        "API token": Path(info["api"]["token_file"]).read_text().strip().split("=", 1)[1],
+        "PBS password": (Paths().root / "pbs-password").read_text(),
+        "exporter token": re.search(r"^monitoring@pve!exporter (\S+)", tokens, re.M).group(1),
+    }
+    assert all(len(v) >= 16 for v in secrets.values())
+    assert [name for name, value in secrets.items() if value in state] == []
+    assert '"ciphertext"' in state
+    assert "secure: v1:" not in (REPO / "Pulumi.lab.yaml").read_text()  # no encrypted value either
+
+
+def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged):
+    lab = converged
+    result = deploy("destroy")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "Cluster membership, OSDs and pools stay" in result.stdout
+    assert "critical_services" not in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg 2>/dev/null || true")
+    assert "vm: 100" not in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg 2>/dev/null || true")
+    assert "pbs-backup" not in lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    assert "token:monitoring@pve!exporter" not in lab.ok("pve1", "cat /etc/pve/user.cfg")
+    # What no remote step deletes: the cluster, the OSDs, the pool and its storage.
+    assert quorum(lab, "pve1") == (True, 3)
+    assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3
+    assert "rbd: vm-storage" in lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    again = deploy("up")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
+
+
+CRASHING_PLUGIN = """#!/bin/sh
+# proxmoxve that dies right after PVE accepted a PBS storage, as muhlba91/pulumi-proxmoxve#967 does.
+exec {python} -c 'import os, sys; sys.path.insert(0, "{repo}"); from lab.providers import proxmoxve as p; \\
+create = p.Pbs.create; p.Pbs.create = lambda self, urn, inputs: (create(self, urn, inputs), os._exit(2)); p.main()' "$@"
+"""
+
+
+def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up(converged, tmp_path):
+    lab = converged
+    assert deploy("destroy").returncode == 0
+    plugin = tmp_path / "pulumi-resource-proxmoxve"
+    plugin.write_text(CRASHING_PLUGIN.format(python=sys.executable, repo=REPO))
+    plugin.chmod(0o755)
+    crashed = deploy("up", path=f"{tmp_path}:{os.environ['PATH']}")
+    assert crashed.returncode == 1
+    assert "the proxmoxve plugin died while creating pbs-backup (proxmoxve:storage/pbs:Pbs)" in crashed.stderr, crashed.stderr[-3000:]
+    assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg"), "PVE holds it although the state does not"
+    again = deploy("up")
+    assert again.returncode == 1
+    last = again.stderr.strip().splitlines()[-1]
+    assert "pbs-backup (proxmoxve:storage/pbs:Pbs) exists in PVE but not in this stack's state" in last, last
+    assert "bin/pulumi import proxmoxve:storage/pbs:Pbs pbs-backup ID --stack lab" in last
+    lab.ok("pve1", "pvesm remove pbs-backup")  # the clean-up the line offers
+    healed = deploy("up")
+    assert healed.returncode == 0, healed.stdout[-4000:] + healed.stderr[-2000:]
+    assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg")

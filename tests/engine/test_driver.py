@@ -1,0 +1,56 @@
+"""python -m deploy on bad input: one clear line and a non-zero exit for each, nothing half-done."""
+from __future__ import annotations
+
+import subprocess
+
+from tests.unit.conftest import SECRETS
+
+from .engine import config_file, deploy
+
+
+def _last(result) -> str:
+    return result.stderr.strip().splitlines()[-1]
+
+
+def test_an_unknown_stack_is_named(engine_stack):
+    path = config_file(engine_stack, "homelab")
+    result = deploy(engine_stack, "preview", "--stack", "nope", "--config-file", str(path))
+    assert result.returncode == 1
+    assert _last(result) == ("deploy: preview of stack 'nope' failed: stack 'nope' does not exist in this backend; "
+                             "create it with `bin/pulumi stack init nope` (make up does this for the lab)")
+
+
+def test_a_missing_config_file_and_passphrase_are_named(engine_stack, tmp_path):
+    result = deploy(engine_stack, "preview", "--stack", "homelab", "--config-file", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 2 and "absent.yaml does not exist" in _last(result)
+    result = deploy(engine_stack, "preview", "--stack", "homelab", passphrase="")
+    assert result.returncode == 2 and "PULUMI_CONFIG_PASSPHRASE is not set" in _last(result)
+
+
+def test_a_wrong_passphrase_is_named(engine_stack):
+    path = config_file(engine_stack, "homelab")
+    result = deploy(engine_stack, "preview", "--stack", "homelab", "--config-file", str(path), passphrase="not-the-one")
+    assert result.returncode == 1
+    assert "PULUMI_CONFIG_PASSPHRASE does not decrypt stack 'homelab' secrets" in _last(result)
+
+
+def test_a_missing_secret_is_named_and_nothing_is_created(engine_stack):
+    path = config_file(engine_stack, "homelab", secrets={k: v for k, v in SECRETS.items() if k != "pbsPassword"})
+    result = deploy(engine_stack, "up", "--stack", "homelab", "--config-file", str(path))
+    assert result.returncode == 1
+    assert _last(result).endswith("invalid stack config, nothing was created: proxmox-ha:pbsPassword: is required; "
+                                  "set it with `pulumi config set --secret proxmox-ha:pbsPassword ...`")
+    assert " created" not in result.stdout
+
+
+def test_an_unreachable_node_is_named_with_the_step(engine_stack, tmp_path):
+    """Under unshare -n no node answers: the first steps fail after the command plugin's dial retries."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")], check=True)
+    path = config_file(engine_stack, "homelab", secrets={**SECRETS, "sshPrivateKey": (tmp_path / "key").read_text()})
+    result = deploy(engine_stack, "up", "--stack", "homelab", "--config-file", str(path), "--no-policy")
+    assert result.returncode == 1
+    last = _last(result)
+    # The program allows 5 redials (connection_for); the wording is the real plugin's.
+    assert "its node did not answer over SSH (after 5 failed attempts: dial tcp 10.0." in last, last
+    assert "connect: network is unreachable" in last and "run up again" in last
+    assert last.split("step ")[1].split(":")[0].startswith(("pve1-", "pve2-", "pve3-"))
