@@ -49,11 +49,17 @@ class ProxmoxNode(pulumi.ComponentResource):
 
         repos = run(node_steps.repositories(node.name, args.pve_version))
         packages = run(node_steps.packages(node.name, PACKAGES), depends_on=[repos])
-        bridges = run(node_steps.bridges(node.name, node_steps.interfaces_fragment(bridge_stanzas(node, args.networks))), depends_on=[packages])
+        management = run(node_steps.management_bridge(node.name, f"{node.management_address}/{args.networks.management.cidr.prefixlen}"))
+        bridges = [management]
+        storage = args.networks.storage
+        if storage is not None and node.storage_address is not None and node.storage_port is not None:
+            address = f"{node.storage_address}/{storage.cidr.prefixlen}"
+            bridges.append(run(node_steps.storage_bridge(node.name, node_steps.bridge_stanza("vmbr1", node.storage_port, address)),
+                               depends_on=[packages, management]))
         hosts = run(node_steps.hosts(node.name, args.peers))
         watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))
         key = run(node_steps.root_ssh_key(node.name))
-        self.ready = [bridges, hosts, watchdog, key]
+        self.ready = [*bridges, hosts, watchdog, key]
         if node.ipmi is not None:
             if args.ipmi_password is None:
                 pulumi.log.warn(f"{node.name}: IPMI is configured but proxmox-ha:ipmiPassword is not set; the BMC check is skipped", self)
@@ -64,13 +70,3 @@ class ProxmoxNode(pulumi.ComponentResource):
                 ))
         self.root_public_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
         self.register_outputs({**facts, "rootPublicKey": self.root_public_key})
-
-
-def bridge_stanzas(node: Node, nets: Networks) -> list[tuple[str, str, str, str | None]]:
-    """(bridge, port, address/prefix, gateway): vmbr0 on the management network, vmbr1 on the storage network."""
-    management = nets.management
-    bridges = [("vmbr0", node.management_port, f"{node.management_address}/{management.cidr.prefixlen}",
-                str(management.gateway) if management.gateway else None)]
-    if nets.storage is not None and node.storage_address is not None and node.storage_port is not None:
-        bridges.append(("vmbr1", node.storage_port, f"{node.storage_address}/{nets.storage.cidr.prefixlen}", None))
-    return bridges

@@ -172,6 +172,25 @@ def ensure_disk(paths: Paths, name: str) -> str:
     return dev
 
 
+INSTALLER_INTERFACES = """auto lo
+iface lo inet loopback
+
+iface eno1 inet manual
+
+auto vmbr0
+iface vmbr0 inet static
+	address {address}
+	gateway {gateway}
+	bridge-ports eno1
+	bridge-stp off
+	bridge-fd 0
+
+iface eno2 inet manual
+
+source /etc/network/interfaces.d/*
+"""
+
+
 # ---------------------------------------------------------------- one host
 HOST_SCRIPT = r"""
 set -e
@@ -246,6 +265,11 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
     (etc / "hostname").write_text(name + "\n")
     (etc / "hosts").write_text(etc_hosts())
     (etc / "mailname").write_text(f"{name}.{DOMAIN}\n")
+    # What the PVE installer writes: vmbr0 on the first port with the management address. The lab's
+    # addresses live on the veths themselves; the file is what the program reads and edits.
+    (etc / "network").mkdir(exist_ok=True)
+    (etc / "network" / "interfaces").write_text(INSTALLER_INTERFACES.format(
+        address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}", gateway=MGMT_GW))
     # Hosts have no route out: pip installs from the lab's wheelhouse, as a node with a local mirror would.
     (etc / "pip.conf").write_text(f"[global]\nno-index = true\nfind-links = {paths.wheels}\n")
     (etc / "pve").mkdir(exist_ok=True)

@@ -47,32 +47,52 @@ def packages(node: str, names: list[str]) -> Step:
     )
 
 
-def bridges(node: str, interfaces: str) -> Step:
-    """vmbr0/vmbr1 in a fragment under interfaces.d (PVE's interfaces file sources it), applied by ifreload."""
-    path = "/etc/network/interfaces.d/proxmox-ha"
+INTERFACES = "/etc/network/interfaces"
+
+
+def _stanza_address(bridge: str) -> str:
+    """Shell printing the `address` of BRIDGE's iface stanza in PVE's interfaces file."""
+    return (f"awk '/^iface {bridge} /{{s=1; next}} /^(auto|iface|source|allow-)/{{s=0}} "
+            f"s && $1 == \"address\" {{print $2}}' {INTERFACES}")
+
+
+def management_bridge(node: str, address: str) -> Step:
+    """A check, never a change: vmbr0 (the installer's bridge, which this very SSH session rides on) has the
+    management address in PVE's interfaces file and in the kernel. A mismatch stops with what to fix."""
+    ok = f"{_stanza_address('vmbr0')} | has -x {shlex.quote(address)} && ip -o addr show | has -w {shlex.quote(f'inet {address}')}"
     return Step(
-        name="bridges",
+        name="management-bridge",
         node=node,
-        check=same_file(path, interfaces),
-        act=(
-            f"{write_file(path, interfaces)}\n"
-            "grep -qs '^source /etc/network/interfaces.d/\\*' /etc/network/interfaces"
-            " || echo 'source /etc/network/interfaces.d/*' >> /etc/network/interfaces\n"
-            "ifreload -a"
-        ),
+        check=ok,
+        act=f"fail {shlex.quote(f'vmbr0 in {INTERFACES} does not carry {address}; set it on the console (or System > Network), then re-run up: the program never rewrites the bridge its own SSH session rides on')}",
     )
 
 
-def interfaces_fragment(bridges_: list[tuple[str, str, str, str | None]]) -> str:
-    """ifupdown2 stanzas for (bridge, port, address/prefix, gateway)."""
-    stanzas = []
-    for bridge, port, address, gateway in bridges_:
-        lines = [f"auto {bridge}", f"iface {bridge} inet static", f"\taddress {address}"]
-        if gateway:
-            lines.append(f"\tgateway {gateway}")
-        lines += [f"\tbridge-ports {port}", "\tbridge-stp off", "\tbridge-fd 0"]
-        stanzas.append("\n".join(lines))
-    return "\n\n".join(stanzas)
+def storage_bridge(node: str, stanza: str) -> Step:
+    """vmbr1 in PVE's own interfaces file (PVE reads no managed interface from sourced files), then ifreload,
+    which leaves vmbr0 as it is."""
+    current = f"sed -n '/^auto vmbr1$/,/^$/p' {INTERFACES} | sed '/^$/d'"
+    wanted = f"[ \"$({current})\" = {shlex.quote(stanza)} ]"
+    # Drop any vmbr1 stanza (auto or iface, up to its blank line), then append ours; rewrite in place.
+    drop = "awk '/^(auto|iface) vmbr1( |$)/{s=1} s && /^$/{s=0; next} !s{print}'"
+    return Step(
+        name="storage-bridge",
+        node=node,
+        check=wanted,
+        act=(
+            f"{drop} {INTERFACES} > {INTERFACES}.proxmox-ha.tmp\n"
+            f"printf '\\n%s\\n' {shlex.quote(stanza)} >> {INTERFACES}.proxmox-ha.tmp\n"
+            f"cat {INTERFACES}.proxmox-ha.tmp > {INTERFACES} && rm -f {INTERFACES}.proxmox-ha.tmp\n"
+            "ifreload -a"
+        ),
+        verify=wanted,
+    )
+
+
+def bridge_stanza(bridge: str, port: str, address: str) -> str:
+    """An ifupdown2 stanza as PVE writes one: a static address, a port, no STP."""
+    return "\n".join([f"auto {bridge}", f"iface {bridge} inet static", f"\taddress {address}",
+                      f"\tbridge-ports {port}", "\tbridge-stp off", "\tbridge-fd 0"])
 
 
 def hosts(node: str, entries: list[tuple[str, str]]) -> Step:

@@ -204,3 +204,54 @@ def test_a_failing_tool_reports_the_command_and_what_next(etc):
     assert "cluster not ready - no quorum?" in result.stderr
     assert "step 'cluster-join' failed on node pve3: pvecm add to 10.0.10.11 was refused" in result.stderr
     assert "re-run 'pulumi up'" in result.stderr
+
+
+INSTALLER_INTERFACES = """
+auto lo
+iface lo inet loopback
+
+iface eno1 inet manual
+
+auto vmbr0
+iface vmbr0 inet static
+	address 10.0.10.11/24
+	gateway 10.0.10.1
+	bridge-ports eno1
+	bridge-stp off
+	bridge-fd 0
+
+iface eno2 inet manual
+
+auto vmbr1
+iface vmbr1 inet static
+	address 10.0.100.99/24
+	bridge-ports eno2
+
+source /etc/network/interfaces.d/*
+"""
+
+
+def test_the_storage_bridge_goes_into_pves_own_file_and_vmbr0_is_left_alone(etc):
+    etc.file("/etc/network/interfaces", INSTALLER_INTERFACES)
+    etc.fake("ifreload", "exit 0")
+    vmbr0 = INSTALLER_INTERFACES.split("auto vmbr0", 1)[1].split("iface eno2", 1)[0]
+    step = node_steps.storage_bridge("pve1", node_steps.bridge_stanza("vmbr1", "eno2", "10.0.100.11/24"))
+    result = etc.run(step)
+    assert result.returncode == 0, result.stderr
+    interfaces = etc.read("/etc/network/interfaces")
+    assert interfaces.count("iface vmbr1") == 1 and "address 10.0.100.11/24" in interfaces and "10.0.100.99" not in interfaces
+    assert vmbr0 in interfaces and "source /etc/network/interfaces.d/*" in interfaces
+    assert etc.called() == ["ifreload -a"]
+    assert "already done" in etc.run(step).stderr and etc.called() == ["ifreload -a"]
+
+
+def test_a_management_bridge_without_the_address_stops_and_changes_nothing(etc):
+    etc.file("/etc/network/interfaces", INSTALLER_INTERFACES)
+    etc.fake("ip", "echo '5: vmbr0    inet 10.0.10.11/24 brd 10.0.10.255 scope global vmbr0'")
+    etc.fake("ifreload", "exit 0")
+    assert "already done" in etc.run(node_steps.management_bridge("pve1", "10.0.10.11/24")).stderr
+    result = etc.run(node_steps.management_bridge("pve1", "10.0.10.12/24"))
+    assert result.returncode == 1
+    assert "vmbr0 in /etc/network/interfaces does not carry 10.0.10.12/24" in result.stderr
+    assert etc.read("/etc/network/interfaces") == INSTALLER_INTERFACES.lstrip()
+    assert not any(call.startswith("ifreload") for call in etc.called())
