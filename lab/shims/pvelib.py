@@ -91,7 +91,8 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
             val = None
             if "=" in key:
                 key, val = key.split("=", 1)
-            key_norm = key if key in spec else key.replace("-", "_")
+            # PVE's CLIs take the API schema's names exactly (Getopt::Long): no '-'/'_' folding.
+            key_norm = key
             if key_norm not in spec:
                 raise PVEError(f"Unknown option: {key}\n400 unable to parse option\n{usage}".rstrip(), 255)
             kind = spec[key_norm]
