@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, NamedTuple
 
 # Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
-from contract import (CEPH, CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, JOB, NODE, PBS,
+from contract import (CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, JOB, NODE, PBS,
                       PROVIDER, RELEASES_BY_PVE)
 from pve_calendar import calendar_problem
 

@@ -129,6 +129,13 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
 
 
+CLEAN_UP = {
+    "proxmoxve:storage/pbs:Pbs": lambda name: f"pvesm remove {name}",
+    "proxmoxve:index/hagroup:Hagroup": lambda name: f"ha-manager groupremove {name}",
+    "proxmoxve:index/haresource:Haresource": lambda name: f"ha-manager remove {name.replace('-', ':', 1)}",
+    "proxmoxve:user/token:Token": lambda name: "pveum user token remove monitoring@pve exporter",
+}
+
 CRASHING_PLUGIN = """#!/bin/sh
 # proxmoxve that dies right after PVE accepted a PBS storage, as muhlba91/pulumi-proxmoxve#967 does.
 exec {python} -c 'import os, sys; sys.path.insert(0, "{repo}"); from lab.providers import proxmoxve as p; \\
@@ -144,14 +151,18 @@ def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up
     plugin.chmod(0o755)
     crashed = deploy("up", path=f"{tmp_path}:{os.environ['PATH']}")
     assert crashed.returncode == 1
-    assert "the proxmoxve plugin died while creating pbs-backup (proxmoxve:storage/pbs:Pbs)" in crashed.stderr, crashed.stderr[-3000:]
+    died = crashed.stderr.strip().splitlines()[-1]
+    assert "the proxmoxve plugin died while creating " in died and "pbs-backup (proxmoxve:storage/pbs:Pbs)" in died, died
     assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg"), "PVE holds it although the state does not"
     again = deploy("up")
     assert again.returncode == 1
     last = again.stderr.strip().splitlines()[-1]
-    assert "pbs-backup (proxmoxve:storage/pbs:Pbs) exists in PVE but not in this stack's state" in last, last
-    assert "bin/pulumi import proxmoxve:storage/pbs:Pbs pbs-backup ID --stack lab" in last
-    lab.ok("pve1", "pvesm remove pbs-backup")  # the clean-up the line offers
+    # Whatever else was in flight when the plugin died (an HA group, say) is named alongside.
+    held = re.findall(r"([\w.-]+) \((proxmoxve:[\w/]+:\w+)\)", last.split(" exists in PVE")[0])
+    assert ("pbs-backup", "proxmoxve:storage/pbs:Pbs") in held and "exists in PVE but not in this stack's state" in last, last
+    assert "bin/pulumi import TYPE NAME ID --stack lab" in last
+    for name, type_ in held:  # the clean-up the line offers: remove each in PVE
+        lab.ok("pve1", CLEAN_UP[type_](name))
     healed = deploy("up")
     assert healed.returncode == 0, healed.stdout[-4000:] + healed.stderr[-2000:]
     assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg")

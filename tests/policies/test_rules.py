@@ -15,11 +15,11 @@ CEPH = {"release": "squid", "pveVersion": 8.0, "osdHosts": ["pve1", "pve2", "pve
 
 
 def cluster(**changes):
-    return [(rules.CLUSTER, "c", {**CLUSTER, **changes})]
+    return [(contract.CLUSTER, "c", {**CLUSTER, **changes})]
 
 
 def ceph(**changes):
-    return [(rules.CEPH, "ceph", {**CEPH, **changes})]
+    return [(contract.CEPH, "ceph", {**CEPH, **changes})]
 
 
 @pytest.mark.parametrize("count,expected", [(3, 0), (5, 0), (7, 0), (1, 1), (2, 1), (4, 1), (6, 1)])
@@ -68,51 +68,51 @@ def test_corosync_links():
     assert violations("corosync-single-link", cluster(links=1.0, storageNetwork=False))
 
 
-GROUP = (rules.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 2.0, "pve2": 1.0}})
-RESOURCE = (rules.HARESOURCE, "vm-100", {"resourceId": "vm:100", "group": "critical", "maxRelocate": 3.0, "maxRestart": 3.0})
+GROUP = (contract.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 2.0, "pve2": 1.0}})
+RESOURCE = (contract.HARESOURCE, "vm-100", {"resourceId": "vm:100", "group": "critical", "maxRelocate": 3.0, "maxRestart": 3.0})
 
 
 def test_ha_placement_nodes():
     assert violations("ha-placement-nodes", [*cluster(), GROUP]) == []
-    lonely = (rules.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 1.0}})
+    lonely = (contract.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 1.0}})
     assert "at least 2" in violations("ha-placement-nodes", [*cluster(), lonely])[0]
-    ghost = (rules.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve9": 1.0}, "resources": ["vm:100"]})
+    ghost = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve9": 1.0}, "resources": ["vm:100"]})
     assert "pve9 not in the cluster" in violations("ha-placement-nodes", [*cluster(), ghost])[0]
 
 
 def test_ha_resource_references():
     assert violations("ha-resource-references", [GROUP, RESOURCE]) == []
     assert "does not define" in violations("ha-resource-references", [RESOURCE])[0]
-    rule = (rules.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve2": 1.0}, "resources": ["vm:101"]})
-    unruled = (rules.HARESOURCE, "vm-100", {"resourceId": "vm:100", "maxRelocate": 1.0})
+    rule = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve2": 1.0}, "resources": ["vm:101"]})
+    unruled = (contract.HARESOURCE, "vm-100", {"resourceId": "vm:100", "maxRelocate": 1.0})
     assert "no node-affinity rule" in violations("ha-resource-references", [rule, unruled])[0]
 
 
 def test_ha_max_relocate():
     assert violations("ha-max-relocate", [RESOURCE]) == []
-    assert violations("ha-max-relocate", [(rules.HARESOURCE, "x", {"resourceId": "vm:100", "maxRelocate": 0.0})])
+    assert violations("ha-max-relocate", [(contract.HARESOURCE, "x", {"resourceId": "vm:100", "maxRelocate": 0.0})])
 
 
 def test_ha_watchdog_and_hardware_fencing():
-    ha = (rules.HA, "ha", {"watchdog": "ipmi_watchdog"})
-    node = (rules.NODE, "pve1", {"nodeName": "pve1", "ipmiConfigured": True})
+    ha = (contract.HA, "ha", {"watchdog": "ipmi_watchdog"})
+    node = (contract.NODE, "pve1", {"nodeName": "pve1", "ipmiConfigured": True})
     assert violations("ha-watchdog", [ha, RESOURCE]) == []
-    assert violations("ha-watchdog", [(rules.HA, "ha", {"watchdog": ""}), RESOURCE])
-    assert violations("ha-watchdog", [(rules.HA, "ha", {"watchdog": ""})]) == []  # no HA resources: nothing to fence
+    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""}), RESOURCE])
+    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""})]) == []  # no HA resources: nothing to fence
     assert violations("ha-hardware-fencing", [ha, node, RESOURCE]) == []
-    soft = violations("ha-hardware-fencing", [(rules.HA, "ha", {"watchdog": "softdog"}), (rules.NODE, "pve1", {"nodeName": "pve1"}), RESOURCE])
+    soft = violations("ha-hardware-fencing", [(contract.HA, "ha", {"watchdog": "softdog"}), (contract.NODE, "pve1", {"nodeName": "pve1"}), RESOURCE])
     assert len(soft) == 2
 
 
-JOB = (rules.JOB, "nightly", {"resourceId": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True})
-PBS = (rules.PBS, "pbs-backup", {"resourceId": "pbs-backup"})
+JOB = (contract.JOB, "nightly", {"resourceId": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True})
+PBS = (contract.PBS, "pbs-backup", {"resourceId": "pbs-backup"})
 
 
 def test_backups_cover_ha():
     assert violations("backup-covers-ha", [RESOURCE, JOB]) == []
-    listed = (rules.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["100"]})
+    listed = (contract.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["100"]})
     assert violations("backup-covers-ha", [RESOURCE, listed]) == []
-    other = (rules.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["101"]})
+    other = (contract.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["101"]})
     assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE, other])[0]
 
 
@@ -120,7 +120,7 @@ def test_backup_job_storage_and_schedule():
     assert violations("backup-job-storage", [PBS, JOB]) == []
     assert "not created by this stack" in violations("backup-job-storage", [JOB])[0]
     assert violations("backup-job-schedule", [JOB]) == []
-    cron = (rules.JOB, "j", {"resourceId": "j", "schedule": "0 2 * * *"})
+    cron = (contract.JOB, "j", {"resourceId": "j", "schedule": "0 2 * * *"})
     assert "'02:00'" in violations("backup-job-schedule", [cron])[0]
 
 
@@ -135,13 +135,13 @@ SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44
 def test_secrets_must_arrive_as_secrets(secret_markers):
     secret = as_engine_sends({"resourceId": "pbs", "password": {**SECRET_SIG, "value": "hunter2"}})
     plain = as_engine_sends({"resourceId": "pbs", "password": "hunter2"})
-    assert violations("no-plaintext-secrets", [(rules.PBS, "pbs", secret)]) == []
-    assert "PBS password (password) is a plaintext input" in violations("no-plaintext-secrets", [(rules.PBS, "pbs", plain)])[0]
+    assert violations("no-plaintext-secrets", [(contract.PBS, "pbs", secret)]) == []
+    assert "PBS password (password) is a plaintext input" in violations("no-plaintext-secrets", [(contract.PBS, "pbs", plain)])[0]
     # Ordinary rules still read plain values through the proxy.
     assert secret["password"] == "hunter2"
     ssh = as_engine_sends({"create": "true", "connection": {**SECRET_SIG, "value": {"host": "h", "privateKey": "KEY"}}})
-    assert violations("no-plaintext-secrets", [(rules.COMMAND, "c", ssh)]) == []
+    assert violations("no-plaintext-secrets", [(contract.COMMAND, "c", ssh)]) == []
     bare = as_engine_sends({"create": "true", "connection": {"host": "h", "privateKey": "KEY"}})
-    assert "SSH private key" in violations("no-plaintext-secrets", [(rules.COMMAND, "c", bare)])[0]
+    assert "SSH private key" in violations("no-plaintext-secrets", [(contract.COMMAND, "c", bare)])[0]
     token = as_engine_sends({"endpoint": "https://x:8006/", "apiToken": "root@pam!t=abc"})
-    assert violations("no-plaintext-secrets", [(rules.PROVIDER, "pve", token)])
+    assert violations("no-plaintext-secrets", [(contract.PROVIDER, "pve", token)])
