@@ -66,6 +66,7 @@ class Paths:
         self.hosts = self.root / "hosts"
         self.lab_json = self.root / "lab.json"
         self.wheels = self.root / "wheels"
+        self.lab_id = self.pve / ".lab-id"
 
     def host(self, name: str) -> Path:
         return self.hosts / name

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import time
+import uuid
 from importlib import metadata
 from pathlib import Path
 
@@ -79,6 +80,9 @@ def ensure_pve_dir(paths: Paths) -> None:
     for d in ("priv", "priv/storage", "ha", "nodes", "sdn", "firewall", "virtual-guest"):
         (pve / d).mkdir(parents=True, exist_ok=True)
     os.chmod(pve / "priv", 0o700)
+    # This lab's identity, new with every /etc/pve: a stack whose state describes an earlier lab is stale.
+    if not paths.lab_id.exists():
+        paths.lab_id.write_text(uuid.uuid4().hex + "\n")
     for h in HOSTS:
         nd = pve / "nodes" / h
         for d in ("qemu-server", "lxc", "openvz", "priv"):

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from .common import REPO_ROOT, Paths
@@ -39,10 +40,18 @@ def _set(out: Path, key: str, value: str, secret: bool = False, path: bool = Fal
 def write(template: Path, paths: Paths | None = None) -> Path:
     paths = paths or Paths()
     lab = json.loads(paths.lab_json.read_text())
+    lab_id = paths.lab_id.read_text().strip()
+    if _pulumi("stack", "select", STACK).returncode == 0:
+        tagged = _pulumi("stack", "tag", "get", "lab-id", "--stack", STACK).stdout.strip()
+        if tagged != lab_id:
+            # The state describes a lab that is gone (lab down, a reboot): its resources no longer exist.
+            print(f"lab stack-config: the {STACK} stack's state is of an earlier lab; starting it afresh", file=sys.stderr)
+            _pulumi("stack", "rm", STACK, "--yes", "--force", "--preserve-config")  # keeps the tracked Pulumi.lab.yaml
     if _pulumi("stack", "select", STACK).returncode != 0:
         created = _pulumi("stack", "init", STACK)
         if created.returncode != 0:
             raise SystemExit(f"lab stack-config: pulumi stack init {STACK} failed: {created.stderr.strip()}")
+        _pulumi("stack", "tag", "set", "lab-id", lab_id, "--stack", STACK)
     out = paths.root / f"Pulumi.{STACK}.yaml"
     shutil.copyfile(template, out)
     host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}

@@ -45,10 +45,7 @@ def bare_lab() -> Lab:
 
     lab_cli("down", check=False)
     lab_cli("up")
-    # --preserve-config: without it, stack rm deletes the tracked Pulumi.lab.yaml.
-    subprocess.run([str(REPO / "bin" / "pulumi"), "stack", "rm", "lab", "--yes", "--force", "--preserve-config", "--non-interactive"],
-                   cwd=REPO, capture_output=True, env={**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
-    lab_cli("stack-config", str(STACK))
+    lab_cli("stack-config", str(STACK))  # a new lab: the stack's state of the old one is dropped
     return Lab(json.loads(Paths().lab_json.read_text()))
 
 
