@@ -44,16 +44,6 @@ def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
     return out
 
 
-def has_unknowns(value: Any) -> bool:
-    if value == UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(has_unknowns(v) for v in value.values())
-    if isinstance(value, list):
-        return any(has_unknowns(v) for v in value)
-    return False
-
-
 def _ignoring(keys, olds: dict[str, Any], news: dict[str, Any]) -> dict[str, Any]:
     """`ignore_changes`: the state's value stands in for the new input, in Diff and in Update alike."""
     return {**news, **{k: olds[k] for k in keys if k in olds}}

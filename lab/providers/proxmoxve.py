@@ -79,8 +79,7 @@ class PveResource(Resource):
         return Client(self.config)
 
     def check(self, news):
-        known = {f.name for f in self.fields} | set(self.identity)
-        unknown = sorted(set(news) - known - {"__defaults"})
+        unknown = sorted(set(news) - set(self.properties()) - {"__defaults"})
         failures = [(k, f"the lab's stand-in proxmoxve provider does not model '{k}' of {self.token}") for k in unknown]
         return {**self.defaults, **news}, failures
 
@@ -105,6 +104,13 @@ class PveResource(Resource):
         except NotFound:
             return None
 
+    def read_back(self, id_: str, inputs: dict[str, Any], missing: str) -> dict[str, Any]:
+        """The state after a write, read back as bpg does; gone by then is an error, worded as bpg's."""
+        state = self.read(id_, inputs)
+        if state is None:
+            raise ResourceError(missing)
+        return state
+
     def path(self, id_: str) -> str:
         raise NotImplementedError
 
@@ -128,17 +134,11 @@ class Hagroup(PveResource):
 
     def create(self, urn, inputs):
         self.api.call("POST", "/cluster/ha/groups/", {"group": inputs["group"], "type": "group", **self.params(inputs)})
-        state = self.read(inputs["group"], inputs)
-        if state is None:
-            raise ResourceError("HA group not found after update")
-        return inputs["group"], state
+        return inputs["group"], self.read_back(inputs["group"], inputs, "HA group not found after update")
 
     def update(self, id_, olds, news):
         self.api.call("PUT", self.path(olds["group"]), {**self.params(news), "delete": self.removed(olds, news, ("comment",))})
-        state = self.read(news["group"], news)
-        if state is None:
-            raise ResourceError("HA group not found after update")
-        return state
+        return self.read_back(news["group"], news, "HA group not found after update")
 
 
 class Haresource(PveResource):
@@ -160,29 +160,20 @@ class Haresource(PveResource):
             failures.append(("resourceId", f"invalid HA resource ID {inputs.get('resourceId')!r}: want vm:N or ct:N, N in 100..999999999"))
         return inputs, failures
 
-    def _with_failback(self, inputs):
-        # bpg sends failback only when it is set; a PVE-8 schema has no such parameter.
-        params = self.params(inputs)
-        if inputs.get("failback") is None:
-            params.pop("failback", None)
-        return params
-
+    # params() sends only what is set, so failback (which a PVE-8 schema lacks) goes only when set, as in bpg.
     def create(self, urn, inputs):
         sid = inputs["resourceId"]
-        params = {**self._with_failback(inputs), "sid": sid, "type": sid.split(":")[0]}
-        self.api.call("POST", "/cluster/ha/resources/", params)
+        self.api.call("POST", "/cluster/ha/resources/", {**self.params(inputs), "sid": sid, "type": sid.split(":")[0]})
         return sid, self._read_back(sid, inputs)
 
     def update(self, id_, olds, news):
-        params = {**self._with_failback(news), "delete": self.removed(olds, news, self.optional)}
+        params = {**self.params(news), "delete": self.removed(olds, news, self.optional)}
         params.pop("type", None)
         self.api.call("PUT", self.path(id_), params)
         return self._read_back(id_, news)
 
     def _read_back(self, sid, inputs):
-        state = self.read(sid, inputs)
-        if state is None:
-            raise ResourceError(f"HA resource {sid} not found after it was written")
+        state = self.read_back(sid, inputs, f"HA resource {sid} not found after it was written")
         state["resourceId"] = sid
         state["state"] = "started" if state.get("state") == "enabled" else state.get("state") or "started"
         state["type"] = state.get("type") or "vm"
@@ -235,12 +226,6 @@ class Options(PveResource):
     def properties(self):
         return [f.name for f in self.fields] + list(self.composite)
 
-    def check(self, news):
-        known = set(self.properties())
-        failures = [(k, f"the lab's stand-in proxmoxve provider does not model '{k}' of {self.token}")
-                    for k in sorted(set(news) - known)]
-        return news, failures
-
     def _api_values(self, inputs) -> dict[str, Any]:
         values = self.params(inputs)
         for prop, (key, sub) in self.composite.items():
@@ -260,13 +245,13 @@ class Options(PveResource):
 
     def create(self, urn, inputs):
         self.api.call("PUT", "/cluster/options", self._api_values(inputs))
-        return "cluster", self.state_from(self.api.call("GET", "/cluster/options") or {}, inputs)
+        return "cluster", self.read("cluster", inputs)
 
     def update(self, id_, olds, news):
         before, after = self._api_values(olds), self._api_values(news)
         gone = ",".join(k for k in self.delete_order if k in before and k not in after) or None
         self.api.call("PUT", "/cluster/options", {**after, "delete": gone})
-        return self.state_from(self.api.call("GET", "/cluster/options") or {}, news)
+        return self.read(id_, news)
 
     def delete(self, id_, state):
         held = self._api_values(state)
@@ -328,10 +313,7 @@ class Job(PveResource):
     def create(self, urn, inputs):
         jid = inputs["resourceId"]
         self.api.call("POST", "/cluster/backup/", {**self.params(inputs), "id": jid})
-        state = self.read(jid, inputs)
-        if state is None:
-            raise ResourceError("Unable to Read Backup Job After Creation")
-        return jid, state
+        return jid, self.read_back(jid, inputs, "Unable to Read Backup Job After Creation")
 
     def update(self, id_, olds, news):
         self.api.call("PUT", self.path(id_), {**self.params(news), "delete": self.removed(olds, news, self.deletable)})
