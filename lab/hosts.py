@@ -106,7 +106,7 @@ def ensure_pve_dir(paths: Paths) -> None:
 def write_shims(paths: Paths) -> None:
     paths.bin.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
-               "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "apt-get": "apt", "apt": "apt",
+               "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "qm": "qm", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt", "ifreload": "ifupdown"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:

@@ -225,6 +225,9 @@ class PVEAPI:
             if pre:
                 self.check(ident, *pre)
             SC.validate(schema, full)
+            if method != "GET" and self.cluster.quorate() is False:
+                # A member without quorum has a read-only /etc/pve: every write is refused.
+                fail("cluster not ready - no quorum?")
             return fn(ident, full)
         raise APIError(501, f"Method '{method} {rel}' not implemented")
 
@@ -323,13 +326,25 @@ class PVEAPI:
                 "serverid": hashlib.md5(p["node"].encode()).hexdigest().upper(),
                 "url": "https://www.proxmox.com/en/proxmox-virtual-environment/pricing"}
 
+    def _guests(self, ident, kind: str, node: str | None = None) -> list[dict]:
+        """Guests of one kind (qemu/lxc) the caller may audit, as stopped: the lab runs none."""
+        out = []
+        for vmid, guest in sorted(L.vmlist(self.store.dir).items(), key=lambda item: int(item[0])):
+            if guest["type"] != kind or (node and guest["node"] != node) or not self.has(ident, f"/vms/{vmid}", "VM.Audit"):
+                continue
+            conf = L.parse_guest_conf(self.store.read_text(f"nodes/{guest['node']}/{L.GUEST_DIRS[kind]}/{vmid}.conf"))
+            out.append({"vmid": int(vmid), "name": conf.get("name", f"VM {vmid}"), "status": "stopped", "node": guest["node"],
+                        "maxmem": int(conf.get("memory", "2048")) * 1024 * 1024, "cpus": int(conf.get("cores", "1")),
+                        "uptime": 0, "cpu": 0, "mem": 0})
+        return out
+
     def h_get_nodes_node_qemu(self, ident, p):
         self._node_or_fail(p["node"])
-        return []
+        return [{k: v for k, v in g.items() if k != "node"} for g in self._guests(ident, "qemu", p["node"])]
 
     def h_get_nodes_node_lxc(self, ident, p):
         self._node_or_fail(p["node"])
-        return []
+        return [{k: v for k, v in g.items() if k != "node"} for g in self._guests(ident, "lxc", p["node"])]
 
     def h_get_nodes_node_replication(self, ident, p):
         self._node_or_fail(p["node"])
@@ -385,6 +400,11 @@ class PVEAPI:
                 if name in online:
                     e.update(stats)
                 out.append(e)
+        if typ in (None, "vm"):
+            for kind in ("qemu", "lxc"):
+                for g in self._guests(ident, kind):
+                    out.append({**g, "id": f"{kind}/{g['vmid']}", "type": kind, "template": 0,
+                                "maxdisk": 0, "disk": 0, "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0})
         if typ in (None, "storage"):
             secs = self.store.sections("storage.cfg")
             for name in sorted(self._node_names()):
@@ -442,7 +462,10 @@ class PVEAPI:
 
     def _parse_sid(self, sid: str) -> tuple[str, str]:
         if sid.isdigit():
-            fail(f"unable to detect SID from VMID - VM/CT {sid} does not exist")
+            guest = L.vmlist(self.store.dir).get(sid)
+            if guest is None:
+                fail(f"unable to detect SID from VMID - VM/CT {sid} does not exist")
+            return ("vm" if guest["type"] == "qemu" else "ct"), sid
         m = re.match(r"^(\S+):(\S+)$", sid)
         if not m:
             fail(f"unable to parse service id '{sid}'")
@@ -594,6 +617,9 @@ class PVEAPI:
             fail("types does not match")
         if "group" in p and self.major >= 9 and self._groups_migrated():
             fail("invalid parameter 'group': ha groups have been migrated to rules")
+        missing = L.ha_guest_missing(typ, vmid, self.store.dir)
+        if missing:
+            fail(missing)
         opts = {k: p[k] for k in self.RES_KEYS if k in p}
         with self.store.lock(self.HA_LOCK):
             secs = self.store.sections("ha/resources.cfg")

@@ -54,7 +54,10 @@ def norm_sid(sid: str) -> str:
     if ":" not in sid:
         if not sid.isdigit():
             raise L.PVEError(f"400 Parameter verification failed.\nsid: invalid format - unable to parse service ID '{sid}'", 255)
-        return f"vm:{sid}"
+        guest = L.vmlist().get(sid)
+        if guest is None:
+            raise L.PVEError(f"unable to detect SID from VMID - VM/CT {sid} does not exist", 255)
+        return f"{'vm' if guest['type'] == 'qemu' else 'ct'}:{sid}"
     typ, vmid = sid.split(":", 1)
     if typ not in ("vm", "ct") or not vmid.isdigit():
         raise L.PVEError(f"400 Parameter verification failed.\nsid: invalid format - unable to parse service ID '{sid}'", 255)
@@ -97,6 +100,11 @@ def cmd_add(argv):
     typ, vmid = sid.split(":")
     if o.get("state", "started") not in STATES:
         raise L.PVEError(f"400 Parameter verification failed.\nstate: value '{o['state']}' does not have a value in the enumeration '{', '.join(STATES)}'", 255)
+    if L.quorate() is False:
+        raise L.PVEError("cluster not ready - no quorum?", 255)
+    missing = L.ha_guest_missing(typ, vmid)
+    if missing:
+        raise L.PVEError(missing, 255)
     with L.cfs_lock("domain-ha"):
         if o.get("group") and not any(s[1] == o["group"] for s in L.read_sections(GROUPS)):
             raise L.PVEError(f"400 Parameter verification failed.\ngroup: group '{o['group']}' does not exist", 255)

@@ -175,7 +175,13 @@ def write_file_atomic(path: Path, text: str, mode: int | None = None) -> None:
 
 @contextlib.contextmanager
 def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
-    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir."""
+    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir.
+
+    A member without quorum gets no lock: its /etc/pve is read-only (PVE::Cluster::cfs_lock's error). The
+    API checks quorum itself, by its own view of the cluster.
+    """
+    if pve_dir is None and quorate() is False:
+        raise PVEError(f"cfs-lock '{name}' error: no quorum!", 255)
     d = (pve_dir or PVE) / "priv" / "lock"
     d.mkdir(parents=True, exist_ok=True)
     f = open(d / f"{name}.lock", "a+")
@@ -193,6 +199,41 @@ def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
     finally:
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
+
+
+# ---------------------------------------------------------------- guests (pmxcfs's vmlist)
+GUEST_DIRS = {"qemu": "qemu-server", "lxc": "lxc"}
+
+
+def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
+    """{vmid: {"node", "type"}} from nodes/*/qemu-server|lxc/VMID.conf, as pmxcfs builds PVE's vmlist."""
+    found = {}
+    for kind, sub in GUEST_DIRS.items():
+        for conf in sorted(((pve_dir or PVE) / "nodes").glob(f"*/{sub}/*.conf")):
+            found[conf.stem] = {"node": conf.parent.parent.name, "type": kind}
+    return found
+
+
+def parse_guest_conf(text: str) -> dict[str, str]:
+    """The current config of a guest's VMID.conf (`key: value` lines before any [snapshot] section)."""
+    conf = {}
+    for line in text.splitlines():
+        if line.startswith("["):
+            break
+        if ": " in line and not line.startswith("#"):
+            key, value = line.split(": ", 1)
+            conf[key] = value
+    return conf
+
+
+def ha_guest_missing(typ: str, vmid: str, pve_dir: Path | None = None) -> str | None:
+    """pve-ha-manager's Resources::PVEVM/PVECT->exists: the refusal for an HA resource without its guest."""
+    entry = vmlist(pve_dir).get(vmid)
+    if entry is None:
+        return f"resource '{typ}:{vmid}' does not exist in cluster"
+    if (typ, entry["type"]) not in (("vm", "qemu"), ("ct", "lxc")):
+        return f"resource '{typ}:{vmid}' - guest with ID {vmid} is not a {'VM' if typ == 'vm' else 'container'}"
+    return None
 
 
 # ---------------------------------------------------------------- other hosts

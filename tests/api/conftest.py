@@ -111,6 +111,10 @@ def _start(tmp_path, cert, version):
     (pve / "storage.cfg").write_text("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n")
     (pve / "priv" / "lab-root-password").write_text("lab-root-pw\n")
     (pve / "nodes" / "pve1" / "pve-ssl.pem").write_text(Path(cert[0]).read_text())
+    # Guests, as PVE's cluster filesystem holds them: VMs 100 and 101 on pve1, container 200 on pve2.
+    for node, kind, vmid in (("pve1", "qemu-server", 100), ("pve1", "qemu-server", 101), ("pve2", "lxc", 200)):
+        (pve / "nodes" / node / kind).mkdir(parents=True, exist_ok=True)
+        (pve / "nodes" / node / kind / f"{vmid}.conf").write_text(f"memory: 512\nname: guest{vmid}\n")
     state = {"quorate": True}
     server = srv.APIServer(pve, "127.0.0.1:0", cert[0], cert[1], "pve1", pve_version=version,
                            quorum=lambda: state["quorate"]).start()

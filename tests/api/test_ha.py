@@ -11,6 +11,8 @@ def shim_at(lab, monkeypatch):
     """Point the ha-manager shim (and pvelib's cfs locks) at the test's pve dir."""
     def at(pve):
         monkeypatch.setattr(pvelib, "PVE", pve)
+        # Not a cluster member on this machine (no local corosync.conf): the shim's writes need no quorum.
+        monkeypatch.setattr(pvelib, "COROSYNC_CONF", pve / "local-corosync.conf")
         monkeypatch.setattr(ha_manager, "HA", pve / "ha")
         monkeypatch.setattr(ha_manager, "GROUPS", pve / "ha" / "groups.cfg")
         monkeypatch.setattr(ha_manager, "RESOURCES", pve / "ha" / "resources.cfg")
@@ -132,3 +134,32 @@ def test_pve9_rules(lab9):
     # deleting the resource purges it from rules (and the now empty rule)
     assert c.delete("/cluster/ha/resources/vm:100")[0] == 200
     assert c.get("/cluster/ha/rules")[2]["data"] == []
+
+
+def test_ha_resources_only_for_guests_that_exist(lab, shim_at):
+    """pve-ha-manager's create checks the guest is in the cluster's vmlist, and that its type matches."""
+    c = lab.client()
+    status, reason, _ = c.post("/cluster/ha/resources", {"sid": "vm:999"})
+    assert (status, reason) == (500, "resource 'vm:999' does not exist in cluster")
+    status, reason, _ = c.post("/cluster/ha/resources", {"sid": "vm:200"})
+    assert (status, reason) == (500, "resource 'vm:200' - guest with ID 200 is not a VM")
+    status, reason, _ = c.post("/cluster/ha/resources", {"sid": "999"})
+    assert (status, reason) == (500, "unable to detect SID from VMID - VM/CT 999 does not exist")
+    # A bare VMID takes the guest's type.
+    assert c.post("/cluster/ha/resources", {"sid": "200"})[0] == 200
+    assert c.get("/cluster/ha/resources/ct:200")[0] == 200
+    assert not (lab.pve / "ha" / "resources.cfg").read_text().count("999")
+    shim_at(lab.pve)
+    with pytest.raises(pvelib.PVEError, match=r"^resource 'vm:999' does not exist in cluster$"):
+        ha_manager.cmd_add(["vm:999"])
+    assert ha_manager.cmd_add(["vm:101", "--state", "stopped"]) == 0
+
+
+def test_no_writes_without_quorum(lab):
+    c = lab.client()
+    lab.quorum["quorate"] = False
+    status, reason, _ = c.post("/cluster/ha/resources", {"sid": "vm:100"})
+    assert (status, reason) == (500, "cluster not ready - no quorum?")
+    assert c.get("/cluster/ha/resources")[0] == 200
+    lab.quorum["quorate"] = True
+    assert c.post("/cluster/ha/resources", {"sid": "vm:100"})[0] == 200

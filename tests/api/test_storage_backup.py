@@ -149,8 +149,13 @@ def test_cluster_status_follows_quorum_hook(lab):
 
 def test_exporter_endpoints(lab):
     c = lab.client()
-    for path in ("/nodes/pve1/qemu", "/nodes/pve1/lxc", "/nodes/pve1/replication"):
+    assert [(g["vmid"], g["name"], g["status"]) for g in c.get("/nodes/pve1/qemu")[2]["data"]] == [
+        (100, "guest100", "stopped"), (101, "guest101", "stopped")]
+    for path in ("/nodes/pve1/lxc", "/nodes/pve1/replication"):
         assert c.get(path)[2]["data"] == []
+    assert [g["vmid"] for g in c.get("/nodes/pve2/lxc")[2]["data"]] == [200]
+    guests = c.get("/cluster/resources", {"type": "vm"})[2]["data"]
+    assert [(g["id"], g["node"]) for g in guests] == [("qemu/100", "pve1"), ("qemu/101", "pve1"), ("lxc/200", "pve2")]
     assert c.get("/nodes/pve1/subscription")[2]["data"]["status"] == "notfound"
     assert c.get("/cluster/config/qdevice")[2]["data"] == {}
     res = c.get("/cluster/resources", {"type": "storage"})[2]["data"]
