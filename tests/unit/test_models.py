@@ -67,7 +67,7 @@ BAD = [
     ("ha.resources[0].id", "vm100", "proxmox-ha:ha.resources[0].id", "vm:ID"),
     ("ha.watchdog", "fence-ipmi", "proxmox-ha:ha.watchdog", "softdog"),
     ("backup.jobs[0].schedule", "0 2 * * *", "proxmox-ha:backup.jobs[0].schedule", "'02:00'"),
-    ("backup.jobs[0].schedule", "25:00", "proxmox-ha:backup.jobs[0].schedule", "HOUR:MINUTE"),
+    ("backup.jobs[0].schedule", "02:60", "proxmox-ha:backup.jobs[0].schedule", "HOUR:MINUTE"),
     ("backup.jobs[0].storage", "nfs-somewhere", "proxmox-ha:backup.jobs[0].storage", "not a storage this stack creates"),
     ("backup.jobs[0].storage", "vm-storage", "proxmox-ha:backup.jobs[0].storage", "cannot hold backups"),
     ("backup.pbs.fingerprint", "AA:BB:...", "proxmox-ha:backup.pbs.fingerprint", "SHA-256"),
@@ -111,7 +111,7 @@ def test_calendar_events_pve_accepts(schedule):
     assert calendar_problem(schedule) is None
 
 
-@pytest.mark.parametrize("schedule", ["0 2 * * *", "24:00", "funday 02:00", "02:60", "", "02:00 03:00", "13-45 02:00"])
+@pytest.mark.parametrize("schedule", ["0 2 * * *", "23:60", "funday 02:00", "02:60", "", "02:00 03:00", "13-45 02:00"])
 def test_calendar_events_pve_refuses(schedule):
     assert calendar_problem(schedule) is not None
 
