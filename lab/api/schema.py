@@ -37,103 +37,158 @@ def parse_boolean(value) -> int | None:
     return None
 
 
-# ---------------------------------------------------------------- calendar events (systemd subset, as proxmox-time)
+# ---------------------------------------------------------------- calendar events (proxmox-time's CalendarEvent)
+# PVE::CalendarEvent (pve-common) trims the event, refuses an empty one, then hands it to proxmox-time's
+# parser (proxmox-rs proxmox-time/src/calendar_event.rs): `[WEEKDAYS] [[Y-]M-D] [[H:]M[:S]] [UTC]` or a
+# keyword, with that parser's corners (wrapping weekday ranges, lower-case keywords only, an hour >= 24
+# read as the minute: `24:00` is minute 24, second 0) and its error texts.
 CALENDAR_KEYWORDS = {"minutely", "hourly", "daily", "weekly", "monthly", "yearly", "annually", "quarterly",
                      "semiannually", "semi-annually"}
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
             "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+_CAL_ALPHA = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
-def _cal_weekdays(text: str) -> None:
-    for item in text.split(","):
-        if ".." in item:
-            a, b = item.split("..", 1)
-            if a.lower() not in WEEKDAYS or b.lower() not in WEEKDAYS:
-                raise ValueError(f"unable to parse weekday specification '{item}'")
-            if WEEKDAYS[a.lower()] > WEEKDAYS[b.lower()]:
-                raise ValueError(f"wrong order in range '{item}'")
-        elif item.lower() not in WEEKDAYS:
-            raise ValueError(f"unable to parse weekday specification '{item}'")
+class _CalMiss(Exception):
+    """An optional part of the grammar does not match at this position (the parser backtracks)."""
 
 
-def _cal_num(text: str, lo: int, hi: int, what: str = "value") -> int:
-    if not text.isdigit():
-        raise ValueError(f"unable to parse calendar event - invalid number '{text}'")
-    v = int(text)
-    if v < lo or v > hi:
-        raise ValueError(f"{what} '{text}' out of range")
-    return v
+def _cal_error(rest: str, kind: str) -> ValueError:
+    return ValueError(f"unable to parse calendar event at '{rest}' - {kind}")
 
 
-def _cal_component(text: str, lo: int, hi: int) -> None:
-    """A comma list of `*`, `*/R`, `N`, `N/R`, `A..B`, `A..B/R`."""
-    if text == "":
-        raise ValueError("unable to parse calendar event - empty component")
-    for item in text.split(","):
-        base, sep, rep = item.partition("/")
-        if sep:
-            if not rep.isdigit() or int(rep) == 0 or int(rep) > hi:
-                raise ValueError(f"repetition '{rep}' out of range")
-        if base == "*":
+def _cal_num(t: str, pos: int, limit: int) -> tuple[int, int]:
+    """Digits at pos whose value is below limit -> (value, next position)."""
+    end = pos
+    while end < len(t) and "0" <= t[end] <= "9":
+        end += 1
+    if end == pos or int(t[pos:end]) >= limit:
+        raise _CalMiss()
+    return int(t[pos:end]), end
+
+
+def _cal_component(t: str, pos: int, limit: int) -> int:
+    """One of N, N/R, A..B, A..B/R."""
+    start, pos = _cal_num(t, pos, limit)
+    if t.startswith("..", pos):
+        try:
+            end, after = _cal_num(t, pos + 2, limit)
+        except _CalMiss:
+            return pos
+        if start > end:
+            raise _CalMiss()  # "range start is bigger than end"
+        pos = after
+    if t.startswith("/", pos):
+        pos = _cal_num(t, pos + 1, limit)[1]
+    return pos
+
+
+def _cal_list(t: str, pos: int, limit: int) -> int:
+    """`*`, `*/R` or components separated by `,` (a `,` not followed by one is left unparsed)."""
+    if t.startswith("*", pos):
+        if t.startswith("/", pos + 1):
+            rep, after = _cal_num(t, pos + 2, limit)
+            if rep:
+                return after
+        return pos + 1
+    pos = _cal_component(t, pos, limit)
+    while t.startswith(",", pos):
+        try:
+            pos = _cal_component(t, pos + 1, limit)
+        except _CalMiss:
+            break
+    return pos
+
+
+def _cal_date(t: str, pos: int) -> int:
+    """YEAR-MONTH-DAY, else MONTH-DAY (limits are exclusive: year < 2200, month < 13, day < 32)."""
+    for limits in ((2200, 13, 32), (13, 32)):
+        try:
+            p = _cal_list(t, pos, limits[0])
+            for limit in limits[1:]:
+                if not t.startswith("-", p):
+                    raise _CalMiss()
+                p = _cal_list(t, p + 1, limit)
+            return p
+        except _CalMiss:
             continue
-        if ".." in base:
-            a, b = base.split("..", 1)
-            av = _cal_num(a, lo, hi, "range start")
-            bv = _cal_num(b, lo, hi, "range end")
-            if av > bv:
-                raise ValueError(f"wrong order in range '{base}'")
-        else:
-            _cal_num(base, lo, hi)
+    raise _CalMiss()
 
 
-def _cal_time(text: str) -> None:
-    comps = text.split(":")
-    if len(comps) == 1:
-        _cal_component(comps[0], 0, 59)  # a lone component is the minute
-    elif len(comps) in (2, 3):
-        _cal_component(comps[0], 0, 23)
-        _cal_component(comps[1], 0, 59)
-        if len(comps) == 3:
-            _cal_component(comps[2], 0, 59)
-    else:
-        raise ValueError("unable to parse calendar event - invalid time specification")
+def _cal_time(t: str, pos: int) -> int:
+    """[HOUR:]MINUTE[:SECOND]; an HOUR that does not parse (e.g. 24) makes the first number the minute."""
+    try:
+        p = _cal_list(t, pos, 24)
+        if t.startswith(":", p):
+            pos = p + 1
+    except _CalMiss:
+        pass
+    pos = _cal_list(t, pos, 60)
+    if t.startswith(":", pos):
+        try:
+            pos = _cal_list(t, pos + 1, 60)
+        except _CalMiss:
+            pass
+    return pos
 
 
-def _cal_date(text: str) -> None:
-    comps = text.split("-")
-    if len(comps) == 2:
-        _cal_component(comps[0], 1, 12)
-        _cal_component(comps[1], 1, 31)
-    elif len(comps) == 3:
-        _cal_component(comps[0], 1970, 9999)
-        _cal_component(comps[1], 1, 12)
-        _cal_component(comps[2], 1, 31)
-    else:
-        raise ValueError("unable to parse calendar event - invalid date specification")
+def _cal_weekday(t: str, pos: int) -> int:
+    end = pos
+    while end < len(t) and t[end] in _CAL_ALPHA:
+        end += 1
+    if t[pos:end].lower() not in WEEKDAYS:
+        raise _CalMiss(t[pos:end])
+    return end
+
+
+def _cal_weekdays(t: str) -> int:
+    """DAY or DAY..DAY (wrapping past sunday), separated by `,`; returns where they end."""
+    pos = 0
+    while True:
+        try:
+            pos = _cal_weekday(t, pos)
+        except _CalMiss as miss:
+            if pos == 0:
+                raise _cal_error(miss.args[0], 'Context("weekday")')
+            return pos - 1  # the `,` is left unparsed
+        if t.startswith("..", pos):
+            try:
+                pos = _cal_weekday(t, pos + 2)
+            except _CalMiss:
+                pass
+        if not t.startswith(",", pos):
+            return pos
+        pos += 1
 
 
 def parse_calendar_event(event: str) -> None:
-    """Accept PVE's calendar events (`[WEEKDAYS] [[Y-]M-D] [H:M[:S]] [UTC]`, keywords); refuse cron lines."""
-    t = (event or "").strip()
+    """Refuse (ValueError with PVE's message) what PVE::CalendarEvent::parse_calendar_event refuses."""
+    t = (event or "").strip(" \t\n\r\f\v")
     if not t:
         raise ValueError("unable to parse calendar event - event is empty")
-    if t.lower() in CALENDAR_KEYWORDS:
-        return
-    parts = t.split()
-    if len(parts) > 1 and parts[-1] == "UTC":
-        parts = parts[:-1]
-    i = 0
-    if parts[0][:1].isalpha():
-        _cal_weekdays(parts[0])
-        i = 1
-    if i < len(parts) and "-" in parts[i]:
-        _cal_date(parts[i])
-        i += 1
-    if i < len(parts):
-        _cal_time(parts[i])
-        i += 1
-    if i < len(parts):
-        raise ValueError("unable to parse calendar event - unused parts")
+    if t.endswith("UTC"):
+        t = t[:-3].rstrip(" ")
+    pos, spec = 0, False
+    if t[:1] in _CAL_ALPHA:
+        if t in CALENDAR_KEYWORDS:
+            return
+        pos, spec = _cal_weekdays(t), True
+        while t[pos:pos + 1] in (" ", "\t") and pos < len(t):
+            pos += 1
+    try:
+        pos, spec = _cal_date(t, pos), True
+        while t[pos:pos + 1] in (" ", "\t") and pos < len(t):
+            pos += 1
+    except _CalMiss:
+        pass
+    try:
+        pos, spec = _cal_time(t, pos), True
+    except _CalMiss:
+        pass
+    if not spec:
+        raise _cal_error(t[pos:], 'Context("date or time specification")')
+    if pos < len(t):
+        raise _cal_error(t[pos:], "Nom(Eof)")
 
 
 # ---------------------------------------------------------------- formats

@@ -99,7 +99,7 @@ def test_calendar_events():
                "12,14,16:05", "sun 01:00 UTC", "weekly"):
         parse_calendar_event(ok)
     import pytest
-    for bad in ("0 2 * * *", "*/5 * * * *", "", "61", "*/61", "0..80", "Fri..Mon", "25:00", "mon 0 0"):
+    for bad in ("0 2 * * *", "*/5 * * * *", "", "61", "*/61", "0..80", "25:61", "mon 0 0"):
         with pytest.raises(ValueError):
             parse_calendar_event(bad)
 
