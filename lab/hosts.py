@@ -21,8 +21,9 @@ from importlib import metadata
 from pathlib import Path
 
 from . import install as install_mod
+from . import pbs
 from .common import (DOMAIN, HOSTS, MGMT_BRIDGE, MGMT_GW, MGMT_NET, OSD_DISK_SIZE, SHIMS,
-                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, Paths, REPO_ROOT, kill_pid,
+                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, Paths, REPO_ROOT, kill_pid,
                      log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
                      storage_addr, sshd_pid)
 
@@ -91,6 +92,11 @@ def ensure_pve_dir(paths: Paths) -> None:
             dst = nd / f"pve-ssl.{ext}"
             if not dst.exists():
                 shutil.copyfile(paths.ssh / f"pve-ssl.{h}.{ext}", dst)
+    # The guest the lab stack puts under HA: VM 100 on the first host, as a config only (no KVM here).
+    # pve1 forms the cluster, which a host with guests may do; joining hosts must have none.
+    guest = pve / "nodes" / HOSTS[0] / "qemu-server" / f"{LAB_GUEST}.conf"
+    if not any((pve / "nodes").glob(f"*/qemu-server/{LAB_GUEST}.conf")):
+        guest.write_text("memory: 512\nname: lab-guest\nostype: l26\n")
     sc = pve / "storage.cfg"
     if not sc.exists():
         sc.write_text("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n")
@@ -106,7 +112,7 @@ def ensure_pve_dir(paths: Paths) -> None:
 def write_shims(paths: Paths) -> None:
     paths.bin.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
-               "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "qm": "qm", "apt-get": "apt", "apt": "apt",
+               "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt", "ifreload": "ifupdown"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
@@ -384,6 +390,7 @@ def write_lab_json(paths: Paths) -> dict:
         # root@pam's API token (the stack's secret apiToken) is kept in a 0600 file, not in here.
         "api": {"endpoint": f"https://{mgmt_addr(HOSTS[0])}:8006/", "token_file": str(paths.root / "api-token")},
         "hosts": [],
+        "pbs": pbs.describe(paths),
     }
     token_file = paths.root / "api-token"
     token_file.touch(mode=0o600)
@@ -452,6 +459,7 @@ def up(paths: Paths | None = None) -> dict:
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
     for h in HOSTS:
         start_api(paths, h)
+    pbs.up(paths)
     for h in HOSTS:
         if not wait_port(mgmt_addr(h), 8006, 15):
             tail = (paths.logs / f"{h}-api.log").read_text()[-2000:]
@@ -550,12 +558,13 @@ def down(paths: Paths | None = None) -> None:
     paths = paths or Paths()
     t0 = time.time()
     stop_host_processes(paths, HOSTS)
+    pbs.down(paths, _terminate)
     for h in HOSTS:
         _cleanup_host(paths, h)
     for br, _ in BRIDGES:
         if link_exists(br):
             run(["ip", "link", "del", br], check=False)
-    for p in (paths.pve, paths.bin, paths.disks, paths.hosts):
+    for p in (paths.pve, paths.bin, paths.disks, paths.hosts, paths.root / "pbs"):
         shutil.rmtree(p, ignore_errors=True)
     paths.lab_json.unlink(missing_ok=True)
     log(f"down: done ({time.time() - t0:.1f}s)")

@@ -2,14 +2,14 @@
 
 Pulumi.lab.yaml in git holds no secret (its encryptionsalt only checks the public lab passphrase).
 `python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config, each node's sshHostKey
-pinned, and the secrets (the lab's SSH key, root@pam's API token, a PBS password) encrypted by the
+pinned, the PBS stand-in's fingerprint, and the secrets (the lab's SSH key, root@pam's API token, the PBS
+user's password) encrypted by the
 Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
 """
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -61,9 +61,7 @@ def write(template: Path, paths: Paths | None = None) -> Path:
             _set(out, f"cluster.nodes[{i}].sshHostKey", host_keys[node["name"]], path=True)
     _set(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text(), secret=True)
     _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
-    pbs = paths.root / "pbs-password"
-    if not pbs.exists():
-        pbs.touch(mode=0o600)
-        pbs.write_text(secrets.token_urlsafe(18))
-    _set(out, "pbsPassword", pbs.read_text(), secret=True)
+    # The lab's PBS stand-in: its certificate's fingerprint, and its user's password.
+    _set(out, "backup.pbs.fingerprint", lab["pbs"]["fingerprint"], path=True)
+    _set(out, "pbsPassword", Path(lab["pbs"]["password_file"]).read_text().strip(), secret=True)
     return out

@@ -22,6 +22,7 @@ from pathlib import Path
 from . import auth as A
 from . import schema as SC
 from . import store as S
+from ..shims import pbsclient
 from ..shims import pvelib as L
 from ..shims.pvecm import parse_conf as parse_corosync_conf
 
@@ -225,11 +226,14 @@ class PVEAPI:
             if pre:
                 self.check(ident, *pre)
             SC.validate(schema, full)
-            if method != "GET" and self.cluster.quorate() is False:
-                # A member without quorum has a read-only /etc/pve: every write is refused.
-                fail("cluster not ready - no quorum?")
+            self.refuse_write_without_quorum(method)
             return fn(ident, full)
         raise APIError(501, f"Method '{method} {rel}' not implemented")
+
+    def refuse_write_without_quorum(self, method: str) -> None:
+        """A member without quorum has a read-only /etc/pve: every write is refused."""
+        if method != "GET" and self.cluster.quorate() is False:
+            fail("cluster not ready - no quorum?")
 
     # ------------------------------------------------------------ permission helpers
     def users(self) -> dict:
@@ -955,6 +959,11 @@ class PVEAPI:
         else:
             self.store.write_text(rel, value + ("\n" if key == "password" else ""), 0o600)
 
+    def _enabled_here(self, opts: dict) -> bool:
+        """PVE::Storage::storage_check_enabled for this node: not disabled, and listed if `nodes` is set."""
+        nodes = opts.get("nodes")
+        return opts.get("disable") != "1" and (not nodes or self.node in SC.split_list(nodes))
+
     def h_post_storage(self, ident, p):
         self.check(ident, "/storage", "Datastore.Allocate")
         typ, sid = p["type"], p["storage"]
@@ -973,6 +982,12 @@ class PVEAPI:
             secs = self.store.sections("storage.cfg")
             if any(i == sid for _, i, _ in secs):
                 fail(f"create storage failed: storage ID '{sid}' already defined")
+            if typ == "pbs" and self._enabled_here(opts):
+                # PVE activates a new storage before saving it, to detect problems sooner.
+                try:
+                    pbsclient.activate(sid, opts, sensitive.get("password"))
+                except pbsclient.ActivationError as error:
+                    fail(f"create storage failed: {error}")
             fixed = tuple(k for k, kind in SC.STORAGE_TYPE_OPTIONS[typ].items() if kind == "fixed")
             secs.append([typ, sid, S.order_options(opts, fixed)])
             for key in SC.STORAGE_SENSITIVE.get(typ, ()):

@@ -185,6 +185,9 @@ def cmd_add(argv):
         errors.append("authentication key '/etc/corosync/authkey' already exists")
     if L.COROSYNC_CONF.exists():
         errors.append("cluster config '/etc/corosync/corosync.conf' already exists")
+    # The lab's /etc/pve is shared from the start: this host's guests are the ones under its own node folder.
+    if any(guest["node"] == me for guest in L.vmlist().values()):
+        errors.append("this host already contains virtual guests")
     if L.unit_pid("corosync"):
         errors.append("corosync is already running, is this node already in a cluster?!")
     if errors and o.get("force") != "1":

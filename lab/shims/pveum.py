@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import sys
 
-from lab.api import auth as A
 from lab.api import schema as SC
-from lab.api.server import APIError, PVEAPI
 
+from . import apicli
 from . import pvelib as L
 
 # subcommand words -> (HTTP method, API path template, positional parameters in order)
@@ -32,29 +31,6 @@ USAGE = "USAGE: pveum " + "\n       pveum ".join(
 ) + "\n\n(proxmox-ha lab shim for Proxmox VE's `pveum`: options are the API method's parameters, exact names)"
 
 
-def _options(argv: list[str], schema: dict) -> tuple[list[str], dict[str, str]]:
-    positional, options, i = [], {}, 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg.startswith("-") and len(arg) > 1:
-            name, _, value = arg.lstrip("-").partition("=")
-            if name not in schema:
-                raise L.PVEError(f"Unknown option: {name}\n400 unable to parse option\n{USAGE}", 255)
-            if not value:
-                boolean = schema[name].get("type") == "boolean"
-                if boolean and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
-                    value = "1"
-                elif i + 1 < len(argv):
-                    value, i = argv[i + 1], i + 1
-                else:
-                    raise L.PVEError(f"400 Parameter verification failed.\n{name}: no value given", 255)
-            options[name] = value
-        else:
-            positional.append(arg)
-        i += 1
-    return positional, options
-
-
 @L.shim_main
 def main(argv):
     words = next((w for w in sorted(COMMANDS, key=len, reverse=True) if tuple(argv[:len(w)]) == w), None)
@@ -62,20 +38,13 @@ def main(argv):
         print(USAGE)
         return 0 if not argv or argv[0] in ("help", "-h", "--help") else 255
     method, template, names = COMMANDS[words]
-    api = PVEAPI(L.PVE, L.nodename())
-    schema = SC.endpoint_schema(method, template, api.major)
-    positional, params = _options(argv[len(words):], {k: v for k, v in schema.items() if k not in names})
+    server = apicli.api()
+    schema = SC.endpoint_schema(method, template, server.major)
+    positional, params = apicli.options(argv[len(words):], {k: v for k, v in schema.items() if k not in names}, USAGE)
     if len(positional) != len(names):
         raise L.PVEError(f"400 wrong number of arguments\n{USAGE}", 255)
     params.update(zip(names, positional))
-    handler = next(fn for m, t, _, fn in api.routes if (m, t) == (method, template))
-    try:
-        result = handler(A.Identity(userid="root@pam"), SC.validate(schema, params))
-    except SC.ParamError as error:
-        details = "".join(f"{k}: {v}\n" for k, v in error.errors.items())
-        raise L.PVEError(f"400 Parameter verification failed.\n{details}".rstrip(), 255) from None
-    except APIError as error:
-        raise L.PVEError(error.msg, 255) from None
+    result = apicli.call(server, method, template, params)
     if result:  # list and create calls print what the API returns (e.g. a new token's value)
         print(json.dumps(result, indent=2))
     return 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import ssl
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,6 +14,7 @@ import pytest
 from lab.api import auth as A
 from lab.api import server as srv
 from lab.api import store as S
+from lab import pbs as pbs_standin
 
 COROSYNC = """totem {
   cluster_name: lab-cluster
@@ -134,3 +136,28 @@ def lab9(tmp_path, cert):
     lab = _start(tmp_path, cert, 9)
     yield lab
     lab.server.stop()
+
+
+class Pbs:
+    """The lab's PBS stand-in on 127.0.0.1: datastore lab-backups, user backup@pbs with password s3cret."""
+
+    def __init__(self, server, cert: Path):
+        self.server, self.port = server, server.server_address[1]
+        out = srv.subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(cert)],
+                                 capture_output=True, text=True, check=True).stdout
+        self.fingerprint = out.strip().split("=", 1)[1]
+
+    def storage(self, **overrides) -> dict:
+        """POST /storage parameters of a pbs storage pointing at this server."""
+        return {"storage": "pbs-backup", "type": "pbs", "server": "127.0.0.1", "port": str(self.port),
+                "datastore": "lab-backups", "username": "backup@pbs", "password": "s3cret",
+                "fingerprint": self.fingerprint, "content": "backup", **overrides}
+
+
+@pytest.fixture(scope="session")
+def pbs(tmp_path_factory):
+    cert, key = srv.make_cert(tmp_path_factory.mktemp("pbs"), "pbs")
+    server = pbs_standin.make_server("127.0.0.1:0", str(cert), str(key), ["lab-backups"], {"backup@pbs": "s3cret"})
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield Pbs(server, cert)
+    server.shutdown()

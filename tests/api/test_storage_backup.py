@@ -6,24 +6,22 @@ from lab.shims import pvelib, pvesm
 FP = ":".join(["AB"] * 32)
 
 
-def test_pbs_storage_password_kept_secret(lab, monkeypatch):
+def test_pbs_storage_password_kept_secret(lab, pbs, monkeypatch):
     c = lab.client()
-    status, _, body = c.post("/storage", {"storage": "pbs-backup", "type": "pbs", "server": "10.254.10.50",
-                                          "datastore": "lab-backups", "username": "backup@pbs",
-                                          "password": "s3cret", "fingerprint": FP, "content": "backup"})
+    status, _, body = c.post("/storage", pbs.storage())
     assert status == 200 and body["data"] == {"storage": "pbs-backup", "type": "pbs"}
     assert (lab.pve / "priv" / "storage" / "pbs-backup.pw").read_text() == "s3cret\n"
     text = (lab.pve / "storage.cfg").read_text()
-    assert "s3cret" not in text and "pbs: pbs-backup\n\tdatastore lab-backups\n\tserver 10.254.10.50\n" in text
+    assert "s3cret" not in text and "pbs: pbs-backup\n\tdatastore lab-backups\n\tserver 127.0.0.1\n" in text
     got = c.get("/storage/pbs-backup")[2]["data"]
-    assert "password" not in got and got["shared"] == 1 and got["fingerprint"] == FP
+    assert "password" not in got and got["shared"] == 1 and got["fingerprint"] == pbs.fingerprint
     assert "s3cret" not in str(c.get("/storage")[2])
     # pvesm's parser reads the file
     monkeypatch.setattr(pvesm, "STORAGE_CFG", lab.pve / "storage.cfg")
     secs = {sid: (t, o) for t, sid, o in pvesm.read_cfg()}
-    assert secs["pbs-backup"] == ("pbs", OrderedDict([("datastore", "lab-backups"), ("server", "10.254.10.50"),
-                                                      ("content", "backup"), ("fingerprint", FP),
-                                                      ("username", "backup@pbs")]))
+    assert secs["pbs-backup"] == ("pbs", OrderedDict([("datastore", "lab-backups"), ("server", "127.0.0.1"),
+                                                      ("content", "backup"), ("fingerprint", pbs.fingerprint),
+                                                      ("port", str(pbs.port)), ("username", "backup@pbs")]))
     # fixed options cannot change; others can
     status, reason, _ = c.put("/storage/pbs-backup", {"server": "10.0.0.1"})
     assert status == 500 and "can't change value of fixed parameter 'server'" in reason
@@ -35,6 +33,27 @@ def test_pbs_storage_password_kept_secret(lab, monkeypatch):
     assert not (lab.pve / "priv" / "storage" / "pbs-backup.pw").exists()
     status, reason, _ = c.get("/storage/pbs-backup")
     assert (status, reason) == (500, "storage 'pbs-backup' does not exist")
+
+
+def test_pbs_storage_is_activated_on_create_as_pve_does(lab, pbs):
+    """PBSPlugin::activate_storage: log in over TLS with the pinned fingerprint, find the datastore."""
+    c = lab.client()
+    prefix = "create storage failed: pbs-backup: "
+    refusals = {
+        "no server": (pbs.storage(port="1"), f"{prefix}error fetching datastores - 500 Can't connect to 127.0.0.1:1 (Connection refused)"),
+        "wrong fingerprint": (pbs.storage(fingerprint=FP), f"{prefix}error fetching datastores - fingerprint '{pbs.fingerprint}' not verified, abort!"),
+        "no fingerprint": ({k: v for k, v in pbs.storage().items() if k != "fingerprint"}, f"{prefix}error fetching datastores - fingerprint '{pbs.fingerprint}' not verified, abort!"),
+        "wrong password": (pbs.storage(password="wrong"), f"{prefix}error fetching datastores - 401 authentication failure"),
+        "missing datastore": (pbs.storage(datastore="other"), f"{prefix}Cannot find datastore 'other', check permissions and existence!"),
+    }
+    for case, (params, message) in refusals.items():
+        status, reason, _ = c.post("/storage", params)
+        assert (status, reason) == (500, message), case
+    assert "pbs-backup" not in (lab.pve / "storage.cfg").read_text()
+    assert not (lab.pve / "priv" / "storage" / "pbs-backup.pw").exists()
+    # A storage disabled, or not for this node, is saved without contacting the server (as PVE does).
+    assert c.post("/storage", pbs.storage(storage="elsewhere", port="1", nodes="pve2"))[0] == 200
+    assert c.post("/storage", pbs.storage())[0] == 200
 
 
 def test_storage_validation(lab, tmp_path):

@@ -1,0 +1,52 @@
+"""What PVE's API-generated CLIs (`pveum`, `pvesh`) share: options by the API method's exact parameter names,
+and a call of the lab API's own handler as root@pam, so what the API refuses the CLI refuses (exit 255)."""
+from __future__ import annotations
+
+from lab.api import auth as A
+from lab.api import schema as SC
+from lab.api.server import APIError, PVEAPI
+
+from . import pvelib as L
+
+
+def api() -> PVEAPI:
+    return PVEAPI(L.PVE, L.nodename())
+
+
+def options(argv: list[str], schema: dict, usage: str) -> tuple[list[str], dict[str, str]]:
+    """Getopt::Long over the schema: `--name value`, `--name=value`, a bare boolean; no '-'/'_' folding."""
+    positional, found, i = [], {}, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg.startswith("-") and len(arg) > 1:
+            name, _, value = arg.lstrip("-").partition("=")
+            if name not in schema:
+                raise L.PVEError(f"Unknown option: {name}\n400 unable to parse option\n{usage}", 255)
+            if not value:
+                boolean = schema[name].get("type") == "boolean"
+                if boolean and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                    value = "1"
+                elif i + 1 < len(argv):
+                    value, i = argv[i + 1], i + 1
+                else:
+                    raise L.PVEError(f"400 Parameter verification failed.\n{name}: no value given", 255)
+            found[name] = value
+        else:
+            positional.append(arg)
+        i += 1
+    return positional, found
+
+
+def call(server: PVEAPI, method: str, template: str, params: dict[str, str]):
+    """Run the handler the HTTPS API serves for (method, template), with the API's validation and quorum rule."""
+    schema = SC.endpoint_schema(method, template, server.major)
+    handler = next(fn for m, t, _, fn in server.routes if (m, t) == (method, template))
+    try:
+        SC.validate(schema, params)
+        server.refuse_write_without_quorum(method)
+        return handler(A.Identity(userid="root@pam"), params)
+    except SC.ParamError as error:
+        details = "".join(f"{k}: {v}\n" for k, v in error.errors.items())
+        raise L.PVEError(f"400 Parameter verification failed.\n{details}".rstrip(), 255) from None
+    except APIError as error:
+        raise L.PVEError(error.msg, 255) from None
