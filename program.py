@@ -56,11 +56,10 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         )
     if provider is not None and (stack.ha.groups or stack.ha.resources):
         HighAvailability("ha", HighAvailabilityArgs(
-            ha=stack.ha, pve_version=cluster.pve_version, nodes=node_names, provider=provider, after=ready,
+            ha=stack.ha, pve_version=cluster.pve_version, nodes=node_names, first_node=nodes[0], provider=provider, after=ready,
         ))
     BackupPlan("backup", BackupPlanArgs(
-        backup=stack.backup, nodes=nodes, node_names=node_names, provider=provider,
-        pbs_password=secrets.pbs_password, after=ready,
+        backup=stack.backup, nodes=nodes, node_names=node_names, pbs_password=secrets.pbs_password, after=ready,
     ))
     if provider is not None and stack.monitoring.enabled:
         Monitoring("monitoring", MonitoringArgs(

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-import pulumi_proxmoxve as proxmoxve
 
 from models.backup import BackupConfig
+from models.base import stack_key
 from policies import contract
-from remote import ops_steps
+from remote import backup_steps, ops_steps
 
 from .connection import run_step
 from .node import ProxmoxNode
@@ -22,8 +22,6 @@ class BackupPlanArgs:
     backup: BackupConfig
     nodes: list[ProxmoxNode]
     node_names: list[str]
-    # Needed only for PBS storage and jobs (load_secrets requires apiToken then).
-    provider: proxmoxve.Provider | None
     pbs_password: pulumi.Output[str] | None
     after: pulumi.Resource
 
@@ -38,22 +36,19 @@ class BackupPlan(pulumi.ComponentResource):
             configBackup=cfg.config_backup.enabled,
         )
         super().__init__(contract.BACKUP, name, facts, opts)
-        child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
+        # PBS storage and jobs are cluster-wide: the first node makes them, through PVE's own CLI.
+        first, first_name = args.nodes[0], args.node_names[0]
         storages: dict[str, pulumi.Resource] = {}
         if cfg.pbs is not None:
             pbs = cfg.pbs
-            storages[pbs.id] = proxmoxve.storage.Pbs(
-                pbs.id, resource_id=pbs.id, server=pbs.server, datastore=pbs.datastore, username=pbs.username,
-                password=pulumi.Output.secret(args.pbs_password), fingerprint=pbs.fingerprint, namespace=pbs.namespace,
-                contents=["backup"], opts=child(),
+            storages[pbs.id] = run_step(
+                backup_steps.pbs_storage(first_name, pbs.id, pbs.server, pbs.datastore, pbs.username, pbs.fingerprint,
+                                         pbs.namespace, stack_key("backup", "pbs")),
+                first.connection, self, depends_on=[args.after], secrets=[args.pbs_password],
             )
         for job in cfg.jobs:
-            proxmoxve.backup.Job(
-                job.id, resource_id=job.id, schedule=job.schedule, storage=job.storage, mode=job.mode,
-                compress=job.compress, all=job.all or None, vmids=[str(v) for v in job.vmids] or None,
-                mailnotification=job.mail_notification, mailtos=job.mail_to or None, enabled=job.enabled,
-                opts=child(*([storages[job.storage]] if job.storage in storages else [])),
-            )
+            run_step(backup_steps.backup_job(first_name, job.id, job.settings()), first.connection, self,
+                     depends_on=[args.after, *([storages[job.storage]] if job.storage in storages else [])])
         if cfg.config_backup.enabled:
             for node_name, node in zip(args.node_names, args.nodes):
                 run_step(config_backup_step(node_name, cfg), node.connection, self, depends_on=[args.after])

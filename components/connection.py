@@ -34,7 +34,8 @@ def run_step(
     """A remote.Command named NODE-STEP whose create and update run the step's check-then-act script under bash.
 
     `secrets` are the values of the step's `secrets` variables, sent as one secret stdin, a line each.
-    No delete command: destroying the stack never undoes cluster membership, OSDs or pools.
+    The delete command is the step's `undo`, if any: destroying the stack never undoes cluster membership,
+    OSDs or pools.
     """
     if len(secrets) != len(step.secrets):
         raise ValueError(f"step {step.name} reads {len(step.secrets)} secret(s) from stdin, {len(secrets)} given")
@@ -47,6 +48,7 @@ def run_step(
         connection=connection,
         create=run,
         update=run,
+        delete=wrap(step.undo_script()) if step.undo else None,
         stdin=pulumi.Output.secret(pulumi.Output.all(*secrets).apply(lambda values: "".join(f"{v}\n" for v in values)))
         if secrets else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),

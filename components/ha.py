@@ -7,8 +7,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_proxmoxve as proxmoxve
 
+from models.base import stack_key
 from models.ha import HaConfig
 from policies import contract
+from remote import ha_steps
+
+from .connection import run_step
+from .node import ProxmoxNode
 
 
 # Every datacenter.cfg option the provider models, but the one this component sets.
@@ -21,6 +26,8 @@ class HighAvailabilityArgs:
     ha: HaConfig
     pve_version: int
     nodes: list[str]
+    # Where the guest check runs: any member sees the whole cluster's guests.
+    first_node: ProxmoxNode
     provider: proxmoxve.Provider
     after: pulumi.Resource
 
@@ -37,6 +44,10 @@ class HighAvailability(pulumi.ComponentResource):
             resources=[{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
         )
         super().__init__(contract.HA, name, facts, opts)
+        guests = run_step(
+            ha_steps.guests_exist(args.nodes[0], [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
+            args.first_node.connection, self, depends_on=[args.after],
+        ) if ha.resources else args.after
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
         # bpg's cluster.Options reads all of datacenter.cfg into its state: the next up would delete every
         # key the program does not set, and destroy every key it read. Own the shutdown policy alone, and
@@ -54,7 +65,7 @@ class HighAvailability(pulumi.ComponentResource):
                 proxmoxve.Haresource(
                     r.id.replace(":", "-"), resource_id=r.id, state=r.state, group=r.group,
                     max_restart=r.max_restart, max_relocate=r.max_relocate,
-                    opts=child(*([groups[r.group]] if r.group else [])),
+                    opts=child(guests, *([groups[r.group]] if r.group else [])),
                 )
                 for r in ha.resources
             ]
@@ -65,7 +76,7 @@ class HighAvailability(pulumi.ComponentResource):
             resources = [
                 proxmoxve.Haresource(
                     r.id.replace(":", "-"), resource_id=r.id, state=r.state, failback=not nofailback.get(r.group, False),
-                    max_restart=r.max_restart, max_relocate=r.max_relocate, opts=child(),
+                    max_restart=r.max_restart, max_relocate=r.max_relocate, opts=child(guests),
                 )
                 for r in ha.resources
             ]

@@ -56,6 +56,19 @@ class Job(ConfigModel):
     mail_to: list[str] = Field(default_factory=list)
     enabled: bool = True
 
+    def settings(self) -> dict[str, str | int]:
+        """The job as PVE's /cluster/backup parameters (what `pvesh get` reads back)."""
+        found: dict[str, str | int] = {"schedule": self.schedule, "storage": self.storage, "mode": self.mode,
+                                       "compress": self.compress, "mailnotification": self.mail_notification,
+                                       "enabled": int(self.enabled)}
+        if self.all:
+            found["all"] = 1
+        else:
+            found["vmid"] = ",".join(str(v) for v in self.vmids)
+        if self.mail_to:
+            found["mailto"] = ",".join(self.mail_to)
+        return found
+
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:

@@ -40,8 +40,8 @@ class StackConfig:
         return bool(self.ceph.pools or self.osd_hosts())
 
     def needs_api(self) -> bool:
-        """HA, PBS storage, backup jobs and the monitoring token go through the PVE API (the apiToken secret)."""
-        return bool(self.ha.resources or self.ha.groups or self.backup.pbs or self.backup.jobs or self.monitoring.enabled)
+        """HA and the monitoring token go through the PVE API (the apiToken secret); PBS storage and jobs through pvesh."""
+        return bool(self.ha.resources or self.ha.groups or self.monitoring.enabled)
 
 
 def _problems_of(section: str, error: ValidationError) -> list[Problem]:

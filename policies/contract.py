@@ -26,8 +26,6 @@ PVE_POOL = "proxmoxve:ceph/pool:Pool"
 HAGROUP = "proxmoxve:index/hagroup:Hagroup"
 HARULE = "proxmoxve:index/harule:Harule"
 HARESOURCE = "proxmoxve:index/haresource:Haresource"
-JOB = "proxmoxve:backup/job:Job"
-PBS = "proxmoxve:storage/pbs:Pbs"
 COMMAND = "command:remote:Command"
 PROVIDER = "pulumi:providers:proxmoxve"
 

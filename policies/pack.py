@@ -16,7 +16,7 @@ from pulumi_policy import (
 from pulumi_policy.secret import Secret
 
 import rules
-from contract import CEPH, CLUSTER, HARESOURCE, JOB, PVE_POOL
+from contract import BACKUP, CEPH, CLUSTER, HARESOURCE, PVE_POOL
 from rules import Resource, SecretMarker
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
@@ -179,7 +179,7 @@ POLICIES = [
         name="backup-job-schedule",
         description="Backup schedules are PVE calendar events, not cron lines.",
         enforcement_level=MANDATORY,
-        validate=_on(JOB, lambda a: rules.job_schedule(a.props)),
+        validate=_on(BACKUP, lambda a: rules.job_schedules(a.props)),
         remediation_steps="Write e.g. '02:00' or 'mon..fri 21:00' instead of '0 2 * * *'.",
     ),
     ResourceValidationPolicy(

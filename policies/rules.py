@@ -7,16 +7,15 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, NamedTuple
 
 # Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
-from contract import (CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, JOB, NODE, PBS,
+from contract import (BACKUP, CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, NODE,
                       PROVIDER, RELEASES_BY_PVE)
 from pve_calendar import calendar_problem
 
 # Inputs that carry a secret, by resource type: (path into props, what it is).
 SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
-    PBS: [(("password",), "PBS password"), (("encryptionKey",), "PBS encryption key")],
     PROVIDER: [(("apiToken",), "PVE API token"), (("password",), "PVE password")],
     COMMAND: [(("connection", "privateKey"), "SSH private key"), (("connection", "password"), "SSH password"),
-              (("stdin",), "step stdin (IPMI password, exporter token)"), (("environment",), "step environment")],
+              (("stdin",), "step stdin (PBS and IPMI passwords, exporter token)"), (("environment",), "step environment")],
 }
 
 
@@ -175,10 +174,14 @@ def hardware_fencing(resources: list[Resource]) -> list[str]:
 
 # --- backups ---------------------------------------------------------------------
 
+def _jobs(resources: list[Resource]) -> list[Mapping[str, Any]]:
+    return [job for plan in _of(resources, BACKUP) for job in (plan.props.get("jobs") or [])]
+
+
 def backups_cover_ha(resources: list[Resource]) -> list[str]:
-    jobs = _of(resources, JOB)
-    everything = any(j.props.get("all") for j in jobs)
-    listed = {str(v) for j in jobs for v in (j.props.get("vmids") or [])}
+    jobs = _jobs(resources)
+    everything = any(j.get("all") for j in jobs)
+    listed = {str(_num(v)) for j in jobs for v in (j.get("vmids") or [])}
     found = []
     for r in _of(resources, HARESOURCE):
         sid = str(r.props.get("resourceId", ""))
@@ -189,18 +192,22 @@ def backups_cover_ha(resources: list[Resource]) -> list[str]:
 
 
 def job_storage_exists(resources: list[Resource]) -> list[str]:
-    storages = {r.props.get("resourceId") for r in _of(resources, PBS)}
+    storages = {s for plan in _of(resources, BACKUP) for s in (plan.props.get("storages") or [])}
     found = []
-    for job in _of(resources, JOB):
-        if job.props.get("storage") not in storages:
-            found.append(f"backup job {job.props.get('resourceId')}: storage {job.props.get('storage')!r} is not created by this stack "
-                         f"({', '.join(sorted(s for s in storages if s)) or 'no backup storage'})")
+    for job in _jobs(resources):
+        if job.get("storage") not in storages:
+            found.append(f"backup job {job.get('id')}: storage {job.get('storage')!r} is not created by this stack "
+                         f"({', '.join(sorted(storages)) or 'no backup storage'})")
     return found
 
 
-def job_schedule(props: Mapping[str, Any]) -> list[str]:
-    problem = calendar_problem(str(props.get("schedule", "")))
-    return [f"backup job {props.get('resourceId')}: schedule {problem}"] if problem else []
+def job_schedules(plan: Mapping[str, Any]) -> list[str]:
+    found = []
+    for job in plan.get("jobs") or []:
+        problem = calendar_problem(str(job.get("schedule", "")))
+        if problem:
+            found.append(f"backup job {job.get('id')}: schedule {problem}")
+    return found
 
 
 # --- secrets ---------------------------------------------------------------------

@@ -31,10 +31,19 @@ class Step:
     # Variables read from stdin, one line each, before anything else runs: secrets reach the node this way,
     # never in the script (it is in the state and the logs) nor as SSH env requests (a stock sshd refuses them).
     secrets: tuple[str, ...] = ()
+    # Run when the stack is destroyed or drops the step (check-then-act too: gone already is fine). Only
+    # steps that make API objects have one: membership, OSDs and pools are never undone.
+    undo: str | None = None
+
+    def _prelude(self, read_secrets: str = "") -> str:
+        return _PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node), read_secrets=read_secrets)
+
+    def undo_script(self) -> str | None:
+        return f"{self._prelude()}{self.undo.strip()}\n" if self.undo else None
 
     def script(self) -> str:
         read_secrets = "".join(f"IFS= read -r {var} || true; export {var}\n" for var in self.secrets)
-        lines = [_PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node), read_secrets=read_secrets)]
+        lines = [self._prelude(read_secrets)]
         lines.append(f"if {{\n{self.check.strip()}\n}} >/dev/null; then\n  echo \"proxmox-ha: $step on $node: already done, skipped\" >&2\nelse")
         # No indentation: scripts carry quoted multi-line file contents that must stay byte-exact.
         lines.append(self.act.strip())

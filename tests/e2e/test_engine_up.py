@@ -102,7 +102,7 @@ def test_the_state_holds_no_secret_and_the_tracked_stack_file_none_either(conver
     secrets = {
         "SSH private key": key_body[120:160],
         "API token": Path(info["api"]["token_file"]).read_text().strip().split("=", 1)[1],
-        "PBS password": (Paths().root / "pbs-password").read_text(),
+        "PBS password": Path(info["pbs"]["password_file"]).read_text().strip(),
         "exporter token": re.search(r"^monitoring@pve!exporter (\S+)", tokens, re.M).group(1),
     }
     assert all(len(v) >= 16 for v in secrets.values())
@@ -130,16 +130,15 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
 
 
 CLEAN_UP = {
-    "proxmoxve:storage/pbs:Pbs": lambda name: f"pvesm remove {name}",
     "proxmoxve:index/hagroup:Hagroup": lambda name: f"ha-manager groupremove {name}",
     "proxmoxve:index/haresource:Haresource": lambda name: f"ha-manager remove {name.replace('-', ':', 1)}",
     "proxmoxve:user/token:Token": lambda name: "pveum user token remove monitoring@pve exporter",
 }
 
 CRASHING_PLUGIN = """#!/bin/sh
-# proxmoxve that dies right after PVE accepted a PBS storage, as muhlba91/pulumi-proxmoxve#967 does.
+# proxmoxve that dies right after PVE accepted an HA resource, as muhlba91/pulumi-proxmoxve#967 does after a create.
 exec {python} -c 'import os, sys; sys.path.insert(0, "{repo}"); from lab.providers import proxmoxve as p; \\
-create = p.Pbs.create; p.Pbs.create = lambda self, urn, inputs: (create(self, urn, inputs), os._exit(2)); p.main()' "$@"
+create = p.Haresource.create; p.Haresource.create = lambda self, urn, inputs: (create(self, urn, inputs), os._exit(2)); p.main()' "$@"
 """
 
 
@@ -152,17 +151,17 @@ def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up
     crashed = deploy("up", path=f"{tmp_path}:{os.environ['PATH']}")
     assert crashed.returncode == 1
     died = crashed.stderr.strip().splitlines()[-1]
-    assert "the proxmoxve plugin died while creating " in died and "pbs-backup (proxmoxve:storage/pbs:Pbs)" in died, died
-    assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg"), "PVE holds it although the state does not"
+    assert "the proxmoxve plugin died while creating " in died and "vm-100 (proxmoxve:index/haresource:Haresource)" in died, died
+    assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg"), "PVE holds it although the state does not"
     again = deploy("up")
     assert again.returncode == 1
     last = again.stderr.strip().splitlines()[-1]
     # Whatever else was in flight when the plugin died (an HA group, say) is named alongside.
     held = re.findall(r"([\w.-]+) \((proxmoxve:[\w/]+:\w+)\)", last.split(" exists in PVE")[0])
-    assert ("pbs-backup", "proxmoxve:storage/pbs:Pbs") in held and "exists in PVE but not in this stack's state" in last, last
+    assert ("vm-100", "proxmoxve:index/haresource:Haresource") in held and "exists in PVE but not in this stack's state" in last, last
     assert "bin/pulumi import TYPE NAME ID --stack lab" in last
     for name, type_ in held:  # the clean-up the line offers: remove each in PVE
         lab.ok("pve1", CLEAN_UP[type_](name))
     healed = deploy("up")
     assert healed.returncode == 0, healed.stdout[-4000:] + healed.stderr[-2000:]
-    assert "pbs: pbs-backup" in lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")

@@ -29,6 +29,10 @@ def api(lab, method: str, endpoint: str, token: str, node: str = "pve1", **param
         return error.code, error.read().decode()
 
 
+def pbs_password(lab) -> str:
+    return Path(lab.info["pbs"]["password_file"]).read_text().strip()
+
+
 @pytest.fixture
 def root_token(converged) -> str:
     return Path(converged.info["api"]["token_file"]).read_text().strip()
@@ -44,14 +48,20 @@ def test_api_and_shims_agree(fresh_lab, root_token):
     status, _ = api(fresh_lab, "POST", "/cluster/ha/groups", root_token, group="api_group", nodes="pve1:2,pve3:1")
     assert status == 200
     assert "group: api_group" in fresh_lab.ok("pve2", "ha-manager groupconfig")
-    fresh_lab.ok("pve3", "ha-manager add vm:101 --group api_group --state started")
+    assert "does not exist in cluster" in fresh_lab.ssh("pve3", "ha-manager add vm:101").stderr
+    fresh_lab.ok("pve3", "qm create 101 --name api-guest --memory 256 && ha-manager add vm:101 --group api_group --state started")
     status, resources = api(fresh_lab, "GET", "/cluster/ha/resources", root_token, node="pve2")
     assert status == 200 and "vm:101" in {r["sid"] for r in resources}
-    status, _ = api(fresh_lab, "POST", "/storage", root_token, storage="pbs-lab", type="pbs", server="10.254.10.50",
-                    datastore="lab", username="backup@pbs", password="PBS-SECRET-IN-LAB", content="backup")
+    # PVE activates a PBS storage on create: the lab's PBS stand-in answers over TLS on its own address.
+    pbs = fresh_lab.info["pbs"]
+    storage = dict(storage="pbs-lab", type="pbs", server=pbs["address"], datastore=pbs["datastore"], username=pbs["username"],
+                   fingerprint=pbs["fingerprint"], content="backup")
+    status, detail = api(fresh_lab, "POST", "/storage", root_token, **storage, password="wrong")
+    assert status == 500 and "pbs-lab: error fetching datastores - 401 authentication failure" in detail
+    status, _ = api(fresh_lab, "POST", "/storage", root_token, **storage, password=pbs_password(fresh_lab))
     assert status == 200
     assert "pbs-lab" in fresh_lab.ok("pve1", "pvesm status")
-    assert "PBS-SECRET-IN-LAB" not in fresh_lab.ok("pve1", "cat /etc/pve/storage.cfg")
+    assert pbs_password(fresh_lab) not in fresh_lab.ok("pve1", "cat /etc/pve/storage.cfg")
     status, detail = api(fresh_lab, "POST", "/cluster/backup", root_token, id="nightly", schedule="0 2 * * *", storage="pbs-lab", all="1")
     assert status == 400 and "schedule" in detail
 
@@ -95,8 +105,9 @@ def test_no_secret_in_logs_or_config_outside_priv(fresh_lab, root_token):
     state = Path(fresh_lab.info["state_dir"])
     key_body = "".join(Path(fresh_lab.info["ssh"]["private_key"]).read_text().splitlines()[1:-1])
     # The key's first bytes are the same in every OpenSSH key; its middle is its own.
-    secrets = [root_token.split("=", 1)[1], "PBS-SECRET-IN-LAB", key_body[120:160]]
-    allowed = {state / "api-token", state / "pve" / "priv", state / "ssh"}
+    secrets = [root_token.split("=", 1)[1], pbs_password(fresh_lab), key_body[120:160]]
+    # Where the secrets live by design: root's token file, PVE's priv/, the lab's keys, the PBS stand-in's users.
+    allowed = {state / "api-token", state / "pve" / "priv", state / "ssh", state / "pbs"}
     leaks = []
     for path in state.rglob("*"):
         if not path.is_file() or path.is_symlink() or any(path == a or a in path.parents for a in allowed):

@@ -104,24 +104,31 @@ def test_ha_watchdog_and_hardware_fencing():
     assert len(soft) == 2
 
 
-JOB = (contract.JOB, "nightly", {"resourceId": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True})
-PBS = (contract.PBS, "pbs-backup", {"resourceId": "pbs-backup"})
+def backup(*jobs, storages=("pbs-backup",)):
+    """The BackupPlan component as the pack sees it: its registered facts."""
+    return (contract.BACKUP, "backup", {"storages": list(storages), "jobs": list(jobs), "configBackup": True})
+
+
+NIGHTLY = {"id": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True, "vmids": []}
 
 
 def test_backups_cover_ha():
-    assert violations("backup-covers-ha", [RESOURCE, JOB]) == []
-    listed = (contract.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["100"]})
-    assert violations("backup-covers-ha", [RESOURCE, listed]) == []
-    other = (contract.JOB, "j", {"resourceId": "j", "schedule": "02:00", "storage": "pbs-backup", "vmids": ["101"]})
-    assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE, other])[0]
+    assert violations("backup-covers-ha", [RESOURCE, backup(NIGHTLY)]) == []
+    # Under the engine, numbers arrive as floats.
+    listed = {**NIGHTLY, "all": False, "vmids": [100.0]}
+    assert violations("backup-covers-ha", [RESOURCE, backup(listed)]) == []
+    other = {**NIGHTLY, "all": False, "vmids": [101]}
+    assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE, backup(other)])[0]
+    assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE])[0]
 
 
 def test_backup_job_storage_and_schedule():
-    assert violations("backup-job-storage", [PBS, JOB]) == []
-    assert "not created by this stack" in violations("backup-job-storage", [JOB])[0]
-    assert violations("backup-job-schedule", [JOB]) == []
-    cron = (contract.JOB, "j", {"resourceId": "j", "schedule": "0 2 * * *"})
-    assert "'02:00'" in violations("backup-job-schedule", [cron])[0]
+    assert violations("backup-job-storage", [backup(NIGHTLY)]) == []
+    assert "not created by this stack" in violations("backup-job-storage", [backup(NIGHTLY, storages=())])[0]
+    assert violations("backup-job-schedule", [backup(NIGHTLY)]) == []
+    cron = {**NIGHTLY, "id": "j", "schedule": "0 2 * * *"}
+    assert "backup job j: schedule" in violations("backup-job-schedule", [backup(NIGHTLY, cron)])[0]
+    assert "'02:00'" in violations("backup-job-schedule", [backup(cron)])[0]
 
 
 def test_ceph_release_supported_is_advisory_about_quincy():
@@ -133,12 +140,13 @@ SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44
 
 
 def test_secrets_must_arrive_as_secrets(secret_markers):
-    secret = as_engine_sends({"resourceId": "pbs", "password": {**SECRET_SIG, "value": "hunter2"}})
-    plain = as_engine_sends({"resourceId": "pbs", "password": "hunter2"})
-    assert violations("no-plaintext-secrets", [(contract.PBS, "pbs", secret)]) == []
-    assert "PBS password (password) is a plaintext input" in violations("no-plaintext-secrets", [(contract.PBS, "pbs", plain)])[0]
+    secret = as_engine_sends({"create": "bash -c ...", "stdin": {**SECRET_SIG, "value": "hunter2\n"}})
+    plain = as_engine_sends({"create": "bash -c ...", "stdin": "hunter2\n"})
+    assert violations("no-plaintext-secrets", [(contract.COMMAND, "pve1-pbs-storage-pbs", secret)]) == []
+    assert "step stdin (PBS and IPMI passwords, exporter token) (stdin) is a plaintext input" in violations(
+        "no-plaintext-secrets", [(contract.COMMAND, "pve1-pbs-storage-pbs", plain)])[0]
     # Ordinary rules still read plain values through the proxy.
-    assert secret["password"] == "hunter2"
+    assert secret["stdin"] == "hunter2\n"
     ssh = as_engine_sends({"create": "true", "connection": {**SECRET_SIG, "value": {"host": "h", "privateKey": "KEY"}}})
     assert violations("no-plaintext-secrets", [(contract.COMMAND, "c", ssh)]) == []
     bare = as_engine_sends({"create": "true", "connection": {"host": "h", "privateKey": "KEY"}})

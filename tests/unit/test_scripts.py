@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from remote import cluster_steps, node_steps
+from remote import backup_steps, cluster_steps, ha_steps, node_steps
 from remote.step import Step
 
 from .conftest import run_program
@@ -255,3 +255,47 @@ def test_a_management_bridge_without_the_address_stops_and_changes_nothing(etc):
     assert "vmbr0 in /etc/network/interfaces does not carry 10.0.10.12/24" in result.stderr
     assert etc.read("/etc/network/interfaces") == INSTALLER_INTERFACES.lstrip()
     assert not any(call.startswith("ifreload") for call in etc.called())
+
+
+def test_ha_guests_refuses_a_missing_guest_naming_its_stack_key(etc):
+    step = ha_steps.guests_exist("pve1", [("proxmox-ha:ha.resources[0].id", "vm:100"), ("proxmox-ha:ha.resources[1].id", "ct:200")])
+    etc.file("/etc/pve/nodes/pve2/lxc/200.conf", "hostname: ct200\n")
+    result = etc.run(step)
+    assert result.returncode == 1
+    assert ("step 'ha-guests' failed on node pve1: proxmox-ha:ha.resources[0].id: vm:100 does not exist in the cluster"
+            " (no VM 100 under /etc/pve/nodes); create or restore the VM first") in result.stderr
+    # A container with the VM's ID is not the VM.
+    etc.file("/etc/pve/nodes/pve1/lxc/100.conf", "hostname: ct100\n")
+    assert etc.run(step).returncode == 1
+    etc.file("/etc/pve/nodes/pve3/qemu-server/100.conf", "memory: 512\n")
+    result = etc.run(step)
+    assert result.returncode == 0 and "already done" in result.stderr
+
+
+PBS_FP = ":".join(["AB"] * 32)
+
+
+def _pbs_step():
+    return backup_steps.pbs_storage("pve1", "pbs-backup", "10.0.10.50", "store", "backup@pbs", PBS_FP, None, "proxmox-ha:backup.pbs")
+
+
+def test_pbs_storage_checks_the_server_before_pve_is_asked(etc):
+    etc.fake("pvesh", "exit 1")  # no such storage yet
+    etc.fake("openssl", "exit 1")  # nothing answers
+    result = etc.run(_pbs_step())
+    assert result.returncode == 1
+    assert ("the PBS at 10.0.10.50:8007 does not answer over TLS from this node; set up Proxmox Backup Server first"
+            in result.stderr and "proxmox-ha:backup.pbs.server" in result.stderr)
+    assert not any(call.startswith("pvesh create") for call in etc.called())
+    etc.fake("openssl", "[ \"$1\" = x509 ] && echo 'sha256 Fingerprint=CD:CD'; exit 0")
+    result = etc.run(_pbs_step())
+    assert result.returncode == 1 and f"presents fingerprint CD:CD, not proxmox-ha:backup.pbs.fingerprint ({PBS_FP})" in result.stderr
+
+
+def test_pbs_storage_password_goes_to_pvesh_from_stdin_only(etc):
+    etc.fake("pvesh", "exit 1")
+    etc.fake("openssl", f"[ \"$1\" = x509 ] && echo 'sha256 Fingerprint={PBS_FP}'; exit 0")
+    step = _pbs_step()
+    script = step.script()
+    assert "hunter2" not in script and '--password "$PBS_PASSWORD"' in script
+    assert "pvesh create /storage --storage pbs-backup --type pbs --server 10.0.10.50 --datastore store" in script
