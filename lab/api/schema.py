@@ -1,15 +1,21 @@
-"""Parameter schema of every endpoint the lab's PVE API emulation serves, and PVE-style validation.
+"""PVE-style parameter validation for the lab's PVE API emulation, by PVE's own published API schema.
 
-Written by hand from the PVE API (pve-manager, pve-ha-manager, pve-storage, pve-access-control,
-pve-guest-common, pve-cluster JSON schemas). Only the endpoints in ENDPOINTS exist; a parameter that
-is not listed fails with PVE's "property is not defined in schema and the schema does not allow
-additional properties". Error texts follow PVE::JSONSchema (the message goes into
-`{"errors": {param: message}}` of a 400 "Parameter verification failed.").
+The parameters of every method come from lab/api/pve-schema/pve-8.4.json and pve-9.1.3.json, an extract
+of PVE's API schema (pve-docs apidata.js) made by `python -m lab.api.extract_schema`; the lab's PVE major
+picks the file (8 -> 8.4, 9 -> 9.1.3). Only the methods in ENDPOINTS are served. Validation follows
+PVE::JSONSchema (pve-common src/PVE/JSONSchema.pm: check_object/check_prop/check_type/check_format,
+parse_property_string) and words its errors as PVE does; they go into `{"errors": {param: message}}`
+of a 400 "Parameter verification failed.". What the schema cannot give is here or in lab/api/formats.py:
+the checkers of named formats, and per-storage-type options (pve-storage plugins' options()).
 """
 from __future__ import annotations
 
-import ipaddress
+import json
 import re
+from functools import lru_cache
+from pathlib import Path
+
+from . import formats as F
 
 # ---------------------------------------------------------------- errors
 
@@ -191,64 +197,7 @@ def parse_calendar_event(event: str) -> None:
         raise _cal_error(t[pos:], "Nom(Eof)")
 
 
-# ---------------------------------------------------------------- formats
-CONFIGID_RE = re.compile(r"^[a-z][a-z0-9_-]+$", re.I)
-NODE_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$")
-STORAGE_ID_RE = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.I)
-REALM_RE = r"[A-Za-z][A-Za-z0-9.\-_]+"
-USER_RE = r"[^\s:/]+"
-USERID_RE = re.compile(rf"^({USER_RE})@({REALM_RE})$")
-TOKENID_RE = re.compile(rf"^(({USER_RE})@({REALM_RE}))!({REALM_RE})$")
-TOKEN_SUBID_RE = re.compile(rf"^{REALM_RE}$")
-GROUPID_RE = re.compile(r"^[A-Za-z0-9.\-_]+$")
-ROLEID_RE = re.compile(r"^[A-Za-z0-9.\-_]+$")
-EMAIL_RE = re.compile(r"^[\w+\-~]+(\.[\w+\-~]+)*@[a-zA-Z0-9\-]+(\.[a-zA-Z0-9\-]+)*$")
-HA_GROUP_NODE_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)(:\d+)?$")
-STORAGE_CONTENT = ("images", "rootdir", "vztmpl", "iso", "backup", "snippets", "import", "none")
-
-
-def f_configid(v):
-    if not CONFIGID_RE.match(v):
-        raise ValueError(f"invalid configuration ID '{v}'")
-
-
-def f_node(v):
-    if not NODE_RE.match(v):
-        raise ValueError("value does not look like a valid node name")
-
-
-def f_storage_id(v):
-    if len(v) < 2:
-        raise ValueError(f"storage ID '{v}' cannot be shorter than 2 characters")
-    if not STORAGE_ID_RE.match(v):
-        raise ValueError(f"storage ID '{v}' contains illegal characters")
-
-
-def f_vmid(v):
-    if not re.match(r"^[1-9][0-9]{2,8}$", v):
-        raise ValueError("value does not look like a valid VM ID")
-
-
-def f_ha_resource_or_vm_id(v):
-    if not re.match(r"^([a-z]+:\S+|\d+)$", v):
-        raise ValueError("value does not look like a valid ha resource id")
-
-
-def f_ha_resource_id(v):
-    if not re.match(r"^[a-z]+:\S+$", v):
-        raise ValueError("value does not look like a valid ha resource id")
-
-
-def f_ha_group_node(v):
-    if not HA_GROUP_NODE_RE.match(v):
-        raise ValueError("value does not look like a valid ha group node")
-
-
-def f_ha_node(v):
-    if not HA_GROUP_NODE_RE.match(v):
-        raise ValueError("value does not look like a valid ha node")
-
-
+# ---------------------------------------------------------------- formats (most checkers: lab/api/formats.py)
 def f_calendar(v):
     try:
         parse_calendar_event(v)
@@ -256,186 +205,50 @@ def f_calendar(v):
         raise ValueError(f"invalid calendar event '{v}' - {e}")
 
 
-def f_userid(v):
-    if len(v) < 3:
-        raise ValueError(f"user name '{v}' is too short")
-    if len(v) > 64:
-        raise ValueError(f"user name '{v}' is too long ({len(v)} > 64)")
-    if not USERID_RE.match(v):
-        raise ValueError(f"value '{v}' does not look like a valid user name")
+FORMATS = {**F.FORMATS, "pve-calendar-event": f_calendar}  # named formats -> checker (base names)
+PROPERTY_STRING_FORMATS = F.PROPERTY_STRING_FORMATS  # named key=value formats the schema gives by name only
 
 
-def f_tokenid(v):
-    if not TOKENID_RE.match(v):
-        raise ValueError(f"value '{v}' does not look like a valid token ID")
+# ---------------------------------------------------------------- property strings (key=value,...)
+def format_of(spec: dict) -> dict | None:
+    """The key=value schema of a property-string parameter: given inline (a dict) or by a registered name."""
+    fmt = spec.get("format")
+    if isinstance(fmt, dict):
+        return fmt
+    return PROPERTY_STRING_FORMATS.get(fmt) if fmt else None
 
 
-def f_groupid(v):
-    if not GROUPID_RE.match(v):
-        raise ValueError("group name contains invalid characters")
-
-
-def f_roleid(v):
-    if not ROLEID_RE.match(v):
-        raise ValueError("role name contains invalid characters")
-
-
-def f_email(v):
-    if not EMAIL_RE.match(v):
-        raise ValueError("value does not look like a valid email address")
-
-
-def f_email_or_username(v):
-    if not (EMAIL_RE.match(v) or USERID_RE.match(v)):
-        raise ValueError("value does not look like a valid email address or user name")
-
-
-def f_storage_content(v):
-    if v not in STORAGE_CONTENT:
-        raise ValueError(f"invalid content type '{v}'")
-
-
-def f_storage_server(v):
-    try:
-        ipaddress.ip_address(v.strip("[]"))
-        return
-    except ValueError:
-        pass
-    if not re.match(r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)*$", v):
-        raise ValueError(f"invalid address '{v}'")
-
-
-def f_storage_path(v):
-    if not v.startswith("/") or re.search(r"[\s,;:]", v):
-        raise ValueError(f"invalid path '{v}'")
-
-
-def f_cidr(v):
-    try:
-        ipaddress.ip_network(v, strict=False)
-        if "/" not in v:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"value does not look like a valid CIDR network")
-
-
-def f_mac_prefix(v):
-    if not re.match(r"^[a-f0-9][02468ace](?::[a-f0-9]{2}){0,2}:?$", v, re.I):
-        raise ValueError("value does not look like a valid MAC address prefix")
-
-
-def f_acl_path(v):
-    if not re.match(r"^/[\w.\-/]*$", v):
-        raise ValueError(f"invalid ACL path '{v}'")
-
-
-def _listof(fn):
-    def check(v):
-        for item in split_list(v):
-            fn(item)
-    return check
-
-
-FORMATS = {
-    "pve-configid": f_configid,
-    "pve-configid-list": _listof(f_configid),
-    "pve-node": f_node,
-    "pve-node-list": _listof(f_node),
-    "pve-storage-id": f_storage_id,
-    "pve-vmid": f_vmid,
-    "pve-vmid-list": _listof(f_vmid),
-    "pve-ha-resource-or-vm-id": f_ha_resource_or_vm_id,
-    "pve-ha-resource-id": f_ha_resource_id,
-    "pve-ha-resource-id-list": _listof(f_ha_resource_id),
-    "pve-ha-group-node-list": _listof(f_ha_group_node),
-    "pve-ha-node-list": _listof(f_ha_node),
-    "pve-calendar-event": f_calendar,
-    "pve-userid": f_userid,
-    "pve-userid-list": _listof(f_userid),
-    "pve-tokenid": f_tokenid,
-    "pve-tokenid-list": _listof(f_tokenid),
-    "pve-groupid": f_groupid,
-    "pve-groupid-list": _listof(f_groupid),
-    "pve-roleid-list": _listof(f_roleid),
-    "email": f_email,
-    "email-opt": f_email,
-    "email-or-username-list": _listof(f_email_or_username),
-    "pve-storage-content-list": _listof(f_storage_content),
-    "pve-storage-server": f_storage_server,
-    "pve-storage-path": f_storage_path,
-    "CIDR": f_cidr,
-    "mac-prefix": f_mac_prefix,
-    "acl-path": f_acl_path,
-}
-
-# ---------------------------------------------------------------- property-string formats (key=value,...)
-PRUNE_BACKUPS = {k: {"type": "integer", "minimum": 1, "optional": True}
-                 for k in ("keep-last", "keep-hourly", "keep-daily", "keep-weekly", "keep-monthly", "keep-yearly")}
-PRUNE_BACKUPS["keep-all"] = {"type": "boolean", "optional": True}
-BACKUP_FLEECING = {"enabled": {"type": "boolean", "optional": True, "default_key": True},
-                   "storage": {"type": "string", "format": "pve-storage-id", "optional": True}}
-BACKUP_PERFORMANCE = {"max-workers": {"type": "integer", "minimum": 1, "maximum": 256, "optional": True},
-                      "pbs-entries-max": {"type": "integer", "minimum": 1, "optional": True}}
-BWLIMIT = {k: {"type": "number", "minimum": 0, "optional": True}
-           for k in ("default", "restore", "migration", "clone", "move")}
-HA_OPTIONS = {"shutdown_policy": {"type": "string", "enum": ["freeze", "failover", "conditional", "migrate"],
-                                  "optional": True}}
-CRS = {"ha": {"type": "string", "enum": ["basic", "static", "dynamic"], "optional": True},
-       "ha-rebalance-on-start": {"type": "boolean", "optional": True},
-       "ha-auto-rebalance": {"type": "boolean", "optional": True},
-       "ha-auto-rebalance-threshold": {"type": "number", "optional": True},
-       "ha-auto-rebalance-method": {"type": "string", "enum": ["bruteforce", "topsis"], "optional": True},
-       "ha-auto-rebalance-hold-duration": {"type": "number", "optional": True},
-       "ha-auto-rebalance-margin": {"type": "number", "optional": True}}
-MIGRATION = {"type": {"type": "string", "enum": ["secure", "insecure"], "optional": True, "default_key": True},
-             "network": {"type": "string", "format": "CIDR", "optional": True}}
-NEXT_ID = {"lower": {"type": "integer", "optional": True}, "upper": {"type": "integer", "optional": True}}
-NOTIFY = {"package-updates": {"type": "string", "enum": ["auto", "always", "never"], "optional": True},
-          "target-package-updates": {"type": "string", "optional": True},
-          "fencing": {"type": "string", "enum": ["always", "never"], "optional": True},
-          "target-fencing": {"type": "string", "optional": True},
-          "replication": {"type": "string", "enum": ["always", "never"], "optional": True},
-          "target-replication": {"type": "string", "optional": True}}
-WEBAUTHN = {"rp": {"type": "string", "optional": True}, "origin": {"type": "string", "optional": True},
-            "id": {"type": "string", "optional": True}, "allow-subdomains": {"type": "boolean", "optional": True}}
-U2F = {"appid": {"type": "string", "optional": True}, "origin": {"type": "string", "optional": True}}
-TAG_STYLE = {"shape": {"type": "string", "enum": ["full", "circle", "dense", "none"], "optional": True},
-             "color-map": {"type": "string", "optional": True},
-             "ordering": {"type": "string", "enum": ["config", "alphabetical"], "optional": True},
-             "case-sensitive": {"type": "boolean", "optional": True}}
-USER_TAG_ACCESS = {"user-allow": {"type": "string", "enum": ["none", "list", "existing", "free"], "optional": True},
-                   "user-allow-list": {"type": "string", "optional": True}}
-
-PROPERTY_STRING_FORMATS = {
-    "prune-backups": PRUNE_BACKUPS, "backup-fleecing": BACKUP_FLEECING, "backup-performance": BACKUP_PERFORMANCE,
-    "bwlimit": BWLIMIT, "ha": HA_OPTIONS, "crs": CRS, "migration": MIGRATION, "replication": MIGRATION,
-    "next-id": NEXT_ID, "notify": NOTIFY, "webauthn": WEBAUTHN, "u2f": U2F, "tag-style": TAG_STYLE,
-    "user-tag-access": USER_TAG_ACCESS,
-}
-
-
-def parse_property_string(fmt: dict, value: str) -> dict:
-    """PVE::JSONSchema::parse_property_string: `k=v,k=v` (a default key may omit `k=`)."""
-    out = {}
+def parse_property_string(fmt: dict, value: str, path: str = "", major: int = 9) -> dict:
+    """PVE::JSONSchema::parse_property_string, then check_object over the keys -> {key: typed value}."""
+    res, default_key = {}, None
     for part in value.split(","):
-        if part == "":
+        if part.strip() == "":
             continue
-        if "=" in part:
-            k, v = part.split("=", 1)
-        else:
-            dk = next((k for k, s in fmt.items() if s.get("default_key")), None)
-            if dk is None:
+        kv = re.fullmatch(r"([^=]+)=(.+)", part, re.S)
+        if kv:
+            k, v = kv.groups()
+            if k in res:
+                raise ValueError(f"duplicate key in comma-separated list property: {k}")
+            if k not in fmt:
+                raise ValueError(f"invalid key in comma-separated list property: {k}")
+        elif "=" not in part:
+            if default_key:
+                raise ValueError(f"duplicate key in comma-separated list property: {default_key}")
+            default_key = next((k for k, s in fmt.items() if s.get("default_key")), None)
+            if default_key is None:
                 raise ValueError("value without key, but schema does not define a default key")
-            k, v = dk, part
-        if k not in fmt:
-            raise ValueError(f"{k}: property is not defined in schema and the schema does not allow additional properties")
-        if k in out:
-            raise ValueError(f"duplicate key in comma-separated list property: {k}")
-        err = check_value(v, fmt[k])
-        if err:
-            raise ValueError(f"{k}: {err}")
-        out[k] = typed(v, fmt[k])
-    return out
+            if default_key in res:
+                raise ValueError(f"duplicate key in comma-separated list property: {default_key}")
+            k, v = default_key, part
+        else:
+            raise ValueError("missing key in comma-separated list property")
+        if fmt[k].get("type") == "boolean" and parse_boolean(v) is not None:
+            v = str(parse_boolean(v))
+        res[k] = v
+    errors = check_object(Schema(fmt, major, 0), res, path)
+    if errors:
+        raise ValueError("format error\n" + "\n".join(f"{k}: {m}" for k, m in errors.items()))
+    return {k: typed(v, fmt[k]) for k, v in res.items()}
 
 
 def print_property_string(d: dict) -> str:
@@ -462,209 +275,197 @@ def typed(value, spec: dict):
     return value
 
 
-# ---------------------------------------------------------------- value checks (PVE::JSONSchema::check_prop)
-def check_value(value: str, spec: dict) -> str | None:
-    """None if ok, else PVE's error message for this value."""
-    t = spec.get("type", "string")
-    if t == "boolean":
-        if value not in ("0", "1"):
-            return f"type check ('boolean') failed - got '{value}'"
+# ---------------------------------------------------------------- value checks (PVE::JSONSchema)
+def perl_regex(pattern: str) -> str:
+    """A schema pattern as Python's re reads it: Perl's stringified qr// `(?^i:...)` -> `(?i:...)`."""
+    return re.sub(r"\(\?\^([a-z]*):", lambda m: f"(?{m.group(1)}:" if m.group(1) else "(?:", pattern)
+
+
+def is_number(value: str) -> bool:
+    return re.fullmatch(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?", value) is not None
+
+
+def check_format(fmt, value: str, path: str = "", major: int = 9) -> None:
+    """PVE::JSONSchema::check_format: a dict is a property string; NAME-list checks each item of
+    split_list(value), NAME-opt accepts ''. Raises ValueError(message)."""
+    if isinstance(fmt, dict):
+        parse_property_string(fmt, value, path, major)
+        return
+    if fmt == "regex":
+        return
+    name, kind = re.fullmatch(r"(.*?)(?:-(list|opt))?", fmt).groups()
+    if kind is None and name in PROPERTY_STRING_FORMATS:
+        parse_property_string(PROPERTY_STRING_FORMATS[name], value, path, major)
+        return
+    check = FORMATS.get(name)
+    if check is None:
+        if name in F.UNCHECKED_FORMATS:
+            return
+        raise ValueError(f"undefined format '{fmt}'")
+    if kind == "list":
+        for item in split_list(value):
+            check(item)
+    elif kind != "opt" or value:
+        check(value)
+
+
+def check_value(value, spec: dict, path: str = "", major: int = 9) -> str | None:
+    """PVE::JSONSchema::check_prop for a present value: None if ok, else PVE's message (its first error)."""
+    t = spec.get("type")
+    if isinstance(value, list):
+        if t != "array":
+            return f"type check ('{t}') failed - got ARRAY"
+        for item in value:
+            err = check_value(item, spec["items"], path, major) if spec.get("items") else None
+            if err:
+                return err
         return None
-    if t == "integer":
-        if not re.match(r"^[+-]?\d+$", value):
-            return f"type check ('integer') failed - got '{value}'"
-    if t == "number":
-        if not re.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", value):
-            return f"type check ('number') failed - got '{value}'"
+    if t in ("array", "object"):
+        return f"type check ('{t}') failed"
+    if t == "boolean" and value not in ("0", "1"):
+        return f"type check ('boolean') failed - got '{value}'"
+    if t == "integer" and not re.fullmatch(r"[+-]?\d+", value):
+        return f"type check ('integer') failed - got '{value}'"
+    if t == "number" and not is_number(value):
+        return f"type check ('number') failed - got '{value}'"
+    if spec.get("format"):
+        try:
+            check_format(spec["format"], value, path, major)
+        except ValueError as e:
+            return f"invalid format - {e}"
+    if spec.get("pattern") and not re.search("^" + perl_regex(spec["pattern"]) + "$", value):
+        return "value does not match the regex pattern"
+    if "maxLength" in spec and len(value) > int(spec["maxLength"]):
+        return f"value may only be {spec['maxLength']} characters long"
+    if "minLength" in spec and len(value) < int(spec["minLength"]):
+        return f"value must be at least {spec['minLength']} characters long"
+    if is_number(value):
+        if "maximum" in spec and float(value) > float(spec["maximum"]):
+            return f"value must have a maximum value of {spec['maximum']}"
+        if "minimum" in spec and float(value) < float(spec["minimum"]):
+            return f"value must have a minimum value of {spec['minimum']}"
     if "enum" in spec and value not in spec["enum"]:
         return f"value '{value}' does not have a value in the enumeration '{', '.join(spec['enum'])}'"
-    fmt = spec.get("format")
-    if isinstance(fmt, dict):
-        try:
-            parse_property_string(fmt, value)
-        except ValueError as e:
-            return f"invalid format - {e}"
-    elif fmt:
-        fn = PROPERTY_STRING_FORMATS.get(fmt)
-        try:
-            if fn is not None:
-                parse_property_string(fn, value)
-            elif fmt in FORMATS:
-                FORMATS[fmt](value)
-        except ValueError as e:
-            return f"invalid format - {e}"
-    if "pattern" in spec and not re.fullmatch(spec["pattern"], value):
-        return "value does not match the regex pattern"
-    if "maxLength" in spec and len(value) > spec["maxLength"]:
-        return f"value may only be {spec['maxLength']} characters long"
-    if "minLength" in spec and len(value) < spec["minLength"]:
-        return f"value must be at least {spec['minLength']} characters long"
-    if t in ("integer", "number"):
-        num = float(value)
-        if "maximum" in spec and num > spec["maximum"]:
-            return f"value must have a maximum value of {spec['maximum']}"
-        if "minimum" in spec and num < spec["minimum"]:
-            return f"value must have a minimum value of {spec['minimum']}"
     return None
 
 
-def validate(schema: dict, params: dict) -> dict:
-    """Check params (strings) against an endpoint's parameter schema. Raises ParamError."""
-    errors = {}
-    props = schema
-    for k, v in params.items():
-        spec = props.get(k)
-        if spec is None:
-            errors[k] = "property is not defined in schema and the schema does not allow additional properties"
+def _add_error(errors: dict, path: str, msg: str) -> None:
+    """PVE::JSONSchema::add_error: a second error on one path is joined with a literal backslash-n."""
+    errors[path] = errors[path] + "\\n" + msg if path in errors else msg
+
+
+def check_object(schema: "Schema", values: dict, path: str = "") -> dict:
+    """PVE::JSONSchema::check_object -> {path: message}."""
+    errors: dict = {}
+    sub = (lambda k: f"{path}.{k}") if path else (lambda k: k)
+    for k, spec in schema.items():
+        itype = values.get(spec["type-property"]) if spec.get("type-property") else None
+        # a property whose 'instance-types' exclude the type at hand may be absent
+        optional_for_type = bool(itype) and itype not in spec.get("instance-types", [itype])
+        if k not in values:
+            if not spec.get("optional") and not optional_for_type:
+                _add_error(errors, sub(k), "property is missing and it is not optional")
             continue
-        err = check_value(v, spec)
+        err = check_value(values[k], spec, sub(k), schema.major)
         if err:
-            errors[k] = err
-    for k, spec in props.items():
-        if not spec.get("optional") and k not in params:
-            errors.setdefault(k, "property is missing and it is not optional")
-    for k, spec in props.items():
+            _add_error(errors, sub(k), err)
+    for k in values:
+        spec = schema.get(k)
+        if spec is None:
+            if schema.additional is not None and not schema.additional:
+                _add_error(errors, sub(k), "property is not defined in schema and the schema does not allow "
+                                           "additional properties")
+            continue
         req = spec.get("requires")
-        if req and k in params and req not in params:
-            errors.setdefault(req, f"missing property - '{k}' requires this property")
+        if isinstance(req, str) and req not in values:
+            # pve-common 9.0.8 reworded it (0f0e791 "schema: clarify error on missing property dependency")
+            _add_error(errors, sub(req), f"missing property required by '{sub(k)}'" if schema.major >= 9
+                       else f"missing property - '{sub(k)}' requires this property")
+    return errors
+
+
+def validate(schema: "Schema", params: dict) -> dict:
+    """Check an API call's parameters (strings; path parameters included) as PVE's RESTHandler does:
+    legacy normalization (a scalar for an array parameter is a one-element list, a list for a `-list`
+    format is joined), then PVE::JSONSchema::validate. Raises ParamError; returns params unchanged."""
+    values = {}
+    for k, v in params.items():
+        spec = schema.get(k) or {}
+        if isinstance(v, list) and spec.get("type") == "string" and str(spec.get("format", "")).endswith("-list"):
+            v = ",".join(v)
+        elif not isinstance(v, list) and spec.get("type") == "array" and v:
+            v = [v]
+        values[k] = v
+    errors = check_object(schema, values)
     if errors:
         raise ParamError(errors)
     return params
 
 
-# ---------------------------------------------------------------- parameter definitions
-def S(**kw):
-    kw.setdefault("type", "string")
-    return kw
+# ---------------------------------------------------------------- PVE's API schema (the committed extract)
+PVE_SCHEMA_VERSIONS = {8: "8.4", 9: "9.1.3"}  # the lab's PVE major -> the schema it validates by
+SCHEMA_DIR = Path(__file__).resolve().parent / "pve-schema"
 
 
-def O(**kw):
-    kw.setdefault("type", "string")
-    kw["optional"] = True
-    return kw
+class Schema(dict):
+    """An API method's parameters (name -> JSON schema), path parameters included, as PVE declares them;
+    `major` is the PVE major it is from, `additional` the method's additionalProperties (0: refused)."""
+
+    def __init__(self, props: dict, major: int, additional=0):
+        super().__init__(props)
+        self.major, self.additional = major, additional
 
 
-BOOL = O(type="boolean")
-DIGEST = O(maxLength=64)
-DELETE = O(format="pve-configid-list", maxLength=4096)
-NODE = S(format="pve-node")
-STORAGE_ID = S(format="pve-storage-id")
-HA_SID = S(format="pve-ha-resource-or-vm-id")
-HA_STATE = O(enum=["started", "stopped", "enabled", "disabled", "ignored"])
-COMMENT_4096 = O(maxLength=4096)
-USERID = S(format="pve-userid")
-TOKEN_SUBID = S(pattern=REALM_RE)
+def schema_version(pve_major: int) -> str:
+    return PVE_SCHEMA_VERSIONS[9 if int(pve_major) >= 9 else 8]
 
-# HA groups (pve-ha-manager PVE::HA::Groups)
-HA_GROUP_PROPS = {
-    "comment": COMMENT_4096,
-    "nodes": S(format="pve-ha-group-node-list"),
-    "nofailback": BOOL,
-    "restricted": BOOL,
-}
-HA_GROUP_CREATE = {"group": S(format="pve-configid"), "type": O(enum=["group"]), **HA_GROUP_PROPS}
-HA_GROUP_UPDATE = {"group": S(format="pve-configid"), "delete": DELETE, "digest": DIGEST,
-                   **{k: dict(v, optional=True) for k, v in HA_GROUP_PROPS.items()}}
 
-# HA resources (PVE::HA::Resources); `failback` exists from PVE 9 on
-HA_RESOURCE_PROPS = {
-    "comment": COMMENT_4096,
-    "group": O(format="pve-configid"),
-    "max_relocate": O(type="integer", minimum=0),
-    "max_restart": O(type="integer", minimum=0),
-    "state": HA_STATE,
-}
-HA_RESOURCE_PROPS_9 = {**HA_RESOURCE_PROPS, "failback": BOOL}
+@lru_cache(maxsize=None)
+def pve_methods(version: str) -> dict:
+    """'METHOD /path' -> {"parameters": {"properties": ..., "additionalProperties": ...}, "permissions": ...}"""
+    return json.loads((SCHEMA_DIR / f"pve-{version}.json").read_text())["methods"]
 
-# HA rules (PVE 9, PVE::HA::Rules)
-HA_RULE_TYPES = ["node-affinity", "resource-affinity"]
-HA_RULE_PROPS = {
-    "comment": COMMENT_4096,
-    "disable": BOOL,
-    "resources": S(format="pve-ha-resource-id-list"),
-    "nodes": O(format="pve-ha-group-node-list"),
-    "strict": BOOL,
-    "affinity": O(enum=["positive", "negative"]),
-}
 
-# datacenter.cfg (PVE::DataCenterConfig)
-KEYBOARDS = ["de", "de-ch", "da", "en-gb", "en-us", "es", "fi", "fr", "fr-be", "fr-ca", "fr-ch", "hu", "is",
-             "it", "ja", "lt", "mk", "nl", "no", "pl", "pt", "pt-br", "sv", "sl", "tr"]
-LANGUAGES = ["ar", "ca", "da", "de", "en", "es", "eu", "fa", "fr", "hr", "he", "it", "ja", "ka", "kr", "nb", "nl",
-             "nn", "pl", "pt_BR", "ru", "sl", "sv", "tr", "ukr", "zh_CN", "zh_TW"]
-DATACENTER_PROPS = {
-    "keyboard": O(enum=KEYBOARDS),
-    "language": O(enum=LANGUAGES),
-    "http_proxy": O(pattern=r"http://.*"),
-    "migration_unsecure": BOOL,
-    "console": O(enum=["applet", "vv", "html5", "xtermjs"]),
-    "email_from": O(format="email-opt"),
-    "max_workers": O(type="integer", minimum=1),
-    "fencing": O(enum=["watchdog", "hardware", "both"]),
-    "mac_prefix": O(format="mac-prefix"),
-    "description": O(maxLength=64 * 1024),
-    "consent-text": O(maxLength=64 * 1024),
-    "registered-tags": O(pattern=r"(?:[a-z0-9_][a-z0-9_\-+.]*;)*[a-z0-9_][a-z0-9_\-+.]*"),
-    "location": O(),
-    **{k: O(format=k) for k in ("crs", "next-id", "migration", "replication", "ha", "notify", "bwlimit",
-                                "u2f", "webauthn", "tag-style", "user-tag-access")},
-}
-# keys whose value datacenter.cfg holds as a property string and GET returns as an object
-DATACENTER_OBJECT_KEYS = ("crs", "next-id", "migration", "replication", "ha", "notify", "bwlimit", "u2f",
-                          "webauthn", "tag-style", "user-tag-access")
+@lru_cache(maxsize=None)
+def method_schema(method: str, template: str, pve_major: int) -> Schema | None:
+    """The parameters of any method in the extract (served, or one a CLI shim parses); None if PVE of that
+    major has no such method."""
+    version = schema_version(pve_major)
+    entry = pve_methods(version).get(f"{method} {template}")
+    if entry is None:
+        return None
+    params = entry["parameters"]
+    return Schema(params["properties"], int(version.split(".")[0]), params.get("additionalProperties"))
 
-# storage.cfg (PVE::Storage::Plugin and its dir/rbd/pbs/... plugins)
-STORAGE_TYPES = ["btrfs", "cephfs", "cifs", "dir", "esxi", "glusterfs", "iscsi", "iscsidirect", "lvm", "lvmthin",
-                 "nfs", "pbs", "rbd", "zfs", "zfspool"]
-STORAGE_PROPS = {
-    "content": O(format="pve-storage-content-list"),
-    "nodes": O(format="pve-node-list"),
-    "disable": BOOL,
-    "shared": BOOL,
-    "prune-backups": O(format="prune-backups"),
-    "max-protected-backups": O(type="integer", minimum=-1),
-    "path": O(format="pve-storage-path"),
-    "content-dirs": O(),
-    "format": O(enum=["raw", "qcow2", "subvol", "vmdk"]),
-    "mkdir": BOOL,
-    "create-base-path": BOOL,
-    "create-subdirs": BOOL,
-    "is_mountpoint": O(),
-    "bwlimit": O(format="bwlimit"),
-    "preallocation": O(enum=["off", "metadata", "falloc", "full"]),
-    "snapshot-as-volume-chain": BOOL,
-    # pbs
-    "server": O(format="pve-storage-server"),
-    "port": O(type="integer", minimum=1, maximum=65535),
-    "datastore": O(),
-    "namespace": O(),
-    "username": O(),
-    "password": O(),
-    "fingerprint": O(pattern=r"([A-Fa-f0-9]{2}:){31}[A-Fa-f0-9]{2}"),
-    "encryption-key": O(),
-    "master-pubkey": O(),
-    # rbd
-    "pool": O(),
-    "data-pool": O(),
-    "monhost": O(),
-    "krbd": BOOL,
-    "keyring": O(),
-    # nfs/cifs (accepted by the schema; the lab never mounts them)
-    "export": O(),
-    "options": O(),
-    "share": O(),
-    "domain": O(),
-    "subdir": O(),
-    "smbversion": O(enum=["default", "2.0", "2.1", "3", "3.0", "3.11"]),
-    # lvm/zfs
-    "vgname": O(),
-    "thinpool": O(),
-    "base": O(),
-    "saferemove": BOOL,
-    "sparse": BOOL,
-    "blocksize": O(),
-}
-# options each type accepts (PVE plugins' options()); 'fixed' ones cannot be changed by PUT
+
+def endpoint_schema(method: str, template: str, pve_major: int) -> Schema | None:
+    """The parameter schema of a served endpoint on this PVE major; None if the lab does not serve it or
+    that PVE has no such method (e.g. /cluster/ha/rules before PVE 9)."""
+    if (method, template) not in ENDPOINTS:
+        return None
+    return method_schema(method, template, pve_major)
+
+
+def path_params(template: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", template)
+
+
+def config_props(method: str, template: str, pve_major: int) -> dict:
+    """The settable options of an update/create method (its parameters without path parameters,
+    `delete` and `digest`): what a config section may hold, for typing values and checking `delete`."""
+    schema = method_schema(method, template, pve_major) or {}
+    skip = set(path_params(template)) | {"delete", "digest"}
+    return {k: v for k, v in schema.items() if k not in skip}
+
+
+def path_templates() -> list[str]:
+    return sorted({t for _, t in ENDPOINTS})
+
+
+# ---------------------------------------------------------------- what the schema cannot give
+# storage types: options each type accepts (pve-storage plugins' options()); 'fixed' ones cannot be
+# changed by PUT. POST /storage's schema is the union over all types; every name here is one of its
+# properties (tests/api/test_schema_walk.py), snapshot-as-volume-chain only from PVE 9 on.
 STORAGE_TYPE_OPTIONS = {
     "dir": {"path": "fixed", "content-dirs": "", "nodes": "", "shared": "", "disable": "", "prune-backups": "",
             "max-protected-backups": "", "content": "", "format": "", "mkdir": "", "create-base-path": "",
@@ -697,148 +498,46 @@ STORAGE_SHARED_TYPES = ("nfs", "cifs", "glusterfs", "iscsi", "iscsidirect", "rbd
 STORAGE_SENSITIVE = {"pbs": ("password", "encryption-key", "master-pubkey"), "cifs": ("password",),
                      "rbd": ("keyring",), "cephfs": ("keyring",)}
 
-# vzdump jobs (pve-guest-common PVE::VZDump::Common + pve-manager PVE::API2::Backup)
-VZDUMP_PROPS = {
-    "vmid": O(format="pve-vmid-list"),
-    "node": O(format="pve-node"),
-    "all": BOOL,
-    "stdexcludes": BOOL,
-    "compress": O(enum=["0", "1", "gzip", "lzo", "zstd"]),
-    "pigz": O(type="integer"),
-    "zstd": O(type="integer"),
-    "mode": O(enum=["snapshot", "suspend", "stop"]),
-    "exclude": O(format="pve-vmid-list"),
-    "exclude-path": O(),
-    "mailto": O(format="email-or-username-list"),
-    "mailnotification": O(enum=["always", "failure"]),
-    "notification-mode": O(enum=["auto", "legacy-sendmail", "notification-system"]),
-    "tmpdir": O(),
-    "dumpdir": O(),
-    "script": O(),
-    "storage": O(format="pve-storage-id"),
-    "stop": BOOL,
-    "bwlimit": O(type="integer", minimum=0),
-    "ionice": O(type="integer", minimum=0, maximum=8),
-    "performance": O(format="backup-performance"),
-    "fleecing": O(format="backup-fleecing"),
-    "lockwait": O(type="integer", minimum=0),
-    "stopwait": O(type="integer", minimum=0),
-    "prune-backups": O(format="prune-backups"),
-    "remove": BOOL,
-    "pool": O(),
-    "notes-template": O(maxLength=1024),
-    "protected": BOOL,
-    "pbs-change-detection-mode": O(enum=["legacy", "data", "metadata"]),
-    "schedule": O(format="pve-calendar-event", maxLength=128),
-    "starttime": O(pattern=r"\d{1,2}:\d{1,2}"),
-    "dow": O(pattern=r"((mon|tue|wed|thu|fri|sat|sun)[,;\s]*)+", requires="starttime"),
-    "enabled": BOOL,
-    "repeat-missed": BOOL,
-    "comment": O(maxLength=512),
-}
+# vzdump jobs: options only root@pam may set (pve-manager PVE::API2::Backup assert_param_permission_common)
 VZDUMP_ROOT_ONLY = ("tmpdir", "dumpdir", "script")
-VZDUMP_JOB_KEYS = set(VZDUMP_PROPS) - {"starttime", "dow"}
 
-# users and tokens (pve-access-control PVE::API2::User)
-USER_PROPS = {
-    "enable": BOOL,
-    "expire": O(type="integer", minimum=0),
-    "firstname": O(maxLength=1024),
-    "lastname": O(maxLength=1024),
-    "email": O(format="email-opt", maxLength=254),
-    "comment": O(maxLength=2048),
-    "keys": O(pattern=r"[0-9a-zA-Z!=]{0,4096}"),
-    "groups": O(format="pve-groupid-list"),
-}
-TOKEN_PROPS = {"expire": O(type="integer", minimum=0), "privsep": BOOL, "comment": O()}
+
+def vzdump_job_keys(pve_major: int) -> set:
+    """Options a backup job (jobs.cfg `vzdump:` section) may hold: POST /cluster/backup's parameters
+    without `id` and the legacy `starttime`/`dow` (converted to `schedule`)."""
+    return set(config_props("POST", "/cluster/backup", pve_major)) - {"id", "starttime", "dow"}
+
 
 # ---------------------------------------------------------------- the endpoints
-# (method, path template under /api2/json) -> parameter schema (path parameters included, as PVE does)
-ENDPOINTS: dict[tuple[str, str], dict] = {
-    ("GET", "/version"): {},
-    ("GET", "/nodes"): {},
-    ("GET", "/nodes/{node}/status"): {"node": NODE},
-    ("GET", "/nodes/{node}/version"): {"node": NODE},
-    ("GET", "/nodes/{node}/subscription"): {"node": NODE},
-    ("GET", "/nodes/{node}/qemu"): {"node": NODE, "full": BOOL},
-    ("GET", "/nodes/{node}/lxc"): {"node": NODE},
-    ("GET", "/nodes/{node}/replication"): {"node": NODE, "guest": O(format="pve-vmid")},
-    ("GET", "/cluster/status"): {},
-    ("GET", "/cluster/resources"): {"type": O(enum=["vm", "storage", "node", "sdn"])},
-    ("GET", "/cluster/config/qdevice"): {},
-    ("GET", "/cluster/ha/groups"): {},
-    ("POST", "/cluster/ha/groups"): HA_GROUP_CREATE,
-    ("GET", "/cluster/ha/groups/{group}"): {"group": S(format="pve-configid")},
-    ("PUT", "/cluster/ha/groups/{group}"): HA_GROUP_UPDATE,
-    ("DELETE", "/cluster/ha/groups/{group}"): {"group": S(format="pve-configid")},
-    ("GET", "/cluster/ha/resources"): {"type": O(enum=["ct", "vm"])},
-    ("POST", "/cluster/ha/resources"): {"sid": HA_SID, "type": O(enum=["ct", "vm"]), **HA_RESOURCE_PROPS},
-    ("GET", "/cluster/ha/resources/{sid}"): {"sid": HA_SID},
-    ("PUT", "/cluster/ha/resources/{sid}"): {"sid": HA_SID, "delete": DELETE, "digest": DIGEST,
-                                             "type": O(enum=["ct", "vm"]), **HA_RESOURCE_PROPS},
-    ("DELETE", "/cluster/ha/resources/{sid}"): {"sid": HA_SID, "purge": BOOL},
-    ("GET", "/cluster/ha/rules"): {"type": O(enum=HA_RULE_TYPES), "resource": O(format="pve-ha-resource-id")},
-    ("POST", "/cluster/ha/rules"): {"rule": S(format="pve-configid"), "type": S(enum=HA_RULE_TYPES),
-                                    **HA_RULE_PROPS},
-    ("GET", "/cluster/ha/rules/{rule}"): {"rule": S(format="pve-configid")},
-    ("PUT", "/cluster/ha/rules/{rule}"): {"rule": S(format="pve-configid"), "type": S(enum=HA_RULE_TYPES),
-                                          "delete": DELETE, "digest": DIGEST,
-                                          **{k: dict(v, optional=True) for k, v in HA_RULE_PROPS.items()}},
-    ("DELETE", "/cluster/ha/rules/{rule}"): {"rule": S(format="pve-configid")},
-    ("GET", "/cluster/ha/status/current"): {},
-    ("GET", "/cluster/options"): {},
-    ("PUT", "/cluster/options"): {"delete": O(format="pve-configid-list"), **DATACENTER_PROPS},
-    ("GET", "/storage"): {"type": O(enum=STORAGE_TYPES)},
-    ("POST", "/storage"): {"storage": STORAGE_ID, "type": S(enum=STORAGE_TYPES), **STORAGE_PROPS},
-    ("GET", "/storage/{storage}"): {"storage": STORAGE_ID},
-    ("PUT", "/storage/{storage}"): {"storage": STORAGE_ID, "delete": DELETE, "digest": DIGEST,
-                                    **STORAGE_PROPS},
-    ("DELETE", "/storage/{storage}"): {"storage": STORAGE_ID},
-    ("GET", "/cluster/backup"): {},
-    ("POST", "/cluster/backup"): {"id": O(format="pve-configid"), **VZDUMP_PROPS},
-    ("GET", "/cluster/backup/{id}"): {"id": S(maxLength=50)},
-    ("PUT", "/cluster/backup/{id}"): {"id": S(maxLength=50), "delete": DELETE,
-                                      **{k: v for k, v in VZDUMP_PROPS.items() if k != "dow"},
-                                      "dow": O(pattern=r"((mon|tue|wed|thu|fri|sat|sun)[,;\s]*)+",
-                                               requires="starttime")},
-    ("DELETE", "/cluster/backup/{id}"): {"id": S(maxLength=50)},
-    ("GET", "/cluster/backup-info/not-backed-up"): {},
-    ("POST", "/access/ticket"): {"username": S(maxLength=64), "password": S(), "realm": O(),
-                                 "otp": O(), "path": O(maxLength=64), "privs": O(maxLength=64),
-                                 "tfa-challenge": O(), "new-format": BOOL},
-    ("GET", "/access/users"): {"enabled": BOOL, "full": BOOL},
-    ("POST", "/access/users"): {"userid": USERID, "password": O(minLength=8, maxLength=64), **USER_PROPS},
-    ("GET", "/access/users/{userid}"): {"userid": USERID},
-    ("PUT", "/access/users/{userid}"): {"userid": USERID, "append": O(type="boolean", requires="groups"),
-                                        **USER_PROPS},
-    ("DELETE", "/access/users/{userid}"): {"userid": USERID},
-    ("GET", "/access/users/{userid}/token"): {"userid": USERID},
-    ("GET", "/access/users/{userid}/token/{tokenid}"): {"userid": USERID, "tokenid": TOKEN_SUBID},
-    ("POST", "/access/users/{userid}/token/{tokenid}"): {"userid": USERID, "tokenid": TOKEN_SUBID, **TOKEN_PROPS},
-    ("PUT", "/access/users/{userid}/token/{tokenid}"): {"userid": USERID, "tokenid": TOKEN_SUBID, **TOKEN_PROPS,
-                                                       "regenerate": BOOL,
-                                                       "delete": O(format="pve-configid-list")},
-    ("DELETE", "/access/users/{userid}/token/{tokenid}"): {"userid": USERID, "tokenid": TOKEN_SUBID},
-    ("GET", "/access/acl"): {},
-    ("PUT", "/access/acl"): {"path": S(format="acl-path"), "roles": S(format="pve-roleid-list"),
-                             "users": O(format="pve-userid-list"), "groups": O(format="pve-groupid-list"),
-                             "tokens": O(format="pve-tokenid-list"), "propagate": BOOL, "delete": BOOL},
-}
-
-# version-specific schema differences
-ENDPOINTS_9_ONLY = {("GET", "/cluster/ha/rules"), ("POST", "/cluster/ha/rules"), ("GET", "/cluster/ha/rules/{rule}"),
-                    ("PUT", "/cluster/ha/rules/{rule}"), ("DELETE", "/cluster/ha/rules/{rule}")}
-
-
-def endpoint_schema(method: str, template: str, pve_major: int) -> dict | None:
-    key = (method, template)
-    if key not in ENDPOINTS or (pve_major < 9 and key in ENDPOINTS_9_ONLY):
-        return None
-    schema = ENDPOINTS[key]
-    if pve_major >= 9 and template.startswith("/cluster/ha/resources") and method in ("POST", "PUT"):
-        schema = {**schema, "failback": BOOL}
-    return schema
-
-
-def path_templates() -> list[str]:
-    return sorted({t for _, t in ENDPOINTS})
+# (method, path template under /api2/json) the lab API serves; their parameters are PVE's (endpoint_schema)
+ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("GET", "/version"), ("GET", "/nodes"), ("GET", "/nodes/{node}/status"), ("GET", "/nodes/{node}/version"),
+    ("GET", "/nodes/{node}/subscription"), ("GET", "/nodes/{node}/qemu"), ("GET", "/nodes/{node}/lxc"),
+    ("GET", "/nodes/{node}/replication"), ("GET", "/cluster/status"), ("GET", "/cluster/resources"),
+    ("GET", "/cluster/config/qdevice"),
+    ("GET", "/cluster/ha/groups"), ("POST", "/cluster/ha/groups"), ("GET", "/cluster/ha/groups/{group}"),
+    ("PUT", "/cluster/ha/groups/{group}"), ("DELETE", "/cluster/ha/groups/{group}"),
+    ("GET", "/cluster/ha/resources"), ("POST", "/cluster/ha/resources"), ("GET", "/cluster/ha/resources/{sid}"),
+    ("PUT", "/cluster/ha/resources/{sid}"), ("DELETE", "/cluster/ha/resources/{sid}"),
+    ("GET", "/cluster/ha/rules"), ("POST", "/cluster/ha/rules"), ("GET", "/cluster/ha/rules/{rule}"),
+    ("PUT", "/cluster/ha/rules/{rule}"), ("DELETE", "/cluster/ha/rules/{rule}"),
+    ("GET", "/cluster/ha/status/current"), ("GET", "/cluster/options"), ("PUT", "/cluster/options"),
+    ("GET", "/storage"), ("POST", "/storage"), ("GET", "/storage/{storage}"), ("PUT", "/storage/{storage}"),
+    ("DELETE", "/storage/{storage}"),
+    ("GET", "/cluster/backup"), ("POST", "/cluster/backup"), ("GET", "/cluster/backup/{id}"),
+    ("PUT", "/cluster/backup/{id}"), ("DELETE", "/cluster/backup/{id}"), ("GET", "/cluster/backup-info/not-backed-up"),
+    ("POST", "/access/ticket"), ("GET", "/access/users"), ("POST", "/access/users"),
+    ("GET", "/access/users/{userid}"), ("PUT", "/access/users/{userid}"), ("DELETE", "/access/users/{userid}"),
+    ("GET", "/access/users/{userid}/token"), ("GET", "/access/users/{userid}/token/{tokenid}"),
+    ("POST", "/access/users/{userid}/token/{tokenid}"), ("PUT", "/access/users/{userid}/token/{tokenid}"),
+    ("DELETE", "/access/users/{userid}/token/{tokenid}"), ("GET", "/access/acl"), ("PUT", "/access/acl"),
+)
+# methods behind the PVE CLIs the lab's shims stand in for (pvecm, pveceph, pvesm; /work/shared/pve-api's
+# README maps commands to methods): the shims take their options from these
+CLI_ENDPOINTS: tuple[tuple[str, str], ...] = (
+    ("POST", "/cluster/config"), ("POST", "/nodes/{node}/ceph/init"), ("POST", "/nodes/{node}/ceph/mon/{monid}"),
+    ("POST", "/nodes/{node}/ceph/mgr/{id}"), ("POST", "/nodes/{node}/ceph/osd"),
+    ("DELETE", "/nodes/{node}/ceph/osd/{osdid}"), ("POST", "/nodes/{node}/ceph/pool"),
+    ("PUT", "/nodes/{node}/ceph/pool/{name}"), ("DELETE", "/nodes/{node}/ceph/pool/{name}"),
+    ("GET", "/nodes/{node}/storage"),
+)

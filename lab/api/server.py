@@ -177,7 +177,7 @@ class PVEAPI:
         self.major = int(str(pve_version).split(".")[0])
         self.cluster = ClusterView(self.store, node, quorum=quorum, members=members)
         self.routes = []
-        for (method, template), _ in SC.ENDPOINTS.items():
+        for method, template in SC.ENDPOINTS:
             fn = getattr(self, "h_" + method.lower() + re.sub(r"[^a-z0-9]+", "_", template.lower()).rstrip("_"))
             rx = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
             self.routes.append((method, template, rx, fn))
@@ -490,7 +490,7 @@ class PVEAPI:
 
     # ------------------------------------------------------------ HA groups
     def _group_entry(self, name, opts, digest):
-        e = self._typed(opts, SC.HA_GROUP_PROPS)
+        e = self._typed(opts, SC.config_props("PUT", "/cluster/ha/groups/{group}", self.major))
         e.update(group=name, type="group", digest=digest)
         return e
 
@@ -557,7 +557,8 @@ class PVEAPI:
                                                f"update ha group failed: no such ha group '{name}'")
             opts = dict(sec[2])
             sets = {k: p[k] for k in ("comment", "nodes", "nofailback", "restricted") if k in p}
-            self._apply_delete(opts, p.get("delete"), SC.HA_GROUP_PROPS, ("nodes",), sets)
+            self._apply_delete(opts, p.get("delete"), SC.config_props("PUT", "/cluster/ha/groups/{group}", self.major),
+                               ("nodes",), sets)
             opts.update(sets)
             sec[2] = S.order_options(opts, ("nodes",))
             self.store.write_sections("ha/groups.cfg", secs)
@@ -579,7 +580,7 @@ class PVEAPI:
 
     # ------------------------------------------------------------ HA resources
     def _res_props(self):
-        return SC.HA_RESOURCE_PROPS_9 if self.major >= 9 else SC.HA_RESOURCE_PROPS
+        return SC.config_props("PUT", "/cluster/ha/resources/{sid}", self.major)
 
     def _resource_entry(self, typ, vmid, opts, digest, exclude_group=False):
         e = self._typed(opts, self._res_props())
@@ -684,7 +685,7 @@ class PVEAPI:
                       "resource-affinity": ("comment", "disable", "resources", "affinity")}
 
     def _rule_entry(self, typ, rid, opts, digest, order):
-        e = self._typed(opts, SC.HA_RULE_PROPS)
+        e = self._typed(opts, SC.config_props("PUT", "/cluster/ha/rules/{rule}", self.major))
         e.update(rule=rid, type=typ, digest=digest, order=order)
         if typ == "node-affinity":
             e.setdefault("strict", 0)
@@ -774,7 +775,8 @@ class PVEAPI:
             opts = dict(sec[2])
             sets = {k: p[k] for k in self.RULE_KEYS if k in p}
             required = ("resources",) + (("nodes",) if typ == "node-affinity" else ())
-            self._apply_delete(opts, p.get("delete"), SC.HA_RULE_PROPS, required, sets)
+            self._apply_delete(opts, p.get("delete"), SC.config_props("PUT", "/cluster/ha/rules/{rule}", self.major),
+                               required, sets)
             opts.update(sets)
             sec[2] = S.order_options(opts, required)
             self.store.write_sections("ha/rules.cfg", secs)
@@ -854,12 +856,14 @@ class PVEAPI:
         desc, kv = S.parse_datacenter_cfg(self.store.read_text("datacenter.cfg"))
         full = self.has(ident, "/", "Sys.Audit")
         out = {}
+        props = SC.config_props("PUT", "/cluster/options", self.major)
         for k, v in kv.items():
             if not full and k not in ("console", "tag-style"):
                 continue
-            if k in SC.DATACENTER_OBJECT_KEYS:
+            fmt = SC.format_of(props.get(k, {}))
+            if fmt is not None:  # a property string, returned as an object
                 try:
-                    out[k] = SC.parse_property_string(SC.PROPERTY_STRING_FORMATS[k], v)
+                    out[k] = SC.parse_property_string(fmt, v, k, self.major)
                 except ValueError:
                     out[k] = v
                 if k == "user-tag-access" and "user-allow-list" in out[k]:
@@ -867,7 +871,7 @@ class PVEAPI:
             elif k == "registered-tags":
                 out[k] = v.split(";")
             else:
-                out[k] = SC.typed(v, SC.DATACENTER_PROPS.get(k, {}))
+                out[k] = SC.typed(v, props.get(k, {}))
         if full:
             out["description"] = desc
             out.setdefault("mac_prefix", "BC:24:11")
@@ -896,7 +900,7 @@ class PVEAPI:
     ST_LOCK = "file-storage_cfg"
 
     def _storage_entry(self, typ, sid, opts, digest):
-        e = self._typed(opts, SC.STORAGE_PROPS)
+        e = self._typed(opts, SC.config_props("POST", "/storage", self.major))
         if "disable" in opts:
             e["disable"] = 1 if opts["disable"] in ("", "1") else 0
         e.update(storage=sid, type=typ, digest=digest)
@@ -1061,12 +1065,12 @@ class PVEAPI:
     JOBS_LOCK = "file-jobs_cfg"
 
     def _job_entry(self, jid, opts):
-        e = self._typed(opts, SC.VZDUMP_PROPS)
+        props = SC.config_props("POST", "/cluster/backup", self.major)
+        e = self._typed(opts, props)
         for k in ("fleecing", "performance", "prune-backups"):
             if k in opts:
                 try:
-                    e[k] = SC.parse_property_string(SC.PROPERTY_STRING_FORMATS[
-                        {"fleecing": "backup-fleecing", "performance": "backup-performance"}.get(k, k)], opts[k])
+                    e[k] = SC.parse_property_string(SC.format_of(props[k]), opts[k], k, self.major)
                 except ValueError:
                     pass
         e.update(id=jid, type="vzdump")
@@ -1146,7 +1150,7 @@ class PVEAPI:
                 fail("no such vzdump job")
             job = dict(sec[2])
             for k in delete:
-                if k not in SC.VZDUMP_JOB_KEYS:
+                if k not in SC.vzdump_job_keys(self.major):
                     param_fail({"delete": f"unknown option '{k}'"})
                 job.pop(k, None)
             job.update(p)
@@ -1370,7 +1374,6 @@ class PVEAPI:
     def h_put_access_users_userid_token_tokenid(self, ident, p):
         userid, name = p["userid"], p["tokenid"]
         self._token_perm(ident, userid)
-        value = None
         with self.store.lock(self.USER_LOCK):
             cfg = self.users()
             if userid not in cfg["users"]:
@@ -1389,14 +1392,8 @@ class PVEAPI:
                 if k != "comment":
                     param_fail({"delete": f"unknown option '{k}'"})
                 tok.pop(k, None)
-            if p.get("regenerate") == "1":
-                value = str(uuid.uuid4())
-                A.set_token_secret(self.store, f"{userid}!{name}", value)
             A.write_users(self.store, cfg)
-        res = dict(tok)
-        if value:
-            res.update({"value": value, "full-tokenid": f"{userid}!{name}"})
-        return res
+        return dict(tok)  # PVE has no way to regenerate a token's secret: remove and add it
 
     def h_delete_access_users_userid_token_tokenid(self, ident, p):
         userid, name = p["userid"], p["tokenid"]

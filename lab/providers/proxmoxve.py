@@ -7,9 +7,8 @@ kept on purpose:
 - cluster.Options reads the whole datacenter.cfg back into its state, so keys the program does not set
   are deleted on the next update and every key it read is deleted on destroy (bpg does that).
 - user.Token's `value` is `USER@REALM!TOKENID=UUID`; a token read that fails is an error.
-- storage.Pbs and backup.Job use `resourceId` as the Pulumi ID. The released plugin may panic there after
-  creating the object (muhlba91/pulumi-proxmoxve#967); whether 8.6.0 still does is unknown, so the
-  stand-in behaves as the fixed code would.
+- No storage.Pbs or backup.Job: the released plugin panics in its ID override after creating them
+  (muhlba91/pulumi-proxmoxve#967), so the program makes them with pvesh.
 Inputs the stand-in does not model are refused in Check, so nothing passes here unexamined.
 """
 from __future__ import annotations
@@ -263,69 +262,6 @@ class Options(PveResource):
         return self.state_from(self.api.call("GET", "/cluster/options") or {}, state)
 
 
-class Pbs(PveResource):
-    token = "proxmoxve:storage/pbs:Pbs"
-    fields = (Field("server", "server"), Field("datastore", "datastore"), Field("username", "username"),
-              Field("namespace", "namespace"), Field("fingerprint", "fingerprint"), Field("nodes", "nodes", "list"),
-              Field("contents", "content", "list"), Field("disable", "disable", "bool"), Field("shared", "shared", "bool"))
-    identity = ("resourceId", "password")
-    defaults = {"disable": False}
-    keep_state = ("nodes", "contents", "disable")
-    replace_on = frozenset({"resourceId", "server", "datastore", "username", "password", "namespace"})
-    computed = ("shared",)
-
-    def path(self, id_):
-        return f"/storage/{quote(id_, safe='')}"
-
-    def create(self, urn, inputs):
-        sid = inputs["resourceId"]
-        params = self.params(inputs)
-        params.pop("shared", None)
-        self.api.call("POST", "/storage", {**params, "storage": sid, "type": "pbs", "password": inputs["password"]})
-        return sid, self.read(sid, inputs)
-
-    def update(self, id_, olds, news):
-        params = {k: v for k, v in self.params(news).items() if k in ("disable", "content", "nodes", "fingerprint")}
-        self.api.call("PUT", self.path(id_), params)  # bpg never sends delete= here
-        return self.read(id_, news)
-
-    def read(self, id_, state):
-        fresh = super().read(id_, state)
-        if fresh is not None:
-            fresh.update(resourceId=id_, password=state.get("password"))  # never read back
-        return fresh
-
-
-class Job(PveResource):
-    token = "proxmoxve:backup/job:Job"
-    fields = (Field("schedule", "schedule"), Field("storage", "storage"), Field("enabled", "enabled", "bool"),
-              Field("node", "node"), Field("vmids", "vmid", "list"), Field("all", "all", "bool"), Field("mode", "mode"),
-              Field("compress", "compress"), Field("mailtos", "mailto", "list"), Field("mailnotification", "mailnotification"),
-              Field("starttime", "starttime"), Field("pool", "pool"))
-    identity = ("resourceId",)
-    keep_state = ("enabled", "all", "mode", "compress", "mailnotification")
-    replace_on = frozenset({"resourceId"})
-    deletable = ("node", "vmid", "mode", "compress", "starttime", "mailto", "mailnotification", "pool", "enabled", "all")
-
-    def path(self, id_):
-        return f"/cluster/backup/{quote(id_, safe='')}"
-
-    def create(self, urn, inputs):
-        jid = inputs["resourceId"]
-        self.api.call("POST", "/cluster/backup/", {**self.params(inputs), "id": jid})
-        return jid, self.read_back(jid, inputs, "Unable to Read Backup Job After Creation")
-
-    def update(self, id_, olds, news):
-        self.api.call("PUT", self.path(id_), {**self.params(news), "delete": self.removed(olds, news, self.deletable)})
-        return self.read(id_, news)
-
-    def read(self, id_, state):
-        fresh = super().read(id_, state)
-        if fresh is not None:
-            fresh["resourceId"] = id_
-        return fresh
-
-
 class Token(PveResource):
     token = "proxmoxve:user/token:Token"
     fields = (Field("comment", "comment"), Field("privilegesSeparation", "privsep", "bool"))
@@ -400,7 +336,7 @@ class Acl(PveResource):
 
 
 RESOURCES: dict[str, Callable[[dict[str, Any]], Resource]] = {
-    cls.token: cls for cls in (Hagroup, Haresource, Harule, Options, Pbs, Job, Token, Acl)
+    cls.token: cls for cls in (Hagroup, Haresource, Harule, Options, Token, Acl)
 }
 
 
