@@ -43,7 +43,8 @@ class CephCluster(pulumi.ComponentResource):
         network = str((cluster.networks.storage or cluster.networks.management).cidr)
         first = args.nodes[0]
         installs = [
-            run_step(ceph_steps.install(n.name, cfg.release, cfg.repository), prepared.connection, self, depends_on=[args.after])
+            run_step(ceph_steps.install(n.name, cfg.release, cfg.repository, cluster.pve_version), prepared.connection, self,
+                     depends_on=[args.after])
             for n, prepared in zip(cluster.nodes, args.nodes)
         ]
         previous: pulumi.Resource = run_step(ceph_steps.init(cluster.first_node.name, network), first.connection, self, depends_on=installs)

@@ -46,7 +46,8 @@ class Tuning(ConfigModel):
 
 
 class CephConfig(ConfigModel):
-    release: Literal["quincy", "reef", "squid"] = "squid"
+    # Checked against the PVE major in problems(); squid, the default, is offered on PVE 8 and 9.
+    release: Literal["quincy", "reef", "squid", "tentacle"] = "squid"
     repository: Literal["no-subscription", "enterprise", "test"] = "no-subscription"
     pools: list[Pool] = Field(default_factory=list)
     tuning: Tuning = Tuning()
@@ -57,7 +58,8 @@ class CephConfig(ConfigModel):
         found: list[Problem] = []
         offered = RELEASES_BY_PVE[pve_version]
         if self.release not in offered:
-            found.append(Problem(stack_key("ceph", "release"), f"{self.release!r} is not offered on PVE {pve_version}; choose one of {', '.join(offered)}"))
+            found.append(Problem(stack_key("ceph", "release"), f"{self.release!r} is not offered on PVE {pve_version} "
+                                 f"(pveceph install --version); choose one of {', '.join(offered)}"))
         seen: set[str] = set()
         for i, pool in enumerate(self.pools):
             if pool.name in seen:

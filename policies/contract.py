@@ -42,8 +42,11 @@ FACTS: dict[str, tuple[str, ...]] = {
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")
 
-# Which Ceph releases `pveceph install` offers on each PVE major, and which are past Ceph's end of life.
-RELEASES_BY_PVE = {8: ("quincy", "reef", "squid"), 9: ("squid",)}
+# Which Ceph releases `pveceph install --version` offers on each PVE major (pve-manager
+# PVE/Ceph/Releases.pm: stable-8 offers quincy, reef, squid with quincy the default, writing a bookworm
+# ceph.list; master (PVE 9) offers squid and tentacle with tentacle the default, writing a trixie deb822
+# ceph.sources), and which are past Ceph's end of life.
+RELEASES_BY_PVE = {8: ("quincy", "reef", "squid"), 9: ("squid", "tentacle")}
 END_OF_LIFE = {"quincy"}
 
 

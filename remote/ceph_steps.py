@@ -13,9 +13,19 @@ ALL_PGS_CLEAN = (
 )
 
 
-def install(node: str, release: str, repository: str) -> Step:
-    """`pveceph install` writes ceph.list/ceph.sources naming the release; that file is the check."""
-    marker = f"grep -qs 'ceph-{release}' /etc/apt/sources.list.d/ceph.list /etc/apt/sources.list.d/ceph.sources"
+# The repository file `pveceph install` writes, per PVE major (pve-manager PVE/CLI/pveceph.pm):
+# PVE 8 (bookworm) a one-line ceph.list, PVE 9 (trixie) a deb822 ceph.sources.
+CEPH_REPOSITORY_FILE = {8: "/etc/apt/sources.list.d/ceph.list", 9: "/etc/apt/sources.list.d/ceph.sources"}
+
+
+def install(node: str, release: str, repository: str, pve_version: int) -> Step:
+    """`pveceph install` writes the repository file of the node's PVE major naming the release; that file is the check."""
+    path = CEPH_REPOSITORY_FILE[pve_version]
+    if pve_version == 9:
+        marker = (f"grep -qsE '^URIs: .*/debian/ceph-{release}$' {path}"
+                  f" && grep -qsx 'Suites: trixie' {path}")
+    else:
+        marker = f"grep -qsE '^deb .*/debian/ceph-{release} bookworm ' {path}"
     return Step(
         name="ceph-install",
         node=node,
