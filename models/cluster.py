@@ -9,8 +9,11 @@ from pydantic import Field, field_validator
 
 from .base import ConfigModel, Problem, stack_key
 
-# pvecm's own rule for cluster names.
-CLUSTER_NAME = re.compile(r"^[A-Za-z0-9-]{1,15}$")
+# pvecm's own rule for cluster names: `clustername` of `pvecm create` (pve-cluster
+# PVE/API2/ClusterConfig.pm) has format 'pve-node' (pve-common PVE/JSONSchema.pm pve_verify_node_name:
+# letters, digits and '-', neither first nor last) and maxLength 15.
+CLUSTER_NAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?")
+CLUSTER_NAME_MAX = 15
 # A node name is a hostname label (PVE refuses dots and underscores in node names).
 NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 INTERFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
@@ -86,8 +89,9 @@ class ClusterConfig(ConfigModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not CLUSTER_NAME.match(v):
-            raise ValueError("must be 1-15 characters of A-Z, a-z, 0-9 and '-' (pvecm's rule)")
+        if len(v) > CLUSTER_NAME_MAX or not CLUSTER_NAME.fullmatch(v):
+            raise ValueError("must be 1-15 characters of A-Z, a-z, 0-9 and '-', starting and ending with a letter "
+                             "or digit (pvecm create's rule for a cluster name)")
         return v
 
     @property
