@@ -41,12 +41,15 @@ RESOURCES = HA / "resources.cfg"
 RULES = HA / "rules.cfg"
 LAB_STATE = HA / "lab-manager-status.json"
 
-RES_OPTS = {"state": "str", "group": "str", "max_restart": "int", "max_relocate": "int", "comment": "str",
-            "type": "str", "delete": "str", "failback": "bool"}
-GROUP_OPTS = {"nodes": "str", "nofailback": "bool", "restricted": "bool", "comment": "str", "type": "str",
-              "delete": "str"}
-RULE_OPTS = {"resources": "str", "nodes": "str", "strict": "bool", "affinity": "str", "comment": "str",
-             "disable": "bool", "delete": "str"}
+# Options are the API methods' parameters (pve-ha-manager PVE/CLI/ha_manager.pm maps each command to one),
+# from PVE's schema for the lab's PVE major: e.g. `failback` only on PVE 9, `rules` not on PVE 8.
+RES_ADD_OPTS = L.ApiOptions("POST", "/cluster/ha/resources", positional=("sid",))
+RES_SET_OPTS = L.ApiOptions("PUT", "/cluster/ha/resources/{sid}", positional=("sid",))
+GROUP_ADD_OPTS = L.ApiOptions("POST", "/cluster/ha/groups", positional=("group",))
+GROUP_SET_OPTS = L.ApiOptions("PUT", "/cluster/ha/groups/{group}", positional=("group",))
+RULE_ADD_OPTS = L.ApiOptions("POST", "/cluster/ha/rules", positional=("type", "rule"), command="ha-manager rules")
+RULE_SET_OPTS = L.ApiOptions("PUT", "/cluster/ha/rules/{rule}", positional=("type", "rule"),
+                             command="ha-manager rules")
 STATES = ("started", "stopped", "enabled", "disabled", "ignored")
 
 
@@ -95,7 +98,7 @@ def _res_split(sid_typ_id):
 
 
 def cmd_add(argv):
-    pos, o = L.parse_args(argv, RES_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, RES_ADD_OPTS, 1, USAGE)
     sid = norm_sid(pos[0])
     typ, vmid = sid.split(":")
     if o.get("state", "started") not in STATES:
@@ -132,7 +135,7 @@ def update_options(sec, o) -> None:
 
 
 def cmd_set(argv):
-    pos, o = L.parse_args(argv, RES_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, RES_SET_OPTS, 1, USAGE)
     sid = norm_sid(pos[0])
     typ, vmid = sid.split(":")
     with L.cfs_lock("domain-ha"):
@@ -178,7 +181,7 @@ def cmd_config(argv):
 
 # ---------------------------------------------------------------- groups
 def cmd_groupadd(argv):
-    pos, o = L.parse_args(argv, GROUP_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, GROUP_ADD_OPTS, 1, USAGE)
     name = pos[0]
     if "nodes" not in o:
         raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
@@ -199,7 +202,7 @@ def cmd_groupadd(argv):
 
 
 def cmd_groupset(argv):
-    pos, o = L.parse_args(argv, GROUP_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, GROUP_SET_OPTS, 1, USAGE)
     name = pos[0]
     if "nodes" in o:
         parse_nodes(o["nodes"])
@@ -259,7 +262,7 @@ def cmd_rules(argv):
             L.write_file_atomic(RULES, L.format_section_config([s for s in secs if s[1] != pos[0]]))
         return 0
     if sub in ("add", "set"):
-        pos, o = L.parse_args(rest, RULE_OPTS, 2, USAGE)
+        pos, o = L.parse_args(rest, RULE_ADD_OPTS if sub == "add" else RULE_SET_OPTS, 2, USAGE)
         typ, rid = pos
         if typ not in ("node-affinity", "resource-affinity"):
             raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration 'node-affinity, resource-affinity'", 255)

@@ -150,8 +150,7 @@ def _real_ceph_version() -> str:
 
 
 def cmd_init(argv):
-    _, o = L.parse_args(argv, {"network": "str", "cluster-network": "str", "size": "int", "min_size": "int",
-                               "pg_bits": "int", "disable_cephx": "bool"}, 0, USAGE)
+    _, o = L.parse_args(argv, L.ApiOptions("POST", "/nodes/{node}/ceph/init"), 0, USAGE)
     with L.cfs_lock("file-ceph_conf"):
         if CEPH_CONF.exists():
             secs = parse_ini(CEPH_CONF.read_text())
@@ -200,7 +199,7 @@ def cmd_mon(argv):
         raise L.PVEError(f"400 unknown command 'pveceph mon {' '.join(argv)}'\n{USAGE}", 255)
     if argv[0] == "destroy":
         return mon_destroy(argv[1:])
-    _, o = L.parse_args(argv[1:], {"mon-address": "str", "monid": "str"}, 0, USAGE)
+    _, o = L.parse_args(argv[1:], L.ApiOptions("POST", "/nodes/{node}/ceph/mon/{monid}"), 0, USAGE)
     mid = o.get("monid", L.nodename())
     addr = o.get("mon-address", storage_addr())
     secs = read_conf()
@@ -269,7 +268,7 @@ def mon_destroy(argv):
 def cmd_mgr(argv):
     if not argv or argv[0] not in ("create", "destroy"):
         raise L.PVEError(f"400 unknown command 'pveceph mgr {' '.join(argv)}'\n{USAGE}", 255)
-    _, o = L.parse_args(argv[1:], {"id": "str"}, 0, USAGE)
+    _, o = L.parse_args(argv[1:], L.ApiOptions("POST", "/nodes/{node}/ceph/mgr/{id}"), 0, USAGE)
     mid = o.get("id", L.nodename())
     read_conf()
     ensure_local_links()
@@ -326,8 +325,7 @@ def cmd_osd(argv):
         raise L.PVEError(f"400 unknown command 'pveceph osd {' '.join(argv)}'\n{USAGE}", 255)
     if argv[0] == "destroy":
         return osd_destroy(argv[1:])
-    pos, o = L.parse_args(argv[1:], {"encrypted": "bool", "crush-device-class": "str", "db_dev": "str",
-                                     "wal_dev": "str", "db_dev_size": "str", "osds-per-device": "int"}, 1, USAGE)
+    pos, o = L.parse_args(argv[1:], L.ApiOptions("POST", "/nodes/{node}/ceph/osd", positional=("dev",)), 1, USAGE)
     dev = pos[0]
     secs = read_conf()
     ensure_local_links()
@@ -366,7 +364,8 @@ def cmd_osd(argv):
 
 
 def osd_destroy(argv):
-    pos, o = L.parse_args(argv, {"cleanup": "bool"}, 1, USAGE)
+    pos, o = L.parse_args(argv, L.ApiOptions("DELETE", "/nodes/{node}/ceph/osd/{osdid}", positional=("osdid",)),
+                          1, USAGE)
     osd_id = pos[0]
     d = Path(f"/var/lib/ceph/osd/ceph-{osd_id}")
     if not d.exists():
@@ -409,13 +408,14 @@ def cmd_pool(argv):
     raise L.PVEError(f"400 unknown command 'pveceph pool {sub}'\n{USAGE}", 255)
 
 
-POOL_OPTS = {"size": "int", "min_size": "int", "pg_num": "int", "pg_num_min": "int", "add_storages": "bool",
-             "application": "str", "crush_rule": "str", "pg_autoscale_mode": "str", "target_size": "str",
-             "target_size_ratio": "str", "erasure-coding": "str"}
+# `pool create`/`set`/`destroy` take the API methods' parameters (pve-manager PVE/CLI/pveceph.pm), from PVE's schema
+POOL_CREATE_OPTS = L.ApiOptions("POST", "/nodes/{node}/ceph/pool", positional=("name",))
+POOL_SET_OPTS = L.ApiOptions("PUT", "/nodes/{node}/ceph/pool/{name}", positional=("name",))
+POOL_DESTROY_OPTS = L.ApiOptions("DELETE", "/nodes/{node}/ceph/pool/{name}", positional=("name",))
 
 
 def pool_create(argv):
-    pos, o = L.parse_args(argv, POOL_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, POOL_CREATE_OPTS, 1, USAGE)
     name = pos[0]
     if name in pool_names():
         raise L.PVEError(f"pool '{name}' already exists", 255)
@@ -461,7 +461,7 @@ def _apply_pool_opts(name, o):
 
 
 def pool_set(argv):
-    pos, o = L.parse_args(argv, POOL_OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, POOL_SET_OPTS, 1, USAGE)
     if pos[0] not in pool_names():
         raise L.PVEError(f"pool '{pos[0]}' does not exist", 255)
     _apply_pool_opts(pos[0], o)
@@ -520,7 +520,7 @@ def pool_ls(argv):
 
 
 def pool_destroy(argv):
-    pos, o = L.parse_args(argv, {"force": "bool", "remove_storages": "bool", "remove_ecprofile": "bool"}, 1, USAGE)
+    pos, o = L.parse_args(argv, POOL_DESTROY_OPTS, 1, USAGE)
     name = pos[0]
     if name not in pool_names():
         raise L.PVEError(f"pool '{name}' does not exist", 255)

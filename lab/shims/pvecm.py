@@ -133,8 +133,8 @@ def member_hosts(cluster: dict) -> list[str]:
 
 # ---------------------------------------------------------------- commands
 def cmd_create(argv):
-    pos, o = L.parse_args(argv, {"link0": "str", "link1": "str", "nodeid": "int", "votes": "int",
-                                 "bindnet0_addr": "str", "ring0_addr": "str"}, 1, USAGE)
+    # pve-cluster PVE/CLI/pvecm.pm: create = POST /cluster/config (options by PVE's schema, link0..link7)
+    pos, o = L.parse_args(argv, L.ApiOptions("POST", "/cluster/config", positional=("clustername",)), 1, USAGE)
     name = pos[0]
     if not NAME_RE.match(name):
         raise L.PVEError(f"400 Parameter verification failed.\nclustername: value does not match the regex pattern", 255)
@@ -175,6 +175,7 @@ def cmd_create(argv):
 
 
 def cmd_add(argv):
+    # `pvecm add` is CLI-only (pve-cluster PVE/CLI/pvecm.pm's own schema, not in the API's): options by hand
     pos, o = L.parse_args(argv, {"link0": "str", "link1": "str", "use_ssh": "bool", "fingerprint": "str",
                                  "force": "bool", "nodeid": "int", "votes": "int", "ring0_addr": "str"}, 1, USAGE)
     target = pos[0]

@@ -9,11 +9,13 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..common import pid_alive
@@ -79,9 +81,59 @@ def dispatch(tool: str, commands: dict, usage: str, argv: list[str]) -> int:
 
 
 # ---------------------------------------------------------------- PVE-style argument parsing
+def pve_major() -> int:
+    """The PVE major this lab stands in for: $PROXMOX_HA_LAB_PVE_MAJOR, else `pve_major` in
+    /etc/lab-host.json, else 8 (as `python -m lab.api serve` defaults to --pve-version 8)."""
+    value = os.environ.get("PROXMOX_HA_LAB_PVE_MAJOR")
+    if not value:
+        try:
+            value = json.loads(HOST_INFO.read_text()).get("pve_major")
+        except (OSError, ValueError):
+            value = None
+    return int(value or 8)
+
+
+CLI_KINDS = {"boolean": "bool", "integer": "int", "number": "num", "array": "list"}
+# `link[n]` is the API viewer's name for corosync's link0..link7 (pve-cluster PVE::Corosync MAX_LINK_INDEX 7)
+INDEXED = {"link[n]": [f"link{i}" for i in range(8)]}
+
+
+class ApiOptions(Mapping):
+    """The options of a PVE CLI command that calls an API method: PVE generates them from the method's
+    parameters (exact names), less those given as positional arguments and those the CLI fills in itself
+    (`node`: this node). Read from the lab's extract of PVE's API schema for pve_major() on each use, as
+    parse_args kinds. A PVE without the method has no such command."""
+
+    def __init__(self, method: str, template: str, positional=(), fixed=("node",), command: str = ""):
+        self.method, self.template, self.skip = method, template, set(positional) | set(fixed)
+        self.command = command or f"{method} {template}"
+
+    def table(self) -> dict:
+        from lab.api import schema as SC  # lazily: lab.api imports this module
+
+        schema = SC.method_schema(self.method, self.template, pve_major())
+        if schema is None:
+            raise PVEError(f"400 unknown command '{self.command}'", 255)
+        out = {}
+        for name, spec in schema.items():
+            if name not in self.skip:
+                out.update(dict.fromkeys(INDEXED.get(name, [name]), CLI_KINDS.get(spec.get("type"), "str")))
+        return out
+
+    def __getitem__(self, key):
+        return self.table()[key]
+
+    def __iter__(self):
+        return iter(self.table())
+
+    def __len__(self):
+        return len(self.table())
+
+
 def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
     """PVE CLI style: `--opt value` / `-opt value`; boolean options may stand alone.
-    spec: option name -> 'bool' | 'int' | 'str' | 'list' (repeatable). Returns (positional, opts)."""
+    spec: option name -> 'bool' | 'int' | 'num' | 'str' | 'list' (repeatable), e.g. an ApiOptions.
+    Returns (positional, opts)."""
     pos, opts = [], OrderedDict()
     i = 0
     while i < len(argv):
@@ -112,6 +164,8 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
                         int(val)
                     except ValueError:
                         raise PVEError(f"400 Parameter verification failed.\n{key_norm}: type check ('integer') failed - got '{val}'", 255)
+                if kind == "num" and not re.fullmatch(r"[+-]?(\d+\.\d+|\d+\.|\.\d+|\d+)([eE][+-]?\d+)?", val):
+                    raise PVEError(f"400 Parameter verification failed.\n{key_norm}: type check ('number') failed - got '{val}'", 255)
             if kind == "list":
                 opts.setdefault(key_norm, []).append(val)
             else:

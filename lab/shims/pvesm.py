@@ -30,18 +30,10 @@ STORAGE_CFG = L.PVE / "storage.cfg"
 TYPES = ("dir", "rbd", "cephfs", "pbs", "nfs", "cifs", "lvm", "lvmthin", "zfspool", "zfs", "iscsi",
          "iscsidirect", "glusterfs", "btrfs", "esxi")
 SECRET_OPTS = ("password", "encryption-key", "keyring", "master-pubkey")
-OPTS = {k: "str" for k in (
-    "path", "content", "pool", "krbd", "monhost", "username", "server", "export", "datastore",
-    "fingerprint", "password", "namespace", "nodes", "disable", "shared", "maxfiles", "prune-backups",
-    "vgname", "thinpool", "base", "portal", "target", "share", "domain", "subdir", "options",
-    "mountpoint", "fs-name", "keyring", "content-dirs", "is_mountpoint", "mkdir", "create-base-path",
-    "create-subdirs", "sparse", "blocksize", "encryption-key", "master-pubkey", "port", "format",
-    "preallocation", "data-pool", "bwlimit", "comments", "lio_tpg", "iscsiprovider", "saferemove",
-    "tagged_only", "transport", "volume", "server2", "smbversion", "max-protected-backups",
-    "snapshot-as-volume-chain", "digest", "delete")}
-OPTS["disable"] = "bool"
-OPTS["shared"] = "bool"
-OPTS["krbd"] = "bool"
+# Options are the API methods' parameters (pve-storage PVE/CLI/pvesm.pm: add = POST /storage, set = PUT
+# /storage/{storage}), from PVE's schema for the lab's PVE major: the union over all storage types.
+ADD_OPTS = L.ApiOptions("POST", "/storage", positional=("type", "storage"))
+SET_OPTS = L.ApiOptions("PUT", "/storage/{storage}", positional=("storage",))
 # PVE writes a few flags without value
 FLAG_OPTS = ()
 
@@ -72,7 +64,7 @@ def remove_storage_sections_for_pool(pool):
 
 
 def cmd_add(argv):
-    pos, o = L.parse_args(argv, OPTS, 2, USAGE)
+    pos, o = L.parse_args(argv, ADD_OPTS, 2, USAGE)
     typ, sid = pos
     if typ not in TYPES:
         raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration '{', '.join(TYPES)}'", 255)
@@ -111,7 +103,7 @@ def cmd_add(argv):
 
 
 def cmd_set(argv):
-    pos, o = L.parse_args(argv, OPTS, 1, USAGE)
+    pos, o = L.parse_args(argv, SET_OPTS, 1, USAGE)
     sid = pos[0]
     with L.cfs_lock("file-storage_cfg"):
         secs = read_cfg()
@@ -190,8 +182,7 @@ def _status_rows(secs, only=None):
 
 
 def cmd_status(argv):
-    _, o = L.parse_args(argv, {"storage": "str", "content": "str", "enabled": "bool", "format": "bool",
-                               "target": "str", "output-format": "str"}, 0, USAGE)
+    _, o = L.parse_args(argv, {**L.ApiOptions("GET", "/nodes/{node}/storage"), "output-format": "str"}, 0, USAGE)
     secs = read_cfg()
     if o.get("storage") and not any(s[1] == o["storage"] for s in secs):
         raise L.PVEError(f"storage '{o['storage']}' does not exist", 255)
