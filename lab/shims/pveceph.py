@@ -22,7 +22,8 @@ USAGE = """USAGE: pveceph <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 Stands in for Proxmox VE's `pveceph`; drives the real Ceph daemons of this lab host
 (Debian's Ceph packages; config in /etc/pve/ceph.conf, /etc/ceph/ceph.conf links to it).
 
-       pveceph install [--repository no-subscription|enterprise|test] [--version quincy|reef|squid]
+       pveceph install [--repository enterprise|no-subscription|test] [--version quincy|reef|squid]   (PVE 8)
+       pveceph install [--repository enterprise|no-subscription|test|manual] [--version squid|tentacle]   (PVE 9)
        pveceph init [--network CIDR] [--cluster-network CIDR] [--size N] [--min_size N] [--pg_bits N]
        pveceph mon create [--mon-address ADDR]
        pveceph mgr create
@@ -117,27 +118,62 @@ def storage_addr() -> str:
 
 
 # ---------------------------------------------------------------- install / init
+# What `pveceph install` offers and writes on each PVE major (pve-manager PVE/Ceph/Releases.pm and
+# PVE/CLI/pveceph.pm; stable-8 @ 2606ac850d46, master @ 14a22df35955): the `version` enum (sorted),
+# its default, the `repository` enum, and the repository file: PVE 8 a bookworm ceph.list line,
+# PVE 9 a trixie deb822 ceph.sources (none for `manual`). PVE 9 offers no squid on arm64.
+CEPH_RELEASES = {8: ("quincy", "reef", "squid"), 9: ("squid", "tentacle")}
+CEPH_DEFAULT_RELEASE = {8: "quincy", 9: "tentacle"}
+CEPH_REPOSITORIES = {8: ("enterprise", "no-subscription", "test"), 9: ("enterprise", "no-subscription", "test", "manual")}
+APT_SOURCES = Path("/etc/apt/sources.list.d")
+
+
+def pve_major() -> int:
+    """The lab host's PVE major: `pve_version` of /etc/lab-host.json, else 8 (what the lab API serves by default)."""
+    return int(str(L.host_info().get("pve_version", 8)).split(".")[0])
+
+
+def ceph_releases(major: int, machine: str | None = None) -> tuple[str, ...]:
+    machine = machine or os.uname().machine
+    releases = CEPH_RELEASES[major]
+    return tuple(r for r in releases if not (major >= 9 and r == "squid" and machine in ("aarch64", "arm64")))
+
+
+def ceph_repository_file(major: int, release: str, repository: str) -> tuple[str, str] | None:
+    """(file name under /etc/apt/sources.list.d, content) as pveceph install writes it; None for `manual`."""
+    cdn = "https://enterprise.proxmox.com" if repository == "enterprise" else "http://download.proxmox.com"
+    if major >= 9:
+        if repository == "manual":
+            return None
+        return "ceph.sources", (f"Types: deb\nURIs: {cdn}/debian/ceph-{release}\nSuites: trixie\n"
+                                f"Components: {repository}\nSigned-By: /usr/share/keyrings/proxmox-archive-keyring.gpg\n")
+    return "ceph.list", f"deb {cdn}/debian/ceph-{release} bookworm {repository}\n"
+
+
 def cmd_install(argv):
-    _, o = L.parse_args(argv, {"repository": "str", "version": "str", "allow-experimental": "bool",
-                               "test-repository": "bool"}, 0, USAGE)
-    repo = o.get("repository", "enterprise")
-    ver = o.get("version", "quincy")
-    if repo not in ("no-subscription", "enterprise", "test"):
-        raise L.PVEError(f"400 Parameter verification failed.\nrepository: value '{repo}' does not have a value in the enumeration 'enterprise, no-subscription, test'", 255)
-    if ver not in ("quincy", "reef", "squid"):
-        raise L.PVEError(f"400 Parameter verification failed.\nversion: value '{ver}' does not have a value in the enumeration 'quincy, reef, squid'", 255)
-    comp = {"no-subscription": "no-subscription", "enterprise": "enterprise", "test": "test"}[repo]
-    url = ("https://enterprise.proxmox.com/debian/ceph-" if repo == "enterprise"
-           else "http://download.proxmox.com/debian/ceph-") + ver
-    line = f"deb {url} bookworm {comp}\n"
-    lst = Path("/etc/apt/sources.list.d/ceph.list")
-    lst.parent.mkdir(parents=True, exist_ok=True)
-    lst.write_text(line)
-    rec = {"repository": repo, "version": ver, "real_version": _real_ceph_version(), "time": int(time.time())}
-    Path("/etc/pve/ceph-install").mkdir(parents=True, exist_ok=True)
-    L.write_file_atomic(Path(f"/etc/pve/ceph-install/{L.nodename()}.json"), json.dumps(rec) + "\n")
-    print(f"update available package list")
-    print(f"start installation")
+    _, o = L.parse_args(argv, {"repository": "str", "version": "str", "allow-experimental": "bool"}, 0, USAGE)
+    major = pve_major()
+    releases, repositories = ceph_releases(major), CEPH_REPOSITORIES[major]
+    errors = {}
+    if "repository" in o and o["repository"] not in repositories:
+        errors["repository"] = (f"value '{o['repository']}' does not have a value in the enumeration "
+                                f"'{', '.join(repositories)}'")
+    if "version" in o and o["version"] not in releases:
+        errors["version"] = f"value '{o['version']}' does not have a value in the enumeration '{', '.join(releases)}'"
+    if errors:
+        # PVE::Exception of a parameter check, with the method's short usage appended by the CLI handler
+        lines = "".join(f"{k}: {v}\n" for k, v in sorted(errors.items()))
+        raise L.PVEError(f"400 Parameter verification failed.\n{lines}pveceph install  [OPTIONS]", 255)
+    repo = o.get("repository") or "enterprise"
+    ver = o.get("version") or CEPH_DEFAULT_RELEASE[major]
+    source = ceph_repository_file(major, ver, repo)
+    if source:
+        L.write_file_atomic(APT_SOURCES / source[0], source[1])
+    rec = {"repository": repo, "version": ver, "pve_major": major, "real_version": _real_ceph_version(),
+           "time": int(time.time())}
+    L.write_file_atomic(L.PVE / "ceph-install" / f"{L.nodename()}.json", json.dumps(rec) + "\n")
+    print("update available package list")
+    print("start installation")
     print(f"lab: Ceph packages are already installed ({rec['real_version']}); recorded repository "
           f"'{repo}', version '{ver}'")
     print("installed ceph " + ver + " successfully!")
