@@ -128,11 +128,6 @@ CEPH_REPOSITORIES = {8: ("enterprise", "no-subscription", "test"), 9: ("enterpri
 APT_SOURCES = Path("/etc/apt/sources.list.d")
 
 
-def pve_major() -> int:
-    """The lab host's PVE major: `pve_version` of /etc/lab-host.json, else 8 (what the lab API serves by default)."""
-    return int(str(L.host_info().get("pve_version", 8)).split(".")[0])
-
-
 def ceph_releases(major: int, machine: str | None = None) -> tuple[str, ...]:
     machine = machine or os.uname().machine
     releases = CEPH_RELEASES[major]
@@ -152,7 +147,7 @@ def ceph_repository_file(major: int, release: str, repository: str) -> tuple[str
 
 def cmd_install(argv):
     _, o = L.parse_args(argv, {"repository": "str", "version": "str", "allow-experimental": "bool"}, 0, USAGE)
-    major = pve_major()
+    major = L.pve_major()
     releases, repositories = ceph_releases(major), CEPH_REPOSITORIES[major]
     errors = {}
     if "repository" in o and o["repository"] not in repositories:

@@ -17,10 +17,11 @@ from lab.shims import pvelib as L
 @pytest.fixture
 def host(tmp_path, monkeypatch):
     def make(pve_version: int | None):
-        info = {"name": "pve1"} if pve_version is None else {"name": "pve1", "pve_version": pve_version}
+        info = {"name": "pve1"} if pve_version is None else {"name": "pve1", "pve_major": pve_version}
         (tmp_path / "lab-host.json").write_text(json.dumps(info))
         return tmp_path
 
+    monkeypatch.delenv("PROXMOX_HA_LAB_PVE_MAJOR", raising=False)
     monkeypatch.setattr(L, "HOST_INFO", tmp_path / "lab-host.json")
     monkeypatch.setattr(L, "PVE", tmp_path / "pve")
     monkeypatch.setattr(L, "nodename", lambda: "pve1")
