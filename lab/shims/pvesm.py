@@ -11,13 +11,14 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
+from . import pbsclient
 from . import pvelib as L
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
 Stands in for Proxmox VE's `pvesm`; keeps /etc/pve/storage.cfg in PVE's section-config
 format. Status of rbd storages comes from the real Ceph cluster (`ceph df`); dir storages
-from statvfs. Remote storages (pbs, nfs, cifs, ...) are never contacted: shown inactive.
+from statvfs. A new pbs storage is activated against its server, as PVE does; status never contacts it.
 
        pvesm add <type> <storage> [--OPTION VALUE ...]
        pvesm set <storage> [--OPTION VALUE ...] [--delete OPT[,OPT]] [--disable 0|1]
@@ -90,6 +91,12 @@ def cmd_add(argv):
     if typ in ("dir",) and "content" not in opts:
         opts["content"] = "images,rootdir"
     with L.cfs_lock("file-storage_cfg"):
+        if typ == "pbs" and opts.get("disable") != "1" and L.nodename() in (opts.get("nodes") or L.nodename()).split(","):
+            # `pvesm add` is PVE's POST /storage in-process: the new PBS storage is activated before it is saved.
+            try:
+                pbsclient.activate(sid, opts, secret.get("password"))
+            except pbsclient.ActivationError as error:
+                raise L.PVEError(f"create storage failed: {error}", 255) from None
         add_storage_section(typ, sid, opts)
         if "password" in secret:
             p = L.PVE / "priv" / "storage" / f"{sid}.pw"
