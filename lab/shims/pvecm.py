@@ -206,11 +206,18 @@ def cmd_add(argv):
         if fp.upper() != want:
             raise L.PVEError(f"500 Can't connect to {target}:8006 (fingerprint '{want}' not verified, "
                              f"abort!)", 255)
-    elif o.get("use_ssh") != "1" and not sys.stdin.isatty():
-        pass  # the lab does not prompt for the root password; it uses the lab's ssh key
-    # the cluster node must be a quorate cluster member
-    chk = L.ssh_cmd(taddr, "test -f /etc/corosync/corosync.conf || exit 10; corosync-quorumtool -s >/dev/null 2>&1",
-                    timeout=30)
+    member_check = "test -f /etc/corosync/corosync.conf || exit 10; corosync-quorumtool -s >/dev/null 2>&1"
+    if o.get("use_ssh") == "1":
+        # PVE's --use_ssh logs in as root with root's own keys and known_hosts (ssh-copy-id, then ssh -o
+        # BatchMode=yes): the joiner's key must be authorized there and the target's host key known here.
+        chk = L.run(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", f"root@{target}", member_check],
+                    check=False, timeout=30)
+        if chk.returncode == 255:
+            raise L.PVEError(f"unable to copy ssh ID: command 'ssh-copy-id -i /root/.ssh/id_rsa root@{target}' "
+                             f"failed: exit code 1\n{chk.stderr.strip()}", 255)
+    else:
+        # Without --use_ssh PVE asks for the target's root password; the lab logs in with its own key instead.
+        chk = L.ssh_cmd(taddr, member_check, timeout=30)
     if chk.returncode == 10:
         raise L.PVEError(f"500 unable to join: remote node '{th}' is not part of a cluster", 255)
     if chk.returncode != 0:
