@@ -37,7 +37,7 @@ def _pbs_answers(server: str, fingerprint: str | None, key: str) -> str:
     lines = [
         f"actual=$(timeout 10 openssl s_client -connect {shlex.quote(address)} </dev/null 2>/dev/null"
         " | openssl x509 -noout -fingerprint -sha256 2>/dev/null | cut -d= -f2) || true",
-        f"[ -n \"$actual\" ] || fail {shlex.quote(f'the PBS at {address} does not answer over TLS from this node; set up Proxmox Backup Server first (see docs/runbook.md), or fix {key}.server')}",
+        f"[ -n \"$actual\" ] || fail {shlex.quote(f'the PBS at {address} does not answer over TLS from this node; set up Proxmox Backup Server first (README: Before the first up), or fix {key}.server')}",
     ]
     if fingerprint:
         wrong = (f"the PBS at {address} presents fingerprint $actual, not {key}.fingerprint ({fingerprint.upper()}); "
