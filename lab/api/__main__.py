@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import auth as A
-from . import store as S
+from . import auth
+from . import store
 from .server import make_cert, serve
 
 
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "token":
         try:
-            print(A.bootstrap_token(S.Store(args.pve_dir), args.user, args.name))
+            print(auth.bootstrap_token(store.Store(args.pve_dir), args.user, args.name))
         except KeyError as e:
             sys.stderr.write(f"{e.args[0]}\n")
             return 255

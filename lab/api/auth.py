@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from . import store as S
+from . import store
 
 TICKET_LIFETIME = 7200
 USER_CFG = "user.cfg"
@@ -91,29 +91,29 @@ class Identity:
 
 
 # ---------------------------------------------------------------- config access
-def read_users(st: S.Store) -> dict:
-    return S.parse_user_cfg(st.read_text(USER_CFG))
+def read_users(st: store.Store) -> dict:
+    return store.parse_user_cfg(st.read_text(USER_CFG))
 
 
-def write_users(st: S.Store, cfg: dict) -> None:
-    st.write_text(USER_CFG, S.format_user_cfg(cfg))
+def write_users(st: store.Store, cfg: dict) -> None:
+    st.write_text(USER_CFG, store.format_user_cfg(cfg))
 
 
-def read_token_secrets(st: S.Store) -> dict:
-    return S.parse_token_cfg(st.read_text(TOKEN_CFG))
+def read_token_secrets(st: store.Store) -> dict:
+    return store.parse_token_cfg(st.read_text(TOKEN_CFG))
 
 
-def set_token_secret(st: S.Store, full_tokenid: str, value: str | None) -> None:
+def set_token_secret(st: store.Store, full_tokenid: str, value: str | None) -> None:
     with st.lock("file-priv_token_cfg"):
         tokens = read_token_secrets(st)
         if value is None:
             tokens.pop(full_tokenid, None)
         else:
             tokens[full_tokenid] = value
-        st.write_text(TOKEN_CFG, S.format_token_cfg(tokens), 0o600)
+        st.write_text(TOKEN_CFG, store.format_token_cfg(tokens), 0o600)
 
 
-def create_token(st: S.Store, userid: str, name: str, privsep: int, comment: str | None = None,
+def create_token(st: store.Store, userid: str, name: str, privsep: int, comment: str | None = None,
                  expire: int | None = None) -> tuple[str, str, dict]:
     """Create token NAME of USERID (must exist). -> (full tokenid, secret, info). Raises KeyError/ValueError."""
     with st.lock("file-user_cfg"):
@@ -138,9 +138,9 @@ def create_token(st: S.Store, userid: str, name: str, privsep: int, comment: str
 def bootstrap_token(st, userid: str = "root@pam", name: str = "pulumi") -> str:
     """Idempotently ensure a privsep=0 token and return 'USER!NAME=SECRET' (for `lab.api token`).
     st: a Store or the pve directory."""
-    if not isinstance(st, S.Store):
-        st = S.Store(st)
-    S.mkdirs(st)
+    if not isinstance(st, store.Store):
+        st = store.Store(st)
+    store.mkdirs(st)
     with st.lock("file-user_cfg"):
         cfg = read_users(st)
         if userid not in cfg["users"]:
@@ -167,7 +167,7 @@ def bootstrap_token(st, userid: str = "root@pam", name: str = "pulumi") -> str:
 
 
 # ---------------------------------------------------------------- tickets
-def _ticket_key(st: S.Store) -> bytes:
+def _ticket_key(st: store.Store) -> bytes:
     p = st.path(TICKET_KEY_FILE)
     try:
         key = p.read_bytes().strip()
@@ -175,7 +175,7 @@ def _ticket_key(st: S.Store) -> bytes:
             return key
     except FileNotFoundError:
         pass
-    S.mkdirs(st)
+    store.mkdirs(st)
     key = secrets.token_hex(32).encode()
     try:
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -186,11 +186,11 @@ def _ticket_key(st: S.Store) -> bytes:
     return key
 
 
-def _sign(st: S.Store, data: str) -> str:
+def _sign(st: store.Store, data: str) -> str:
     return base64.b64encode(hmac.new(_ticket_key(st), data.encode(), hashlib.sha256).digest()).decode().rstrip("=")
 
 
-def make_ticket(st: S.Store, userid: str, now: int | None = None) -> tuple[str, str]:
+def make_ticket(st: store.Store, userid: str, now: int | None = None) -> tuple[str, str]:
     """-> (ticket, CSRFPreventionToken), PVE-shaped: PVE:USER:HEXTIME::SIG and HEXTIME:SIG."""
     ts = f"{int(now or time.time()):08X}"
     plain = f"PVE:{userid}:{ts}"
@@ -199,7 +199,7 @@ def make_ticket(st: S.Store, userid: str, now: int | None = None) -> tuple[str, 
     return ticket, csrf
 
 
-def verify_ticket(st: S.Store, ticket: str) -> str:
+def verify_ticket(st: store.Store, ticket: str) -> str:
     parts = ticket.split("::", 1)
     if len(parts) != 2 or not parts[0].startswith("PVE:"):
         raise AuthError("authentication failure")
@@ -216,7 +216,7 @@ def verify_ticket(st: S.Store, ticket: str) -> str:
     return userid
 
 
-def verify_csrf(st: S.Store, userid: str, token: str | None) -> bool:
+def verify_csrf(st: store.Store, userid: str, token: str | None) -> bool:
     if not token or ":" not in token:
         return False
     ts, sig = token.split(":", 1)
@@ -227,7 +227,7 @@ def verify_csrf(st: S.Store, userid: str, token: str | None) -> bool:
     return -300 < age < TICKET_LIFETIME and hmac.compare_digest(sig, _sign(st, f"{ts}:{userid}"))
 
 
-def check_password(st: S.Store, userid: str, password: str) -> bool:
+def check_password(st: store.Store, userid: str, password: str) -> bool:
     if userid == "root@pam":
         want = st.read_text(ROOT_PASSWORD_FILE).rstrip("\n")
         return bool(want) and hmac.compare_digest(want, password)
@@ -254,7 +254,7 @@ def verify_password_hash(h: str, password: str) -> bool:
     return False
 
 
-def set_password(st: S.Store, userid: str, password: str) -> None:
+def set_password(st: store.Store, userid: str, password: str) -> None:
     name, _, realm = userid.partition("@")
     if realm != "pve":
         return  # pam passwords live in the system's shadow; the lab does not touch it
@@ -265,7 +265,7 @@ def set_password(st: S.Store, userid: str, password: str) -> None:
 
 
 # ---------------------------------------------------------------- request authentication
-def authenticate(st: S.Store, headers, method: str) -> Identity:
+def authenticate(st: store.Store, headers, method: str) -> Identity:
     auth = headers.get("Authorization") or ""
     if auth.startswith("PVEAPIToken"):
         rest = auth[len("PVEAPIToken"):].lstrip(" =:")

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import schema as SC
+from . import schema
 
 OUT_DIR = Path(__file__).resolve().parent / "pve-schema"
 # schema keys that take part in PVE::JSONSchema's parameter check (descriptions are left out)
@@ -47,7 +47,7 @@ def clean(spec: dict) -> dict:
 def extract(tree: list, version: str, source: str) -> dict:
     idx = index(tree)
     methods = {}
-    for method, path in sorted(set(SC.ENDPOINTS) | set(SC.CLI_ENDPOINTS), key=lambda mp: (mp[1], mp[0])):
+    for method, path in sorted(set(schema.ENDPOINTS) | set(schema.CLI_ENDPOINTS), key=lambda mp: (mp[1], mp[0])):
         info = idx.get((method, path))
         if info is None:
             continue  # e.g. /cluster/ha/rules before PVE 9
@@ -68,7 +68,7 @@ def dumps(doc: dict) -> str:
 def fresh(src_dir: Path) -> dict[str, str]:
     """{file name: text} of the extract, made from the schema files in src_dir."""
     out = {}
-    for version in SC.PVE_SCHEMA_VERSIONS.values():
+    for version in schema.PVE_SCHEMA_VERSIONS.values():
         name = f"pve-{version}.json"
         tree = json.loads((Path(src_dir) / name).read_text())
         out[name] = dumps(extract(tree, version, f"pve-docs api-viewer/apidata.js as JSON ({name}), "

@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from . import formats as F
+from . import formats
 
 # ---------------------------------------------------------------- errors
 
@@ -205,8 +205,8 @@ def f_calendar(v):
         raise ValueError(f"invalid calendar event '{v}' - {e}")
 
 
-FORMATS = {**F.FORMATS, "pve-calendar-event": f_calendar}  # named formats -> checker (base names)
-PROPERTY_STRING_FORMATS = F.PROPERTY_STRING_FORMATS  # named key=value formats the schema gives by name only
+FORMATS = {**formats.FORMATS, "pve-calendar-event": f_calendar}  # named formats -> checker (base names)
+PROPERTY_STRING_FORMATS = formats.PROPERTY_STRING_FORMATS  # named key=value formats the schema gives by name only
 
 
 # ---------------------------------------------------------------- property strings (key=value,...)
@@ -299,7 +299,7 @@ def check_format(fmt, value: str, path: str = "", major: int = 9) -> None:
         return
     check = FORMATS.get(name)
     if check is None:
-        if name in F.UNCHECKED_FORMATS:
+        if name in formats.UNCHECKED_FORMATS:
             return
         raise ValueError(f"undefined format '{fmt}'")
     if kind == "list":

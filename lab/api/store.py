@@ -12,7 +12,7 @@ import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
 
-from ..shims import pvelib as L
+from ..shims import pvelib
 
 
 class Store:
@@ -24,7 +24,7 @@ class Store:
 
     # -------------------------------------------------------------- locking: the shims' own cfs_lock files
     def lock(self, name: str, timeout: float = 10):
-        return L.cfs_lock(name, timeout, pve_dir=self.dir)
+        return pvelib.cfs_lock(name, timeout, pve_dir=self.dir)
 
     # -------------------------------------------------------------- plain files
     def read_text(self, rel: str, default: str = "") -> str:
@@ -34,17 +34,17 @@ class Store:
             return default
 
     def write_text(self, rel: str, text: str, mode: int | None = None) -> None:
-        L.write_file_atomic(self.dir / rel, text, mode)
+        pvelib.write_file_atomic(self.dir / rel, text, mode)
 
     def unlink(self, rel: str) -> None:
         (self.dir / rel).unlink(missing_ok=True)
 
     # -------------------------------------------------------------- section config (pvelib)
     def sections(self, rel: str) -> list:
-        return L.read_sections(self.dir / rel)
+        return pvelib.read_sections(self.dir / rel)
 
     def write_sections(self, rel: str, sections: list) -> None:
-        L.write_file_atomic(self.dir / rel, L.format_section_config(sections))
+        pvelib.write_file_atomic(self.dir / rel, pvelib.format_section_config(sections))
 
     def digest(self, rel: str) -> str:
         import hashlib

@@ -2,9 +2,11 @@
 and a call of the lab API's own handler as root@pam, so what the API refuses the CLI refuses (exit 255)."""
 from __future__ import annotations
 
-from lab.api import auth as A
-from lab.api import schema as SC
-from lab.api.server import APIError, PVEAPI
+from lab.api import auth
+from lab.api import routes
+from lab.api import schema
+from lab.api.core import APIError
+from lab.api.dispatch import PVEAPI
 
 from . import pvelib as L
 
@@ -13,17 +15,17 @@ def api() -> PVEAPI:
     return PVEAPI(L.PVE, L.nodename())
 
 
-def options(argv: list[str], schema: dict, usage: str) -> tuple[list[str], dict[str, str]]:
+def options(argv: list[str], params_schema: dict, usage: str) -> tuple[list[str], dict[str, str]]:
     """Getopt::Long over the schema: `--name value`, `--name=value`, a bare boolean; no '-'/'_' folding."""
     positional, found, i = [], {}, 0
     while i < len(argv):
         arg = argv[i]
         if arg.startswith("-") and len(arg) > 1:
             name, _, value = arg.lstrip("-").partition("=")
-            if name not in schema:
+            if name not in params_schema:
                 raise L.PVEError(f"Unknown option: {name}\n400 unable to parse option\n{usage}", 255)
             if not value:
-                boolean = schema[name].get("type") == "boolean"
+                boolean = params_schema[name].get("type") == "boolean"
                 if boolean and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
                     value = "1"
                 elif i + 1 < len(argv):
@@ -39,13 +41,13 @@ def options(argv: list[str], schema: dict, usage: str) -> tuple[list[str], dict[
 
 def call(server: PVEAPI, method: str, template: str, params: dict[str, str]):
     """Run the handler the HTTPS API serves for (method, template), with the API's validation and quorum rule."""
-    schema = SC.endpoint_schema(method, template, server.major)
-    handler = next(fn for m, t, _, fn in server.routes if (m, t) == (method, template))
+    params_schema = schema.endpoint_schema(method, template, server.major)
+    handler = routes.find(method, template).handler
     try:
-        SC.validate(schema, params)
+        schema.validate(params_schema, params)
         server.refuse_write_without_quorum(method)
-        return handler(A.Identity(userid="root@pam"), params)
-    except SC.ParamError as error:
+        return handler(server, auth.Identity(userid="root@pam"), params)
+    except schema.ParamError as error:
         details = "".join(f"{k}: {v}\n" for k, v in error.errors.items())
         raise L.PVEError(f"400 Parameter verification failed.\n{details}".rstrip(), 255) from None
     except APIError as error:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.parse
 
-from lab.api import schema as SC
+from lab.api import routes
+from lab.api import schema
 
 from . import apicli
 from . import pvelib as L
@@ -28,16 +28,15 @@ def main(argv):
         return 0 if not argv or argv[0] in ("help", "-h", "--help") else 255
     method, path = VERBS[argv[0]], "/" + argv[1].strip("/")
     server = apicli.api()
-    route = next(((t, rx) for m, t, rx, _ in server.routes if m == method and rx.match(path)), None)
-    if route is None:
+    found = routes.match(method, path)
+    if found is None:
         raise L.PVEError(f"No '{argv[0]}' handler defined for '{path}'", 255)
-    template, rx = route
-    path_params = {k: urllib.parse.unquote(v) for k, v in rx.match(path).groupdict().items()}
-    schema = SC.endpoint_schema(method, template, server.major)
-    wanted = {k: v for k, v in schema.items() if k not in path_params}
+    route, path_params = found
+    params_schema = schema.endpoint_schema(method, route.template, server.major)
+    wanted = {k: v for k, v in params_schema.items() if k not in path_params}
     _, params = apicli.options(argv[2:], {**wanted, "output-format": {"type": "string"}}, USAGE)
     fmt = params.pop("output-format", "json")
-    result = apicli.call(server, method, template, {**params, **path_params})
+    result = apicli.call(server, method, route.template, {**params, **path_params})
     if result is not None:
         print(json.dumps(result, indent=2 if fmt == "json-pretty" else None, sort_keys=True))
     return 0

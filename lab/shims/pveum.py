@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from lab.api import schema as SC
+from lab.api import schema
 
 from . import apicli
 from . import pvelib as L
@@ -39,8 +39,9 @@ def main(argv):
         return 0 if not argv or argv[0] in ("help", "-h", "--help") else 255
     method, template, names = COMMANDS[words]
     server = apicli.api()
-    schema = SC.endpoint_schema(method, template, server.major)
-    positional, params = apicli.options(argv[len(words):], {k: v for k, v in schema.items() if k not in names}, USAGE)
+    params_schema = schema.endpoint_schema(method, template, server.major)
+    positional, params = apicli.options(argv[len(words):], {k: v for k, v in params_schema.items() if k not in names},
+                                        USAGE)
     if len(positional) != len(names):
         raise L.PVEError(f"400 wrong number of arguments\n{USAGE}", 255)
     params.update(zip(names, positional))
