@@ -170,6 +170,25 @@ def list_lxc(api, ident, p):
     return [{k: v for k, v in g.items() if k != "node"} for g in guests(api, ident, "lxc", p["node"])]
 
 
+def _guest_config(api, ident, kind: str, p) -> dict:
+    """A guest's current config with its digest (VM.Audit on /vms/VMID), as PVE's .../config returns it."""
+    _node_or_fail(api, p["node"])
+    api.check(ident, f"/vms/{p['vmid']}", "VM.Audit")
+    rel = f"nodes/{p['node']}/{pvelib.GUEST_DIRS[kind]}/{p['vmid']}.conf"
+    text = api.store.read_text(rel, default=None)
+    if text is None:
+        fail(f"Configuration file '{rel}' does not exist")
+    return {**pvelib.parse_guest_conf(text), "digest": api.store.digest(rel)}
+
+
+def qemu_config(api, ident, p):
+    return _guest_config(api, ident, "qemu", p)
+
+
+def lxc_config(api, ident, p):
+    return _guest_config(api, ident, "lxc", p)
+
+
 def list_replication(api, ident, p):
     _node_or_fail(api, p["node"])
     return []

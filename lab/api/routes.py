@@ -40,6 +40,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/nodes/{node}/subscription", nodes.node_subscription),
     Route("GET", "/nodes/{node}/qemu", nodes.list_qemu),
     Route("GET", "/nodes/{node}/lxc", nodes.list_lxc),
+    Route("GET", "/nodes/{node}/qemu/{vmid}/config", nodes.qemu_config),
+    Route("GET", "/nodes/{node}/lxc/{vmid}/config", nodes.lxc_config),
     Route("GET", "/nodes/{node}/replication", nodes.list_replication),
     # cluster.py
     Route("GET", "/cluster/status", cluster.cluster_status),

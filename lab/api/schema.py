@@ -513,6 +513,7 @@ def vzdump_job_keys(pve_major: int) -> set:
 ENDPOINTS: tuple[tuple[str, str], ...] = (
     ("GET", "/version"), ("GET", "/nodes"), ("GET", "/nodes/{node}/status"), ("GET", "/nodes/{node}/version"),
     ("GET", "/nodes/{node}/subscription"), ("GET", "/nodes/{node}/qemu"), ("GET", "/nodes/{node}/lxc"),
+    ("GET", "/nodes/{node}/qemu/{vmid}/config"), ("GET", "/nodes/{node}/lxc/{vmid}/config"),
     ("GET", "/nodes/{node}/replication"), ("GET", "/cluster/status"), ("GET", "/cluster/resources"),
     ("GET", "/cluster/config/qdevice"),
     ("GET", "/cluster/ha/groups"), ("POST", "/cluster/ha/groups"), ("GET", "/cluster/ha/groups/{group}"),

@@ -22,7 +22,7 @@ MISSING = "property is missing and it is not optional"
 NINE_ONLY = {(m, t) for m, t in SC.ENDPOINTS if t.startswith("/cluster/ha/rules")}
 # valid values for path parameters, so that only the parameters under test can fail
 PATH_VALUES = {"node": "pve1", "group": "g1", "sid": "vm:100", "rule": "r1", "storage": "local", "id": "job1",
-               "userid": "root@pam", "tokenid": "t1"}
+               "userid": "root@pam", "tokenid": "t1", "vmid": "100"}
 
 
 def _schema_file(version: str) -> dict:

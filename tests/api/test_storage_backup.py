@@ -190,3 +190,12 @@ def test_unknown_paths_are_501(lab):
     assert (status, reason) == (501, "Method 'GET /cluster/ceph/status' not implemented")
     assert c.call("PATCH", "/version")[0] in (501, 405)
     assert c.delete("/version")[0] == 501
+
+
+def test_guest_configs_as_the_exporter_reads_them(lab):
+    c = lab.client()
+    conf = c.get("/nodes/pve1/qemu/100/config")[2]["data"]
+    assert (conf["name"], conf["memory"], len(conf["digest"])) == ("guest100", "512", 40)
+    assert c.get("/nodes/pve2/lxc/200/config")[2]["data"]["name"] == "guest200"
+    status, reason, _ = c.get("/nodes/pve2/qemu/100/config")
+    assert (status, reason) == (500, "Configuration file 'nodes/pve2/qemu-server/100.conf' does not exist")
