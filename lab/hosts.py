@@ -335,22 +335,32 @@ def start_host(paths: Paths, name: str) -> int:
     return p.pid
 
 
-def start_api(paths: Paths, name: str) -> None:
-    """The PVE API emulation (lab/api) on MGMT:8006, inside the host's namespaces so /etc/pve is the host's."""
-    pidfile = paths.host_pids(name) / "api.pid"
+def _start_in_host(paths: Paths, name: str, label: str, argv: list[str]) -> None:
+    """A long-lived lab process inside the host's namespaces (so /etc/pve and /run are the host's)."""
+    pidfile = paths.host_pids(name) / f"{label}.pid"
     pid = read_pid(pidfile)
     if pid and pid_alive(pid):
         return
     sshd = read_pid(paths.sshd_pidfile(name))
-    logf = open(paths.logs / f"{name}-api.log", "ab")
+    logf = open(paths.logs / f"{name}-{label}.log", "ab")
     p = subprocess.Popen(
-        ["nsenter", "-t", str(sshd), "-m", "-n", "-u", "-i", "--", "/usr/bin/python3", "-m", "lab.api", "serve",
-         "--pve-dir", "/etc/pve", "--node", name, "--listen", f"{mgmt_addr(name)}:8006",
-         "--cert", f"/etc/pve/nodes/{name}/pve-ssl.pem", "--key", f"/etc/pve/nodes/{name}/pve-ssl.key"],
+        ["nsenter", "-t", str(sshd), "-m", "-n", "-u", "-i", "--", "/usr/bin/python3", *argv],
         cwd=REPO_ROOT, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
         stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     logf.close()
     pidfile.write_text(f"{p.pid}\n")
+
+
+def start_api(paths: Paths, name: str) -> None:
+    """The PVE API emulation (lab/api) on MGMT:8006."""
+    _start_in_host(paths, name, "api", [
+        "-m", "lab.api", "serve", "--pve-dir", "/etc/pve", "--node", name, "--listen", f"{mgmt_addr(name)}:8006",
+        "--cert", f"/etc/pve/nodes/{name}/pve-ssl.pem", "--key", f"/etc/pve/nodes/{name}/pve-ssl.key"])
+
+
+def start_pmxcfs(paths: Paths, name: str) -> None:
+    """pmxcfs's corosync.conf sync (lab/pmxcfs.py): a member takes the cluster's newer copy and reloads."""
+    _start_in_host(paths, name, "pmxcfs", ["-m", "lab.pmxcfs"])
 
 
 def api_token(paths: Paths) -> str:
@@ -459,6 +469,7 @@ def up(paths: Paths | None = None) -> dict:
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
     for h in HOSTS:
         start_api(paths, h)
+        start_pmxcfs(paths, h)
     pbs.up(paths)
     for h in HOSTS:
         if not wait_port(mgmt_addr(h), 8006, 15):

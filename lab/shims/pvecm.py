@@ -8,10 +8,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 from . import pvelib as L
@@ -42,8 +40,9 @@ def link_addr(v: str) -> str:
 
 
 def render_conf(cluster: dict) -> str:
-    out = ["logging {", "  debug: off", "  to_syslog: yes", "  to_stderr: yes", "  timestamp: on", "}", "",
-           "nodelist {"]
+    """corosync.conf as PVE's PVE::Corosync::create_conf/write_conf lay it out: no crypto_* keys unless
+    someone added them (knet then defaults to aes256/sha256 under `secauth: on`)."""
+    out = ["logging {", "  debug: off", "  to_syslog: yes", "}", "", "nodelist {"]
     for n in sorted(cluster["nodes"], key=lambda n: int(n["nodeid"])):
         out += ["  node {", f"    name: {n['name']}", f"    nodeid: {n['nodeid']}",
                 f"    quorum_votes: {n.get('quorum_votes', 1)}"]
@@ -55,9 +54,9 @@ def render_conf(cluster: dict) -> str:
             f"  cluster_name: {cluster['cluster_name']}", f"  config_version: {cluster['config_version']}"]
     for i in cluster["links"]:
         out += ["  interface {", f"    linknumber: {i}", "  }"]
-    out += ["  ip_version: ipv4-6", "  link_mode: passive", "  secauth: on",
-            f"  crypto_cipher: {cluster.get('crypto_cipher', 'aes256')}",
-            f"  crypto_hash: {cluster.get('crypto_hash', 'sha256')}", "  version: 2", "}", ""]
+    out += ["  ip_version: ipv4-6", "  link_mode: passive", "  secauth: on"]
+    out += [f"  {key}: {cluster[key]}" for key in ("crypto_cipher", "crypto_hash") if key in cluster]
+    out += ["  version: 2", "}", ""]
     return "\n".join(out)
 
 
@@ -120,15 +119,6 @@ def wait_quorate(timeout: float) -> bool:
             return True
         time.sleep(0.25)
     return False
-
-
-def member_hosts(cluster: dict) -> list[str]:
-    out = []
-    for n in cluster["nodes"]:
-        h = L.resolve_host(n.get("ring0_addr", n["name"])) or L.resolve_host(n["name"])
-        if h:
-            out.append(h)
-    return out
 
 
 # ---------------------------------------------------------------- commands
@@ -244,16 +234,11 @@ def cmd_add(argv):
             if "link1" not in o:
                 raise L.PVEError("500 cluster uses link1 but no --link1 address given", 255)
             node["ring1_addr"] = link_addr(o["link1"])
-        members = member_hosts(cluster)
         cluster["nodes"].append(node)
         cluster["config_version"] += 1
         print(f"Request addition of this node")
+        # Members install it and reload corosync through their pmxcfs (lab/pmxcfs.py), as on PVE.
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
-        # existing members pick up the new nodelist (pmxcfs + corosync-cfgtool -R on a real cluster)
-        for h in members:
-            r = L.on_host(h, "pvecm _sync", timeout=60)
-            if r.returncode != 0:
-                print(f"warning: reload of corosync on {h} failed: {r.stderr.strip()}", file=sys.stderr)
     print(f"Join request OK, finishing setup locally")
     L.COROSYNC_AUTHKEY.parent.mkdir(parents=True, exist_ok=True)
     if L.COROSYNC_AUTHKEY.exists():
@@ -275,16 +260,6 @@ def cmd_add(argv):
     print("merge authorized SSH keys")
     print("generated new node certificate, restart pveproxy and pvedaemon services")
     print(f"successfully added node '{me}' to cluster.")
-    return 0
-
-
-def cmd_sync(argv):
-    """internal: install /etc/pve/corosync.conf locally and reload corosync (pmxcfs's job)."""
-    if not L.PVE_COROSYNC_CONF.exists():
-        return 0
-    local_conf_install()
-    if L.unit_pid("corosync"):
-        L.run(["corosync-cfgtool", "-R"], check=False, timeout=30)
     return 0
 
 
@@ -359,8 +334,6 @@ def cmd_delnode(argv):
         cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != name]
         cluster["config_version"] += 1
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
-        for h in member_hosts(cluster):
-            L.on_host(h, "pvecm _sync", timeout=60)
     print(f"Killing node {cluster['nodes'] and name}")
     return 0
 
@@ -371,8 +344,7 @@ def cmd_updatecerts(argv):
 
 
 COMMANDS = {"create": cmd_create, "add": cmd_add, "status": cmd_status, "nodes": cmd_nodes,
-            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts,
-            "_sync": cmd_sync}
+            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts}
 
 
 @L.shim_main

@@ -49,6 +49,9 @@ def test_the_cluster_is_the_stack(converged):
     conf = lab.ok("pve1", "cat /etc/pve/corosync.conf")
     assert "cluster_name: lab-cluster" in conf
     assert "crypto_cipher: aes256" in conf and "crypto_hash: sha256" in conf
+    # pvecm create writes no crypto keys: the program's step did, and every member's pmxcfs installed it.
+    for node in NODES:
+        assert lab.ok(node, "cat /etc/corosync/corosync.conf") == conf
     for address in ("10.254.10.13", "10.254.100.13"):
         assert address in conf
     for node in NODES:
