@@ -93,7 +93,7 @@ class ClusterView:
 
     def _corosync_members(self) -> list[str]:
         try:
-            res = subprocess.run(["corosync-quorumtool", "-l", "-n"], capture_output=True, text=True, timeout=5)
+            res = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=5)
         except (OSError, subprocess.TimeoutExpired):
             return [self.node]
         by_id = {str(n.get("nodeid")): n["name"] for n in self.nodes()}

@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -320,7 +321,7 @@ def on_host(host: str, command: str, timeout=300, check=False):
 RECORD_ONLY_ACTIVE = {"pve-cluster", "pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
                       "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
                       "chrony", "rrdcached", "spiceproxy", "ksmtuned", "networking"}
-RECORD_ONLY_INACTIVE = {"prometheus-pve-exporter", "corosync-qdevice", "proxmox-backup-client",
+RECORD_ONLY_INACTIVE = {"corosync-qdevice", "proxmox-backup-client",
                         "pve-daily-update", "frr", "ceph-crash"}
 
 DESCRIPTIONS = {
@@ -342,6 +343,21 @@ def unit_name(u: str) -> str:
     return u
 
 
+SERVICE_ENVIRONMENT = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+def installed_service_argv(unit: str) -> list[str] | None:
+    """ExecStart of a long-running service a step installed (/etc/systemd/system/UNIT.service), so it runs
+    for real; oneshot units (e.g. the config backup) stay records, as their timers do."""
+    path = Path(f"/etc/systemd/system/{unit}.service")
+    if not path.is_file():
+        return None
+    settings = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#"))
+    if "ExecStart" not in settings or settings.get("Type", "simple") not in ("simple", "exec"):
+        return None
+    return shlex.split(settings["ExecStart"])
+
+
 def unit_argv(unit: str):
     """Command line of a real daemon unit, or None for record-only units."""
     base, _, inst = unit.partition("@")
@@ -349,7 +365,7 @@ def unit_argv(unit: str):
         return ["/usr/sbin/corosync", "-f"]
     if base in ("ceph-mon", "ceph-mgr", "ceph-osd") and inst:
         return [f"/usr/bin/{base}", "-f", "--cluster", "ceph", "--id", inst]
-    return None
+    return installed_service_argv(unit)
 
 
 def known_unit(unit: str) -> bool:
@@ -386,7 +402,8 @@ def unit_pid(unit: str) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return None
-    if argv and os.path.basename(cmdline[0].decode()) != os.path.basename(argv[0]):
+    # A script's process shows its interpreter first (`python3 /opt/.../pve_exporter ...`).
+    if argv and os.path.basename(argv[0]) not in {os.path.basename(part.decode()) for part in cmdline[:2]}:
         return None
     return pid
 
@@ -410,8 +427,10 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
     logs = host_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{unit}.log", "ab") as logf:
+        # systemd starts a service with its own environment, never the caller's (a step's exported secrets
+        # would otherwise reach the exporter, which then takes them for its config).
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, close_fds=True, cwd="/")
+                             start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
     deadline = time.time() + wait

@@ -66,14 +66,12 @@ def test_api_and_shims_agree(fresh_lab, root_token):
     assert status == 400 and "schedule" in detail
 
 
-EXPORTER_RUN = """/opt/prometheus-pve-exporter/bin/pve_exporter --config.file /etc/prometheus/pve.yml \\
-  --web.listen-address 127.0.0.1:{port} >/tmp/exporter.log 2>&1 &
-trap 'kill $!' EXIT
-python3 - <<'PY'
+# The exporter the program installed and started as a service (port 9221), scraped from pve1 itself.
+SCRAPE = """python3 - <<'PY'
 import time, urllib.request
 for _ in range(60):
     try:
-        print(urllib.request.urlopen("http://127.0.0.1:{port}/pve?target={target}&cluster=1&node=1", timeout=30).read().decode())
+        print(urllib.request.urlopen("http://127.0.0.1:9221/pve?target={target}&cluster=1&node=1", timeout=30).read().decode())
         break
     except OSError:
         time.sleep(0.5)
@@ -92,12 +90,18 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     read_only = f"{user}!exporter={secret}"
     assert api(fresh_lab, "GET", "/cluster/status", read_only)[0] == 200
     assert api(fresh_lab, "POST", "/cluster/ha/groups", read_only, group="nope", nodes="pve1")[0] == 403
-    metrics = fresh_lab.ok("pve1", EXPORTER_RUN.format(port=9221, target=fresh_lab.hosts["pve1"]["management_address"]))
+    assert fresh_lab.ssh("pve1", "systemctl is-active prometheus-pve-exporter").returncode == 0
+    metrics = fresh_lab.ok("pve1", SCRAPE.format(target=fresh_lab.hosts["pve1"]["management_address"]))
     families = {line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE ")}
     for family in ("pve_up", "pve_cluster_info", "pve_node_info", "pve_version_info", "pve_ha_state", "pve_not_backed_up_total"):
         assert family in families, f"{family} missing from {sorted(families)}"
     assert 'pve_up{id="cluster/lab-cluster"} 1.0' in metrics
+    assert all(f'pve_up{{id="node/{node}"}} 1.0' in metrics for node in ("pve1", "pve2", "pve3")), metrics
+    assert 'pve_guest_info{id="qemu/100"' in metrics and 'name="lab-guest"' in metrics
     assert secret not in metrics
+    # `is-active` follows the process, as systemd's does.
+    fresh_lab.ok("pve1", "kill $(cat /var/tmp/proxmox-ha-lab/hosts/pve1/pids/prometheus-pve-exporter.pid)")
+    assert fresh_lab.ssh("pve1", "sleep 1; systemctl is-active prometheus-pve-exporter").returncode == 3
 
 
 def test_no_secret_in_logs_or_config_outside_priv(fresh_lab, root_token):
