@@ -10,6 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from .common import CLUSTER_NAME, HOSTS, STORAGE_NET, Paths, log, mgmt_addr, ssh, storage_addr
+from .hosts import host_pubkey
 
 POOL = "vm-storage"
 
@@ -31,9 +32,21 @@ def cluster(paths: Paths) -> None:
     on(paths, first, f"pvecm status >/dev/null 2>&1 || pvecm create {CLUSTER_NAME} "
                      f"--link0 {mgmt_addr(first)} --link1 {storage_addr(first)}")
     for h in HOSTS[1:]:  # one at a time, as PVE requires
+        trust_root_key(paths, h, first)
         on(paths, h, f"pvecm status >/dev/null 2>&1 || pvecm add {mgmt_addr(first)} --link0 {mgmt_addr(h)} "
                      f"--link1 {storage_addr(h)} --use_ssh")
     wait_quorum(paths, len(HOSTS), 60)
+
+
+def trust_root_key(paths: Paths, joiner: str, first: str) -> None:
+    """What `pvecm add --use_ssh` needs, as an operator sets it up: the joiner's root key authorized on the
+    first node, and the first node's host key known to the joiner's root."""
+    key = on(paths, joiner, "test -s /root/.ssh/id_ed25519.pub || ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519; "
+                            "cat /root/.ssh/id_ed25519.pub").stdout.strip()
+    on(paths, first, f"mkdir -p -m 700 /root/.ssh; grep -qxF '{key}' /root/.ssh/authorized_keys 2>/dev/null || "
+                     f"echo '{key}' >> /root/.ssh/authorized_keys")
+    entry = f"{first},{mgmt_addr(first)} {host_pubkey(paths, first)}"
+    on(paths, joiner, f"grep -qxF '{entry}' /root/.ssh/known_hosts 2>/dev/null || echo '{entry}' >> /root/.ssh/known_hosts")
 
 
 def ceph(paths: Paths, timings: dict | None = None) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from lab import bootstrap
 from lab.common import Paths
 
 from .conftest import lab_cli, root_snapshot
@@ -138,8 +139,12 @@ def test_cluster_create_and_join_one_at_a_time(lab):
     out = lab.ok("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
     assert "Writing corosync config to /etc/pve/corosync.conf" in out
     fp = lab.hosts["pve1"]["api_fingerprint"]
+    # --use_ssh logs in with root's own key and known_hosts, as PVE's does: nothing set up, nothing joins.
+    refused = lab.ssh("pve2", f"pvecm add 10.254.10.11 --link0 {ADDR['pve2'][0]} --link1 {ADDR['pve2'][1]} --use_ssh")
+    assert refused.returncode == 255 and "unable to copy ssh ID" in refused.stderr
     for h in ("pve2", "pve3"):
         m, s = ADDR[h]
+        bootstrap.trust_root_key(Paths(), h, "pve1")
         out = lab.ok(h, f"pvecm add 10.254.10.11 --link0 {m} --link1 {s} --use_ssh --fingerprint {fp}")
         assert f"successfully added node '{h}' to cluster." in out
     rc, votes, out = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 and q[0] == 0 else None)(quorum(lab, "pve1")))
