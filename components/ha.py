@@ -1,7 +1,6 @@
 """HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy."""
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import pulumi
@@ -16,17 +15,12 @@ from .connection import run_step
 from .node import ProxmoxNode
 
 
-# Every datacenter.cfg option the provider models, but the one this component sets.
-UNMANAGED_OPTIONS = [name for name in inspect.signature(proxmoxve.cluster.OptionsArgs.__init__).parameters
-                     if name not in ("__self__", "ha_shutdown_policy")]
-
-
 @dataclass(frozen=True)
 class HighAvailabilityArgs:
     ha: HaConfig
     pve_version: int
     nodes: list[str]
-    # Where the guest check runs: any member sees the whole cluster's guests.
+    # Where the guest check and the shutdown policy run: any member sees the whole cluster.
     first_node: ProxmoxNode
     provider: proxmoxve.Provider
     after: pulumi.Resource
@@ -49,13 +43,10 @@ class HighAvailability(pulumi.ComponentResource):
             args.first_node.connection, self, depends_on=[args.after],
         ) if ha.resources else args.after
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
-        # bpg's cluster.Options reads all of datacenter.cfg into its state: the next up would delete every
-        # key the program does not set, and destroy every key it read. Own the shutdown policy alone, and
-        # leave the file as it is on destroy.
-        options = proxmoxve.cluster.Options(
-            "ha-options", ha_shutdown_policy=ha.shutdown_policy,
-            opts=pulumi.ResourceOptions.merge(child(), pulumi.ResourceOptions(ignore_changes=UNMANAGED_OPTIONS, retain_on_delete=True)),
-        )
+        # Only the HA shutdown policy, through pvesh: bpg's cluster.Options owns the whole datacenter.cfg
+        # (it deletes what it does not set). Destroy puts back the value it replaced.
+        run_step(ha_steps.shutdown_policy(args.nodes[0], ha.shutdown_policy), args.first_node.connection, self,
+                 depends_on=[args.after])
         if args.pve_version == 8:
             groups = {
                 g.name: proxmoxve.Hagroup(g.name, group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
@@ -87,4 +78,4 @@ class HighAvailability(pulumi.ComponentResource):
                     g.name, rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
                     resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
                 )
-        self.register_outputs({**facts, "options": options.id})
+        self.register_outputs(facts)

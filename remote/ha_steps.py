@@ -30,3 +30,34 @@ def guests_exist(node: str, resources: list[tuple[str, str]]) -> Step:
                   f"or remove it from proxmox-ha:ha.resources")
         refusals.append(f"{_present(kind, vmid)} || fail {shlex.quote(advice)}")
     return Step(name="ha-guests", node=node, check=" && ".join(checks), act="\n".join(refusals))
+
+
+# The `ha` datacenter option before the program first set it, kept cluster-wide so destroy can put it back.
+SAVED_HA_OPTION = "/etc/pve/proxmox-ha/ha-option.before"
+_CURRENT_POLICY = (
+    "pvesh get /cluster/options --output-format json"
+    " | python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"ha\", {}).get(\"shutdown_policy\", \"\"))'"
+)
+
+
+def shutdown_policy(node: str, policy: str) -> Step:
+    """datacenter.cfg's `ha: shutdown_policy=...`, and nothing else of the file, through pvesh."""
+    return Step(
+        name="ha-shutdown-policy",
+        node=node,
+        check=f"[ \"$({_CURRENT_POLICY})\" = {shlex.quote(policy)} ]",
+        act=(
+            f"mkdir -p {SAVED_HA_OPTION.rsplit('/', 1)[0]}\n"
+            f"[ -e {SAVED_HA_OPTION} ] || {_CURRENT_POLICY} > {SAVED_HA_OPTION}\n"
+            f"pvesh set /cluster/options --ha shutdown_policy={shlex.quote(policy)}"
+        ),
+        verify=f"[ \"$({_CURRENT_POLICY})\" = {shlex.quote(policy)} ]",
+        undo=(
+            f"if [ -e {SAVED_HA_OPTION} ]; then\n"
+            f"before=$(cat {SAVED_HA_OPTION})\n"
+            "if [ -n \"$before\" ]; then pvesh set /cluster/options --ha \"shutdown_policy=$before\"; "
+            "else pvesh set /cluster/options --delete ha; fi\n"
+            f"rm -f {SAVED_HA_OPTION}\n"
+            "fi"
+        ),
+    )

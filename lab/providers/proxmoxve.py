@@ -4,11 +4,11 @@ Each resource makes the REST calls bpg's makes (method, path, form fields, read-
 config's endpoint with its API token, so the lab's PVE API sees exactly what a real cluster would.
 Matched to bpg v0.111.1's source (fwprovider/..., proxmox/...), not copied from it. Notable behaviour
 kept on purpose:
-- cluster.Options reads the whole datacenter.cfg back into its state, so keys the program does not set
-  are deleted on the next update and every key it read is deleted on destroy (bpg does that).
 - user.Token's `value` is `USER@REALM!TOKENID=UUID`; a token read that fails is an error.
 - No storage.Pbs or backup.Job: the released plugin panics in its ID override after creating them
-  (muhlba91/pulumi-proxmoxve#967), so the program makes them with pvesh.
+  (muhlba91/pulumi-proxmoxve#967), so the program makes them with pvesh. No cluster.Options: bpg's
+  owns the whole datacenter.cfg (deletes what it does not set), so the program sets its one option
+  with pvesh too.
 Inputs the stand-in does not model are refused in Check, so nothing passes here unexamined.
 """
 from __future__ import annotations
@@ -208,60 +208,6 @@ class Harule(PveResource):
         return self.read(id_, news)
 
 
-class Options(PveResource):
-    """The whole of datacenter.cfg that bpg models: every key read back becomes state (see the module doc)."""
-
-    token = "proxmoxve:cluster/options:Options"
-    fields = (Field("keyboard", "keyboard"), Field("emailFrom", "email_from"), Field("language", "language"),
-              Field("console", "console"), Field("httpProxy", "http_proxy"), Field("macPrefix", "mac_prefix"),
-              Field("description", "description"), Field("maxWorkers", "max_workers", "int"))
-    # Composite keys: Pulumi property -> (API key, sub-key).
-    composite = {"haShutdownPolicy": ("ha", "shutdown_policy"), "migrationType": ("migration", "type"),
-                 "migrationCidr": ("migration", "network"), "crsHa": ("crs", "ha")}
-    keep_state = ("crsHa", "macPrefix")
-    delete_order = ("keyboard", "bwlimit", "crs", "ha", "migration", "next-id", "notify", "email_from", "language",
-                    "console", "http_proxy", "mac_prefix", "description", "max_workers")
-
-    def properties(self):
-        return [f.name for f in self.fields] + list(self.composite)
-
-    def _api_values(self, inputs) -> dict[str, Any]:
-        values = self.params(inputs)
-        for prop, (key, sub) in self.composite.items():
-            if inputs.get(prop) is not None:
-                values[key] = f"{values[key]},{sub}={inputs[prop]}" if key in values else f"{sub}={inputs[prop]}"
-        return values
-
-    def state_from(self, data, base):
-        state = super().state_from(data, {})
-        for prop, (key, sub) in self.composite.items():
-            part = data.get(key)
-            state[prop] = part.get(sub) if isinstance(part, dict) else None
-        return state
-
-    def path(self, id_):
-        return "/cluster/options"
-
-    def create(self, urn, inputs):
-        self.api.call("PUT", "/cluster/options", self._api_values(inputs))
-        return "cluster", self.read("cluster", inputs)
-
-    def update(self, id_, olds, news):
-        before, after = self._api_values(olds), self._api_values(news)
-        gone = ",".join(k for k in self.delete_order if k in before and k not in after) or None
-        self.api.call("PUT", "/cluster/options", {**after, "delete": gone})
-        return self.read(id_, news)
-
-    def delete(self, id_, state):
-        held = self._api_values(state)
-        gone = ",".join(k for k in self.delete_order if k in held)
-        if gone:
-            self.api.call("PUT", "/cluster/options", {"delete": gone})
-
-    def read(self, id_, state):
-        return self.state_from(self.api.call("GET", "/cluster/options") or {}, state)
-
-
 class Token(PveResource):
     token = "proxmoxve:user/token:Token"
     fields = (Field("comment", "comment"), Field("privilegesSeparation", "privsep", "bool"))
@@ -336,7 +282,7 @@ class Acl(PveResource):
 
 
 RESOURCES: dict[str, Callable[[dict[str, Any]], Resource]] = {
-    cls.token: cls for cls in (Hagroup, Haresource, Harule, Options, Token, Acl)
+    cls.token: cls for cls in (Hagroup, Haresource, Harule, Token, Acl)
 }
 
 

@@ -8,7 +8,7 @@ import pytest
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from lab.providers import proxmoxve as pve
-from lab.providers.grpc_plugin import ResourceError, _ignoring, to_struct
+from lab.providers.grpc_plugin import ResourceError, to_struct
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,20 +37,6 @@ def test_token_value_is_the_full_token_id_and_a_missing_token_is_an_error(lab, c
     token.delete(id_, state)
     with pytest.raises(ResourceError, match="HTTP"):
         token.read(id_, state)
-
-
-def test_cluster_options_read_all_of_datacenter_cfg_and_would_delete_what_is_not_set(lab, config):
-    options = pve.Options(config)
-    inputs, _ = options.check({"haShutdownPolicy": "conditional"})
-    id_, state = options.create("urn:x::ha-options", inputs)
-    assert state["keyboard"] == "en-us" and state["haShutdownPolicy"] == "conditional"
-    changed, _ = options.diff(state, inputs, inputs)
-    assert changed == ["keyboard"], "bpg plans an unset option as null, so PVE's value is a change"
-    assert options.diff(state, _ignoring(["keyboard"], state, inputs), inputs)[0] == []
-    options.update(id_, state, inputs)
-    assert "keyboard" not in (lab.pve / "datacenter.cfg").read_text()
-    options.delete(id_, options.read(id_, state))
-    assert "shutdown_policy" not in (lab.pve / "datacenter.cfg").read_text()
 
 
 def test_acl_round_trip_and_unknown_inputs_are_refused(lab, config):

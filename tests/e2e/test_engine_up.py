@@ -74,7 +74,8 @@ def test_the_cluster_is_the_stack(converged):
     assert "user:monitoring@pve:" in users and "token:monitoring@pve!exporter:" in users
     auditors = {ugid for line in re.findall(r"^acl:1:/:([^:]+):PVEAuditor:$", users, re.M) for ugid in line.split(",")}
     assert {"monitoring@pve", "monitoring@pve!exporter"} <= auditors
-    assert "shutdown_policy=conditional" in lab.ok("pve1", "cat /etc/pve/datacenter.cfg")
+    datacenter = lab.ok("pve1", "cat /etc/pve/datacenter.cfg")
+    assert "shutdown_policy=conditional" in datacenter and "keyboard: en-us" in datacenter  # the rest is untouched
 
 
 def _sessions() -> int:
@@ -123,6 +124,9 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
     assert "vm: 100" not in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg 2>/dev/null || true")
     assert "pbs-backup" not in lab.ok("pve1", "cat /etc/pve/storage.cfg")
     assert "token:monitoring@pve!exporter" not in lab.ok("pve1", "cat /etc/pve/user.cfg")
+    # datacenter.cfg is as it was before the first up: no `ha:` option (there was none), keyboard kept.
+    assert lab.ok("pve1", "cat /etc/pve/datacenter.cfg") == "keyboard: en-us\n"
+    assert "pbs-backup" not in lab.ok("pve1", "cat /etc/pve/storage.cfg") and "nightly" not in lab.ok("pve1", "cat /etc/pve/jobs.cfg 2>/dev/null || true")
     # What no remote step deletes: the cluster, the OSDs, the pool and its storage.
     assert quorum(lab, "pve1") == (True, 3)
     assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3

@@ -1,6 +1,7 @@
 """The remote steps as text (valid bash, guarded by a check) and run for real against a private /etc."""
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -299,3 +300,29 @@ def test_pbs_storage_password_goes_to_pvesh_from_stdin_only(etc):
     script = step.script()
     assert "hunter2" not in script and '--password "$PBS_PASSWORD"' in script
     assert "pvesh create /storage --storage pbs-backup --type pbs --server 10.0.10.50 --datastore store" in script
+
+
+FAKE_PVESH_OPTIONS = """options=/etc/fake-datacenter.json
+[ -e $options ] || echo '{"keyboard": "de"}' > $options
+case "$1 $2" in
+  "get /cluster/options") cat $options ;;
+  "set /cluster/options")
+    if [ "$3" = --delete ]; then python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop(sys.argv[2]); json.dump(d, open(sys.argv[1], "w"))' $options "$4"
+    else python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["ha"]={"shutdown_policy": sys.argv[2].split("=")[1]}; json.dump(d, open(sys.argv[1], "w"))' $options "$4"; fi ;;
+esac"""
+
+
+def test_shutdown_policy_is_set_alone_and_destroy_puts_back_what_was_there(etc):
+    etc.fake("pvesh", FAKE_PVESH_OPTIONS)
+    step = ha_steps.shutdown_policy("pve1", "conditional")
+    assert etc.run(step).returncode == 0
+    assert json.loads(etc.read("/etc/fake-datacenter.json")) == {"keyboard": "de", "ha": {"shutdown_policy": "conditional"}}
+    assert "already done" in etc.run(step).stderr
+    # The value it replaced is kept: first none, so undo removes the option and keeps the rest.
+    undo = Step(name="undo", node="pve1", check="false", act=step.undo)
+    assert etc.run(undo).returncode == 0
+    assert json.loads(etc.read("/etc/fake-datacenter.json")) == {"keyboard": "de"}
+    # A user's own policy comes back after destroy.
+    etc.file("/etc/fake-datacenter.json", '{"keyboard": "de", "ha": {"shutdown_policy": "migrate"}}')
+    assert etc.run(step).returncode == 0 and etc.run(undo).returncode == 0
+    assert json.loads(etc.read("/etc/fake-datacenter.json"))["ha"] == {"shutdown_policy": "migrate"}
