@@ -27,6 +27,17 @@ def parallel(fn, items):
         return list(ex.map(fn, items))
 
 
+def storage_network(paths: Paths) -> None:
+    """vmbr1 over eno2 with the storage address, as an operator adds it on PVE: a stanza in
+    /etc/network/interfaces, then ifupdown2's `ifreload -a` (the project's own steps do the same)."""
+    prefix = STORAGE_NET.split("/")[1]
+    for h in HOSTS:
+        stanza = (f"auto vmbr1\niface vmbr1 inet static\n\taddress {storage_addr(h)}/{prefix}\n"
+                  "\tbridge-ports eno2\n\tbridge-stp off\n\tbridge-fd 0")
+        on(paths, h, "grep -qx 'auto vmbr1' /etc/network/interfaces || "
+                     f"{{ printf '\\n{stanza}\\n' >> /etc/network/interfaces && ifreload -a; }}")
+
+
 def cluster(paths: Paths) -> None:
     first = HOSTS[0]
     on(paths, first, f"pvecm status >/dev/null 2>&1 || pvecm create {CLUSTER_NAME} "
@@ -82,6 +93,7 @@ def bootstrap(paths: Paths | None = None, ceph_too: bool = True, ceph_: bool | N
         ceph_too = kw["ceph"]
     timings = {}
     t = time.time()
+    storage_network(paths)
     cluster(paths)
     timings["corosync_cluster"] = time.time() - t
     if ceph_too:

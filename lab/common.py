@@ -25,7 +25,7 @@ DOMAIN = "lab.local"
 CLUSTER_NAME = "lab-cluster"
 LAB_GUEST = 100  # the VM on pve1 that the lab stack puts under HA
 OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
-SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query", "ifreload")
+SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query")
 
 # Paths that each host overlays/replaces: the state dir must not live below them.
 HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/local/sbin", "/root", "/var/backups", "/opt")

@@ -113,7 +113,7 @@ def write_shims(paths: Paths) -> None:
     paths.bin.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
-               "dpkg-query": "apt", "ifreload": "ifupdown"}
+               "dpkg-query": "apt"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         p = paths.bin / name
@@ -144,8 +144,8 @@ def ensure_host_net(name: str) -> None:
         run(["ip", "netns", "add", name])
     v0, v1 = veth_names(name)
     idx = HOSTS.index(name) + 1
-    for n, (root_side, inner, br, addr) in enumerate(((v0, "eno1", MGMT_BRIDGE, mgmt_addr(name)),
-                                                      (v1, "eno2", STORAGE_BRIDGE, storage_addr(name)))):
+    # Only the links: addresses are ifupdown2's job inside the host (its /etc/network/interfaces).
+    for n, (root_side, inner, br) in enumerate(((v0, "eno1", MGMT_BRIDGE), (v1, "eno2", STORAGE_BRIDGE))):
         if not link_exists(root_side):
             if link_exists(inner, name):
                 run(["ip", "-n", name, "link", "del", inner])
@@ -153,9 +153,6 @@ def ensure_host_net(name: str) -> None:
             run(["ip", "link", "add", root_side, "type", "veth", "peer", "name", inner,
                  "address", f"02:ba:1a:b0:{idx:02x}:{n + 1:02x}", "netns", name])
         run(["ip", "link", "set", root_side, "master", br, "up"])
-        run(["ip", "-n", name, "addr", "replace", f"{addr}/24", "dev", inner])
-        run(["ip", "-n", name, "link", "set", inner, "up"])
-    run(["ip", "-n", name, "link", "set", "lo", "up"])
 
 
 # ---------------------------------------------------------------- disks
@@ -190,7 +187,6 @@ iface eno1 inet manual
 auto vmbr0
 iface vmbr0 inet static
 	address {address}
-	gateway {gateway}
 	bridge-ports eno1
 	bridge-stp off
 	bridge-fd 0
@@ -230,13 +226,16 @@ ln -s /proc/self/fd/0 $D/stdin; ln -s /proc/self/fd/1 $D/stdout; ln -s /proc/sel
 touch $D/sdb
 mount --bind {disk} $D/sdb
 mount --move $D /dev
+# What networking.service does at boot: Debian's ifupdown2 brings up /etc/network/interfaces (vmbr0 over
+# eno1 with the management address; vmbr1 once it is configured). A broken file leaves the host unreachable.
+mkdir -p /run/network
+/usr/sbin/ifup -a >$H/ifup.log 2>&1 || echo "ifup -a failed: see $H/ifup.log" >&2
 exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 """
 
 SSHD_CONFIG = """# proxmox-ha lab: sshd of host {name}
 Port 22
 ListenAddress {mgmt}
-ListenAddress {storage}
 HostKey /etc/ssh/ssh_host_ed25519_key
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
@@ -278,8 +277,9 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
     # What the PVE installer writes: vmbr0 on the first port with the management address. The lab's
     # addresses live on the veths themselves; the file is what the program reads and edits.
     (etc / "network").mkdir(exist_ok=True)
+    # As the PVE installer writes it, but without its `gateway` line: no lab host may route off this machine.
     (etc / "network" / "interfaces").write_text(INSTALLER_INTERFACES.format(
-        address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}", gateway=MGMT_GW))
+        address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}"))
     # Hosts have no route out: pip installs from the lab's wheelhouse, as a node with a local mirror would.
     (etc / "pip.conf").write_text(f"[global]\nno-index = true\nfind-links = {paths.wheels}\n")
     (etc / "pve").mkdir(exist_ok=True)
@@ -295,7 +295,7 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
     os.chmod(sshd / "ssh_host_ed25519_key", 0o600)
     shutil.copyfile(str(paths.host_key(name)) + ".pub", sshd / "ssh_host_ed25519_key.pub")
     (sshd / "sshd_config").write_text(SSHD_CONFIG.format(
-        name=name, mgmt=mgmt_addr(name), storage=storage_addr(name), authorized_keys=paths.authorized_keys))
+        name=name, mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
     info = {
         "name": name, "domain": DOMAIN, "state_dir": str(paths.root), "host_dir": str(hd),
         "management_address": mgmt_addr(name), "storage_address": storage_addr(name),

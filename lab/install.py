@@ -9,14 +9,14 @@ from pathlib import Path
 from .common import log
 
 PACKAGES = ["openssh-server", "openssh-client", "corosync", "ceph-mon", "ceph-mgr", "ceph-osd",
-            "ceph-common", "nftables", "iproute2", "util-linux", "procps", "openssl"]
+            "ceph-common", "nftables", "iproute2", "util-linux", "procps", "openssl", "ifupdown2", "bridge-utils"]
 OPTIONAL = ["corosync-qdevice"]
 # Binaries the lab needs; if all exist the install step is skipped without calling apt.
 BINARIES = ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/sbin/corosync",
             "/usr/sbin/corosync-quorumtool", "/usr/bin/ceph-mon", "/usr/bin/ceph-mgr",
             "/usr/bin/ceph-osd", "/usr/bin/ceph", "/usr/bin/monmaptool", "/usr/bin/ceph-authtool",
             "/usr/sbin/nft", "/usr/bin/nsenter", "/usr/bin/unshare", "/usr/sbin/losetup",
-            "/usr/bin/openssl"]
+            "/usr/bin/openssl", "/usr/sbin/ifreload", "/usr/sbin/brctl"]
 
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import time
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from lab import bootstrap
-from lab.common import Paths
+from lab.common import Paths, nsenter
 
 from .conftest import lab_cli, root_snapshot
 
@@ -79,10 +80,12 @@ def test_lab_json_schema(lab):
 
 def test_ssh_shows_own_hostname_with_pinned_host_key(lab):
     for h in HOSTS:
-        out = lab.ok(h, "hostname; cat /etc/hostname; ip -o -4 addr show dev eno1; ip -o -4 addr show dev eno2")
+        out = lab.ok(h, "hostname; cat /etc/hostname; ip -o -4 addr show dev vmbr0; ip -o link show eno1; ip -o -4 addr show dev eno2")
         lines = out.splitlines()
         assert lines[0] == h and lines[1] == h
-        assert f"{ADDR[h][0]}/24" in lines[2] and f"{ADDR[h][1]}/24" in lines[3]
+        # ifupdown2 brought up the installer's interfaces file: the address on vmbr0, eno1 its port,
+        # eno2 unconfigured (as on a fresh PVE) until the storage bridge is added.
+        assert f"{ADDR[h][0]}/24" in lines[2] and "master vmbr0" in lines[3] and len(lines) == 4
     # the pinned key is really checked: a wrong known_hosts entry is refused
     bad = Path(lab.info["state_dir"]) / "bad_known_hosts"
     other = lab.hosts["pve2"]["host_key"]
@@ -95,6 +98,29 @@ def test_ssh_shows_own_hostname_with_pinned_host_key(lab):
         assert r.returncode == 255 and "HOST IDENTIFICATION HAS CHANGED" in r.stderr
     finally:
         bad.unlink()
+
+
+def test_the_storage_bridge_comes_up_through_ifupdown2(lab):
+    bootstrap.storage_network(Paths())
+    for h in HOSTS:
+        out = lab.ok(h, "ip -o -4 addr show dev vmbr1; ip -o link show eno2")
+        assert f"{ADDR[h][1]}/24" in out and "master vmbr1" in out
+    # pve3 answers on the storage network (nothing listens on port 1: a refusal is an answer).
+    probe = lab.ssh("pve1", f"timeout 3 bash -c '</dev/tcp/{ADDR['pve3'][1]}/1'")
+    assert "Connection refused" in probe.stderr, probe.stderr
+
+
+def test_a_wrong_management_bridge_loses_the_host_as_on_pve(lab):
+    """ifreload applies what the file says: vmbr0 with another address cuts off SSH to the old one."""
+    interfaces = lab.ok("pve3", "cat /etc/network/interfaces")
+    # At the console (the host's namespaces), as an SSH session would be cut off half-way.
+    console = lambda script: nsenter(int(Paths().sshd_pidfile("pve3").read_text()), ["bash", "-c", script])  # noqa: E731
+    broken = console(f"sed -i 's#address {ADDR['pve3'][0]}/24#address 10.254.10.99/24#' /etc/network/interfaces && ifreload -a")
+    assert broken.returncode == 0, broken.stderr
+    assert lab.ssh("pve3", "true", timeout=30).returncode == 255
+    restored = console(f"printf '%s' {shlex.quote(interfaces)} > /etc/network/interfaces && ifreload -a")
+    assert restored.returncode == 0, restored.stderr
+    assert lab.ok("pve3", "ip -o -4 addr show dev vmbr0").count(f"{ADDR['pve3'][0]}/24") == 1
 
 
 def test_hosts_have_private_etc_run_dev(lab):
