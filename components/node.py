@@ -54,7 +54,7 @@ class ProxmoxNode(pulumi.ComponentResource):
         storage = args.networks.storage
         if storage is not None and node.storage_address is not None and node.storage_port is not None:
             address = f"{node.storage_address}/{storage.cidr.prefixlen}"
-            bridges.append(run(node_steps.storage_bridge(node.name, node_steps.bridge_stanza("vmbr1", node.storage_port, address)),
+            bridges.append(run(node_steps.storage_bridge(node.name, node.storage_port, address),
                                depends_on=[packages, management]))
         hosts = run(node_steps.hosts(node.name, args.peers))
         watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))

@@ -68,11 +68,13 @@ def management_bridge(node: str, address: str) -> Step:
     )
 
 
-def storage_bridge(node: str, stanza: str) -> Step:
-    """vmbr1 in PVE's own interfaces file (PVE reads no managed interface from sourced files), then ifreload,
-    which leaves vmbr0 as it is."""
+def storage_bridge(node: str, port: str, address: str) -> Step:
+    """vmbr1 in PVE's own interfaces file (PVE reads no managed interface from sourced files), applied with
+    ifupdown2's ifreload, which leaves vmbr0 as it is. Done means in the file and on the bridge."""
+    stanza = bridge_stanza("vmbr1", port, address)
     current = f"sed -n '/^auto vmbr1$/,/^$/p' {INTERFACES} | sed '/^$/d'"
-    wanted = f"[ \"$({current})\" = {shlex.quote(stanza)} ]"
+    wanted = (f"[ \"$({current})\" = {shlex.quote(stanza)} ]"
+              f" && ip -o addr show dev vmbr1 2>/dev/null | has -w {shlex.quote(f'inet {address}')}")
     # Drop any vmbr1 stanza (auto or iface, up to its blank line), then append ours; rewrite in place.
     drop = "awk '/^(auto|iface) vmbr1( |$)/{s=1} s && /^$/{s=0; next} !s{print}'"
     return Step(
