@@ -108,7 +108,7 @@ class ClusterOps:
         self.sh(self.peer_of(node), f"ha-manager crm-command node-maintenance disable {node.name}")
 
     def rolling_update(self, upgrade: str, reboot: str, dry_run: bool = False, timeout: float = 600) -> None:
-        ceph = bool(self.stack.osd_hosts())
+        ceph = self.stack.needs_ceph()
         steps = [
             ("gate: quorate, all votes, PGs active+clean", lambda n, via: self.require_healthy(via, ceph)),
             ("ceph osd set noout", lambda n, via: ceph and self.sh(via, "ceph osd set noout")),
