@@ -70,7 +70,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     pulumi.export("clusterName", cluster.name)
     pulumi.export("endpoint", cluster.endpoint)
     pulumi.export("nodes", node_names)
-    pulumi.export("pools", [{"name": p.name, "size": p.size, "minSize": p.min_size} for p in stack.ceph.pools])
+    pulumi.export("pools", [p.facts() for p in stack.ceph.pools])
     pulumi.export("haResources", [r.id for r in stack.ha.resources])
     pulumi.export("backupJobs", [j.id for j in stack.backup.jobs])
 

@@ -28,15 +28,14 @@ class CephCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CephClusterArgs, opts: pulumi.ResourceOptions | None = None):
         cfg, cluster = args.ceph, args.cluster
-        osd_hosts = [n.name for n in cluster.nodes if n.osd_disks]
         facts = contract.facts(
             contract.CEPH,
             release=cfg.release,
             pveVersion=cluster.pve_version,
             nodeCount=len(cluster.nodes),
-            osdHosts=osd_hosts,
+            osdHosts=cluster.osd_hosts(),
             osdCount=sum(len(n.osd_disks) for n in cluster.nodes),
-            pools=[{"name": p.name, "size": p.size, "minSize": p.min_size, "pgNum": p.pg_num} for p in cfg.pools],
+            pools=[p.facts() for p in cfg.pools],
             wipeDisks=cfg.wipe_disks,
         )
         super().__init__(contract.CEPH, name, facts, opts)

@@ -23,6 +23,13 @@ def connection_for(node: Node, private_key: pulumi.Output[str]) -> command.remot
     )
 
 
+def child_name(parent: pulumi.Resource, name: str) -> str:
+    """A child's name starts with its component's, so state and logs say which component made it (a node's
+    own steps already do: they are named by the node)."""
+    prefix = parent.pulumi_resource_name
+    return name if name == prefix or name.startswith(f"{prefix}-") else f"{prefix}-{name}"
+
+
 def run_step(
     step: Step,
     connection: command.remote.ConnectionArgs,
@@ -31,7 +38,7 @@ def run_step(
     secrets: Sequence[pulumi.Input[str]] = (),
     script: pulumi.Input[str] | None = None,
 ) -> command.remote.Command:
-    """A remote.Command named NODE-STEP whose create and update run the step's check-then-act script under bash.
+    """A remote.Command named [COMPONENT-]NODE-STEP whose create and update run the step's check-then-act script under bash.
 
     `secrets` are the values of the step's `secrets` variables, sent as one secret stdin, a line each.
     The delete command is the step's `undo`, if any: destroying the stack never undoes cluster membership,
@@ -44,7 +51,7 @@ def run_step(
     # Only scripts that wait on another resource's output need an apply.
     run = wrap(body) if isinstance(body, str) else pulumi.Output.from_input(body).apply(wrap)
     return command.remote.Command(
-        f"{step.node}-{step.name}",
+        child_name(parent, f"{step.node}-{step.name}"),
         connection=connection,
         create=run,
         update=run,

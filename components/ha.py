@@ -11,7 +11,7 @@ from models.ha import HaConfig
 from policies import contract
 from remote import ha_steps
 
-from .connection import run_step
+from .connection import child_name, run_step
 from .node import ProxmoxNode
 
 
@@ -49,12 +49,12 @@ class HighAvailability(pulumi.ComponentResource):
                  depends_on=[args.after])
         if args.pve_version == 8:
             groups = {
-                g.name: proxmoxve.Hagroup(g.name, group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
+                g.name: proxmoxve.Hagroup(child_name(self, g.name), group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
                 for g in ha.groups
             }
             resources = [
                 proxmoxve.Haresource(
-                    r.id.replace(":", "-"), resource_id=r.id, state=r.state, group=r.group,
+                    child_name(self, r.id.replace(":", "-")), resource_id=r.id, state=r.state, group=r.group,
                     max_restart=r.max_restart, max_relocate=r.max_relocate,
                     opts=child(guests, *([groups[r.group]] if r.group else [])),
                 )
@@ -66,7 +66,7 @@ class HighAvailability(pulumi.ComponentResource):
             nofailback = {g.name: g.nofailback for g in ha.groups}
             resources = [
                 proxmoxve.Haresource(
-                    r.id.replace(":", "-"), resource_id=r.id, state=r.state, failback=not nofailback.get(r.group, False),
+                    child_name(self, r.id.replace(":", "-")), resource_id=r.id, state=r.state, failback=not nofailback.get(r.group, False),
                     max_restart=r.max_restart, max_relocate=r.max_relocate, opts=child(guests),
                 )
                 for r in ha.resources
@@ -75,7 +75,7 @@ class HighAvailability(pulumi.ComponentResource):
             for g in ha.groups:
                 members = ha.members_of(g.name)
                 proxmoxve.Harule(
-                    g.name, rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
+                    child_name(self, g.name), rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
                     resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
                 )
         self.register_outputs(facts)

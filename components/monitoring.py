@@ -11,7 +11,7 @@ from monitoring.known_metrics import PVE_EXPORTER_VERSION  # the version the ale
 from policies import contract
 from remote import ops_steps
 
-from .connection import run_step
+from .connection import child_name, run_step
 from .node import ProxmoxNode
 
 TOKEN_NAME = "exporter"
@@ -37,13 +37,13 @@ class Monitoring(pulumi.ComponentResource):
         user = run_step(ops_steps.pve_user(first_name, cfg.user), first.connection, self, depends_on=[args.after])
         api = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(deps))  # noqa: E731
         token = proxmoxve.user.Token(
-            "exporter-token", user_id=cfg.user, token_name=TOKEN_NAME, privileges_separation=True,
+            child_name(self, "exporter-token"), user_id=cfg.user, token_name=TOKEN_NAME, privileges_separation=True,
             comment="prometheus-pve-exporter (proxmox-ha)", opts=api(user),
         )
         # A privilege-separated token has only what both it and its user have: grant the read-only role to both.
         grants = [
-            proxmoxve.Acl("exporter-user-auditor", path="/", role_id=AUDITOR, user_id=cfg.user, propagate=True, opts=api(user)),
-            proxmoxve.Acl("exporter-token-auditor", path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
+            proxmoxve.Acl(child_name(self, "exporter-user-auditor"), path="/", role_id=AUDITOR, user_id=cfg.user, propagate=True, opts=api(user)),
+            proxmoxve.Acl(child_name(self, "exporter-token-auditor"), path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
         ]
         for node_name, node in zip(args.node_names, args.nodes):
             run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, PVE_EXPORTER_VERSION), node.connection, self,

@@ -105,6 +105,10 @@ class ClusterConfig(ConfigModel):
     def node_names(self) -> set[str]:
         return {n.name for n in self.nodes}
 
+    def osd_hosts(self) -> list[str]:
+        """The nodes that carry OSDs: what a pool's size must fit."""
+        return [n.name for n in self.nodes if n.osd_disks]
+
     def problems(self) -> list[Problem]:
         found: list[Problem] = []
         seen_names: dict[str, int] = {}

@@ -33,11 +33,8 @@ class StackConfig:
     backup: BackupConfig
     monitoring: MonitoringConfig
 
-    def osd_hosts(self) -> list[str]:
-        return [n.name for n in self.cluster.nodes if n.osd_disks]
-
     def needs_ceph(self) -> bool:
-        return bool(self.ceph.pools or self.osd_hosts())
+        return bool(self.ceph.pools or self.cluster.osd_hosts())
 
     def needs_api(self) -> bool:
         """HA and the monitoring token go through the PVE API (the apiToken secret); PBS storage and jobs through pvesh."""
@@ -80,7 +77,7 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     if cluster is not None:
         problems += cluster.problems()
         if ceph is not None:
-            problems += ceph.problems(cluster.pve_version, sum(1 for n in cluster.nodes if n.osd_disks))
+            problems += ceph.problems(cluster.pve_version, len(cluster.osd_hosts()))
         if ha is not None:
             problems += ha.problems(cluster.node_names())
     if backup is not None and ceph is not None:

@@ -1,7 +1,6 @@
 """Read the cluster's state and run the node-by-node procedures, each step behind a gate."""
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
@@ -10,6 +9,8 @@ from typing import Callable, Protocol
 
 from models import StackConfig
 from models.cluster import Node
+from remote import ceph_steps, cluster_steps
+from remote.step import probe
 
 SERVICE_LINE = re.compile(r"^service (\S+) \((\S+), (\S+)\)")
 # HA states in which a service is not running anywhere (so not on the node being emptied).
@@ -49,20 +50,14 @@ class ClusterOps:
 
     # --- what the cluster says ---------------------------------------------------
 
+    # The same predicates the program's steps wait on: one home for what "quorate" and "clean" mean.
     def votes(self, via: Node) -> tuple[bool, int]:
-        result = self.shell.command(via, "pvecm status", timeout=30)
-        quorate = bool(re.search(r"^Quorate:\s+Yes", result.stdout, re.M))
-        total = re.search(r"^Total votes:\s+(\d+)", result.stdout, re.M)
-        return quorate, int(total.group(1)) if total else 0
+        quorate = self.shell.command(via, probe(cluster_steps.QUORATE), timeout=30).returncode == 0
+        total = self.shell.command(via, cluster_steps.TOTAL_VOTES, timeout=30).stdout.strip()
+        return quorate, int(total) if total.isdigit() else 0
 
     def pgs_clean(self, via: Node) -> bool:
-        result = self.shell.command(via, "ceph pg stat --format json", timeout=30)
-        if result.returncode != 0:
-            return False
-        stat = json.loads(result.stdout)
-        stat = stat.get("pg_summary", stat)
-        clean = sum(s["num"] for s in stat.get("num_pg_by_state", []) if s["name"] == "active+clean")
-        return stat.get("num_pgs", 0) > 0 and clean == stat["num_pgs"]
+        return self.shell.command(via, ceph_steps.ALL_PGS_CLEAN, timeout=30).returncode == 0
 
     def ha_services(self, via: Node) -> list[tuple[str, str, str]]:
         """(sid, node, state) from `ha-manager status`."""
@@ -108,7 +103,7 @@ class ClusterOps:
         self.sh(self.peer_of(node), f"ha-manager crm-command node-maintenance disable {node.name}")
 
     def rolling_update(self, upgrade: str, reboot: str, dry_run: bool = False, timeout: float = 600) -> None:
-        ceph = bool(self.stack.osd_hosts())
+        ceph = self.stack.needs_ceph()
         steps = [
             ("gate: quorate, all votes, PGs active+clean", lambda n, via: self.require_healthy(via, ceph)),
             ("ceph osd set noout", lambda n, via: ceph and self.sh(via, "ceph osd set noout")),

@@ -81,7 +81,7 @@ def corosync_links(cluster: Mapping[str, Any], advisory: bool) -> list[str]:
 def pool_replication(pools: Iterable[Mapping[str, Any]], size: int = 3, min_size: int = 2) -> list[str]:
     found = []
     for pool in pools:
-        got_size, got_min = _num(pool.get("size", 0)), _num(pool.get("minSize", pool.get("min_size", 0)))
+        got_size, got_min = _num(pool.get("size", 0)), _num(pool.get("minSize", 0))
         name = pool.get("name", "?")
         if got_min <= 1:
             found.append(f"pool {name}: min_size {got_min} acknowledges writes held by a single copy; never use min_size 1")

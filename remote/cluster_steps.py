@@ -8,6 +8,8 @@ from .step import Step, wait_for
 LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
 CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
+# Prints the cluster's total votes (empty when this node is in no cluster).
+TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
 
 
 def _membership_check(cluster: str) -> str:
@@ -93,7 +95,7 @@ def totem_crypto(node: str, cipher: str, hash_: str) -> Step:
 
 def quorum(node: str, expected_votes: int) -> Step:
     """A read-only gate: every node has joined and the cluster is quorate."""
-    votes = f"[ \"$(pvecm status | awk '/^Total votes:/ {{print $3}}')\" = {expected_votes} ]"
+    votes = f"[ \"$({TOTAL_VOTES})\" = {expected_votes} ]"
     return Step(
         name="cluster-quorum",
         node=node,

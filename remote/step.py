@@ -55,6 +55,11 @@ class Step:
         return "\n".join(lines) + "\n"
 
 
+def probe(condition: str) -> str:
+    """A step's condition as a command of its own (with the helpers it may use), for tools that only ask."""
+    return f"has() {{ grep \"$@\" >/dev/null; }}; {condition}"
+
+
 def wait_for(condition: str, what: str, seconds: int = 120) -> str:
     """Shell that polls `condition` every 2 s and fails with `what` after `seconds`."""
     return (

@@ -138,8 +138,8 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
 
 
 CLEAN_UP = {
-    "proxmoxve:index/hagroup:Hagroup": lambda name: f"ha-manager groupremove {name}",
-    "proxmoxve:index/haresource:Haresource": lambda name: f"ha-manager remove {name.replace('-', ':', 1)}",
+    "proxmoxve:index/hagroup:Hagroup": lambda name: f"ha-manager groupremove {name.removeprefix('ha-')}",
+    "proxmoxve:index/haresource:Haresource": lambda name: f"ha-manager remove {name.removeprefix('ha-').replace('-', ':', 1)}",
     "proxmoxve:user/token:Token": lambda name: "pveum user token remove monitoring@pve exporter",
 }
 
@@ -159,14 +159,14 @@ def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up
     crashed = deploy("up", path=f"{tmp_path}:{os.environ['PATH']}")
     assert crashed.returncode == 1
     died = crashed.stderr.strip().splitlines()[-1]
-    assert "the proxmoxve plugin died while creating " in died and "vm-100 (proxmoxve:index/haresource:Haresource)" in died, died
+    assert "the proxmoxve plugin died while creating " in died and "ha-vm-100 (proxmoxve:index/haresource:Haresource)" in died, died
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg"), "PVE holds it although the state does not"
     again = deploy("up")
     assert again.returncode == 1
     last = again.stderr.strip().splitlines()[-1]
     # Whatever else was in flight when the plugin died (an HA group, say) is named alongside.
     held = re.findall(r"([\w.-]+) \((proxmoxve:[\w/]+:\w+)\)", last.split(" exists in PVE")[0])
-    assert ("vm-100", "proxmoxve:index/haresource:Haresource") in held and "exists in PVE but not in this stack's state" in last, last
+    assert ("ha-vm-100", "proxmoxve:index/haresource:Haresource") in held and "exists in PVE but not in this stack's state" in last, last
     assert "bin/pulumi import TYPE NAME ID --stack lab" in last
     for name, type_ in held:  # the clean-up the line offers: remove each in PVE
         lab.ok("pve1", CLEAN_UP[type_](name))

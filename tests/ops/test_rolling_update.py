@@ -8,14 +8,21 @@ import pytest
 
 from models import parse_stack_config
 from ops.cluster import ClusterOps, GateFailed
+from remote import ceph_steps, cluster_steps
+from remote.step import probe
 from tests.unit.conftest import ROOT, stack_sections
 
 
 class FakeCluster:
     """Answers the commands ops runs, like a 3-node PVE cluster whose nodes go away while rebooting."""
 
-    def __init__(self, names):
+    def __init__(self, names, bin_dir):
         self.names = names
+        # Fake `pvecm` and `ceph` print what this cluster says; the probes ops runs are real shell.
+        self.bin_dir = bin_dir
+        for tool in ("pvecm", "ceph"):
+            (bin_dir / tool).write_text(f"#!/bin/sh\ncat {bin_dir}/{tool}.out\n")
+            (bin_dir / tool).chmod(0o755)
         self.down: dict[str, int] = {}  # node -> polls left until it is back
         self.maintenance: set[str] = set()
         self.noout = False
@@ -35,12 +42,13 @@ class FakeCluster:
         ok = lambda out="": subprocess.CompletedProcess(command, 0, out, "")  # noqa: E731
         if node.name in self.down:
             return subprocess.CompletedProcess(command, 255, "", "ssh: connect to host: No route to host")
-        if command == "pvecm status":
+        if "pvecm status" in command or "ceph pg stat" in command:
             votes = len(self.names) - len(self.down)
-            return ok(f"Quorate:          {'Yes' if votes * 2 > len(self.names) else 'No'}\nTotal votes:      {votes}\n")
-        if command.startswith("ceph pg stat"):
+            (self.bin_dir / "pvecm.out").write_text(f"Quorate:          {'Yes' if votes * 2 > len(self.names) else 'No'}\nTotal votes:      {votes}\n")
             clean = 32 if self.pgs_clean and not self.down else 20
-            return ok(json.dumps({"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": clean}]}}))
+            (self.bin_dir / "ceph.out").write_text(json.dumps({"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": clean}]}}))
+            return subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], capture_output=True, text=True,
+                                  env={"PATH": f"{self.bin_dir}:/usr/bin:/bin"})
         if command == "ha-manager status":
             target = next(n for n in self.names if n not in self.maintenance and n not in self.down)
             lrms = "".join(f"lrm {n} (maintenance mode, now)\n" for n in sorted(self.maintenance))
@@ -60,9 +68,9 @@ class FakeCluster:
 
 
 @pytest.fixture
-def ops():
+def ops(tmp_path):
     stack = parse_stack_config(stack_sections(ROOT / "Pulumi.lab.yaml"))
-    fake = FakeCluster([n.name for n in stack.cluster.nodes])
+    fake = FakeCluster([n.name for n in stack.cluster.nodes], tmp_path)
     return ClusterOps(stack, fake, log=lambda line: None, poll_seconds=0), fake
 
 
@@ -98,7 +106,7 @@ def test_never_starts_while_a_node_is_out(ops):
 def test_dry_run_changes_nothing(ops):
     ops_, fake = ops
     ops_.rolling_update("upgrade-now", "reboot-now", dry_run=True)
-    assert {cmd for _, cmd in fake.log} <= {"pvecm status", "ceph pg stat --format json"}
+    assert {cmd for _, cmd in fake.log} <= {probe(cluster_steps.QUORATE), cluster_steps.TOTAL_VOTES, ceph_steps.ALL_PGS_CLEAN}
 
 
 def test_maintenance_moves_services_away(ops):

@@ -14,7 +14,7 @@ from .conftest import ROOT, stack_sections
 def test_homelab_parses_into_the_seed_cluster(homelab):
     stack = parse_stack_config(homelab)
     assert [n.name for n in stack.cluster.nodes] == ["pve1", "pve2", "pve3"]
-    assert stack.osd_hosts() == ["pve1", "pve2", "pve3"]
+    assert stack.cluster.osd_hosts() == ["pve1", "pve2", "pve3"]
     assert [(p.name, p.size, p.min_size) for p in stack.ceph.pools] == [("vm-storage", 3, 2), ("backup-storage", 3, 2)]
     assert stack.ha.groups[0].nodes == {"pve1": 2, "pve2": 1, "pve3": 1}
     assert stack.backup.jobs[0].schedule == "02:00"

@@ -25,9 +25,9 @@ def homelab_resources(homelab):
 def test_one_create_and_serial_joins(homelab_resources):
     creates = _named(homelab_resources, "-cluster-create")
     joins = _named(homelab_resources, "-cluster-join")
-    assert [r.name for r in creates] == ["pve1-cluster-create"]
+    assert [r.name for r in creates] == ["homelab-cluster-pve1-cluster-create"]
     assert "pvecm create homelab-cluster --link0 10.0.10.11 --link1 10.0.100.11" in creates[0].inputs["create"]
-    assert [r.name for r in joins] == ["pve2-cluster-join", "pve3-cluster-join"]
+    assert [r.name for r in joins] == ["homelab-cluster-pve2-cluster-join", "homelab-cluster-pve3-cluster-join"]
     for join, (address, storage) in zip(joins, [("10.0.10.12", "10.0.100.12"), ("10.0.10.13", "10.0.100.13")]):
         assert f"pvecm add 10.0.10.11 --link0 {address} --link1 {storage} --use_ssh" in join.inputs["create"]
 
@@ -63,13 +63,13 @@ def test_three_mons_and_nine_osds(homelab_resources):
     assert len(_named(homelab_resources, "-ceph-mgr")) == 3
     osds = [r for r in homelab_resources if r.type == COMMAND and "-ceph-osd-" in r.name]
     assert len(osds) == 9
-    assert {r.name.split("-")[0] for r in osds} == {"pve1", "pve2", "pve3"}
+    assert {r.name.split("-")[1] for r in osds} == {"pve1", "pve2", "pve3"}  # ceph-NODE-ceph-osd-DISK
     assert all("pveceph osd create /dev/sd" in r.inputs["create"] for r in osds)
 
 
 def test_two_pools_of_three_two_with_rbd_storage(homelab_resources):
     pools = [r for r in homelab_resources if r.type == COMMAND and "-ceph-pool-" in r.name]
-    assert sorted(r.name for r in pools) == ["pve1-ceph-pool-backup-storage", "pve1-ceph-pool-vm-storage"]
+    assert sorted(r.name for r in pools) == ["ceph-pve1-ceph-pool-backup-storage", "ceph-pve1-ceph-pool-vm-storage"]
     for pool in pools:
         script = pool.inputs["create"]
         assert "--size 3 --min_size 2" in script

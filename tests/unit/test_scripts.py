@@ -56,7 +56,7 @@ def test_every_mutating_script_is_guarded_by_a_check(homelab_scripts):
 
 
 def test_failures_name_step_and_node(homelab_scripts):
-    script = homelab_scripts["pve2-cluster-join"]
+    script = homelab_scripts["homelab-cluster-pve2-cluster-join"]
     assert "step=cluster-join node=pve2" in script
     assert "re-run 'pulumi up'" in script
 
