@@ -82,6 +82,8 @@ class ClusterConfig(ConfigModel):
     networks: Networks
     corosync: Corosync = Corosync()
     nodes: list[Node] = Field(min_length=1)
+    # Members to retire: the explicit opt-in without which a node dropped from `nodes` is refused.
+    decommission: list[str] = Field(default_factory=list)
     # The PVE API the provider talks to; defaults to the first node.
     api_endpoint: str | None = None
     api_insecure: bool = False
@@ -139,6 +141,14 @@ class ClusterConfig(ConfigModel):
                 found.append(Problem(key("storagePort"), "required: networks.storage is set, so vmbr1 needs a physical port"))
             if node.storage_port is not None and node.storage_port == node.management_port:
                 found.append(Problem(key("storagePort"), "must differ from managementPort: two links need two ports"))
+        for i, name in enumerate(self.decommission):
+            key = stack_key("cluster", "decommission", i)
+            if not NODE_NAME.match(name):
+                found.append(Problem(key, f"{name!r} is not a PVE node name"))
+            elif name in seen_names:
+                found.append(Problem(key, f"{name!r} is also in cluster.nodes; a node is either kept or retired"))
+            elif name in self.decommission[:i]:
+                found.append(Problem(key, f"{name!r} is listed twice"))
         gateway = self.networks.management.gateway
         if gateway is not None and gateway not in self.networks.management.cidr:
             found.append(Problem(stack_key("cluster", "networks", "management", "gateway"), f"{gateway} is outside {self.networks.management.cidr}"))

@@ -102,3 +102,29 @@ def quorum(node: str, expected_votes: int) -> Step:
         check=f"{QUORATE} && {votes}",
         act=wait_for(f"{{ {QUORATE} && {votes}; }}", f"{expected_votes} votes and quorum"),
     )
+
+
+def members_known(node: str, kept: list[str], retiring: list[str]) -> Step:
+    """Check-only, before any cluster step: every member of the cluster is in proxmox-ha:cluster.nodes. A node
+    dropped from the config is refused unless proxmox-ha:cluster.decommission lists it (the opt-in)."""
+    members = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
+    wanted = " ".join(shlex.quote(n) for n in sorted(kept))
+    unknown = f"comm -23 <({members}) <(printf '%s\\n' {wanted} | sort)"
+    dropped = ("$dropped: cluster member(s) not in proxmox-ha:cluster.nodes. Add them back, or list them in "
+               "proxmox-ha:cluster.decommission to retire them (their guests, OSDs and membership are removed)")
+    # Retiring is the opt-in's second half (issue #13); until it exists the program refuses rather than guess.
+    not_yet = ("$retire: listed in proxmox-ha:cluster.decommission, but this version cannot retire a node yet; "
+               "nothing was changed. Keep it in cluster.nodes, or retire it by hand (docs/runbook.md)")
+    retiring_words = " ".join(shlex.quote(n) for n in sorted(retiring))
+    pick_retiring = f"for n in $dropped; do case \" {retiring_words} \" in *\" $n \"*) printf '%s ' \"$n\";; esac; done"
+    return Step(
+        name="cluster-members",
+        node=node,
+        check=f"[ -z \"$({unknown})\" ]",
+        act="\n".join([
+            f"dropped=$({unknown} | paste -sd ' ')",
+            f"retire=$({pick_retiring}); retire=${{retire% }}",
+            f"[ -z \"$retire\" ] || fail \"{not_yet}\"",
+            f"fail \"{dropped}\"",
+        ]),
+    )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.common import Paths
 from tests.lab.conftest import lab_cli
@@ -173,3 +174,23 @@ def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up
     healed = deploy("up")
     assert healed.returncode == 0, healed.stdout[-4000:] + healed.stderr[-2000:]
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
+
+
+def test_a_node_dropped_from_the_config_is_refused_and_nothing_changes(converged, tmp_path):
+    """Without proxmox-ha:cluster.decommission, a member missing from cluster.nodes stops `up` before any
+    cluster step (pools shrunk to fit two OSD hosts, and the pack off, so only this guard is left to refuse)."""
+    config = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())
+    cluster = config["config"]["proxmox-ha:cluster"]
+    cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != "pve3"]
+    config["config"]["proxmox-ha:ceph"]["pools"] = [dict(p, size=2, minSize=1) for p in config["config"]["proxmox-ha:ceph"]["pools"]]
+    dropped = tmp_path / "Pulumi.lab.yaml"
+    dropped.write_text(yaml.safe_dump(config))
+    refused = deploy("up", "--no-policy", "--config-file", str(dropped))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith(
+        "step 'cluster-members' failed on node pve1: pve3: cluster member(s) not in proxmox-ha:cluster.nodes"), refused.stderr[-2000:]
+    assert quorum(converged, "pve1") == (True, 3)
+    assert "size: 3" in converged.ok("pve1", "ceph osd pool get vm-storage size")
+    # Nothing was half-applied: the stack as it was is still all there is.
+    again = deploy("up", "--expect-no-changes")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]

@@ -120,3 +120,15 @@ def test_cron_lines_get_their_calendar_form():
     assert cron_to_calendar("0 2 * * *") == "02:00"
     assert cron_to_calendar("30 21 * * 1,2,3,4,5") == "mon,tue,wed,thu,fri 21:30"
     assert cron_to_calendar("*/5 * * * *") is None
+
+
+def test_decommission_names_nodes_that_are_no_longer_kept(homelab):
+    homelab["cluster"]["decommission"] = ["pve4"]
+    assert parse_stack_config(homelab).cluster.decommission == ["pve4"]
+    homelab["cluster"]["decommission"] = ["pve3", "pve4", "pve4", "Bad_Name"]
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(homelab)
+    text = str(caught.value)
+    assert "proxmox-ha:cluster.decommission[0]: 'pve3' is also in cluster.nodes; a node is either kept or retired" in text
+    assert "proxmox-ha:cluster.decommission[2]: 'pve4' is listed twice" in text
+    assert "proxmox-ha:cluster.decommission[3]: 'Bad_Name' is not a PVE node name" in text

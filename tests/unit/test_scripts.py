@@ -333,3 +333,17 @@ def test_shutdown_policy_is_set_alone_and_destroy_puts_back_what_was_there(etc):
     etc.file("/etc/fake-datacenter.json", '{"keyboard": "de", "ha": {"shutdown_policy": "migrate"}}')
     assert etc.run(step).returncode == 0 and etc.run(undo).returncode == 0
     assert json.loads(etc.read("/etc/fake-datacenter.json"))["ha"] == {"shutdown_policy": "migrate"}
+
+
+def test_a_member_dropped_from_the_config_is_refused_unless_decommissioned(etc):
+    nodelist = "".join(f"  node {{\n    name: {n}\n    nodeid: {i}\n  }}\n" for i, n in enumerate(("pve1", "pve2", "pve3"), 1))
+    etc.file("/etc/pve/corosync.conf", f"nodelist {{\n{nodelist}}}\n{COROSYNC}")
+    assert "already done" in etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2", "pve3"], [])).stderr
+    dropped = etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2"], []))
+    assert dropped.returncode == 1
+    assert ("step 'cluster-members' failed on node pve1: pve3: cluster member(s) not in proxmox-ha:cluster.nodes. "
+            "Add them back, or list them in proxmox-ha:cluster.decommission") in dropped.stderr
+    opted_in = etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2"], ["pve3"]))
+    assert opted_in.returncode == 1 and "pve3: listed in proxmox-ha:cluster.decommission, but this version cannot retire" in opted_in.stderr
+    # A node that is no member yet (a new one) or no cluster at all: nothing to refuse.
+    assert etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2", "pve3", "pve4"], [])).returncode == 0
