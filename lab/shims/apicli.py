@@ -12,7 +12,7 @@ from . import pvelib as L
 
 
 def api() -> PVEAPI:
-    return PVEAPI(L.PVE, L.nodename())
+    return PVEAPI(L.PVE, L.nodename(), pve_version=L.pve_major())
 
 
 def options(argv: list[str], params_schema: dict, usage: str) -> tuple[list[str], dict[str, str]]:
@@ -47,8 +47,8 @@ def call(server: PVEAPI, method: str, template: str, params: dict[str, str]):
         schema.validate(params_schema, params)
         server.refuse_write_without_quorum(method)
         return handler(server, auth.Identity(userid="root@pam"), params)
-    except schema.ParamError as error:
-        details = "".join(f"{k}: {v}\n" for k, v in error.errors.items())
-        raise L.PVEError(f"400 Parameter verification failed.\n{details}".rstrip(), 255) from None
-    except APIError as error:
-        raise L.PVEError(error.msg, 255) from None
+    except (schema.ParamError, APIError, auth.AuthError, auth.PermissionDenied) as error:
+        # PVE's CLI prints a parameter error as the API's 400 and its per-parameter messages.
+        details = "".join(f"\n{k}: {v}" for k, v in (getattr(error, "errors", None) or {}).items())
+        message = "400 Parameter verification failed." if isinstance(error, schema.ParamError) else error.msg
+        raise L.PVEError(f"{message}{details}", 255) from None

@@ -29,10 +29,11 @@ def main(argv):
     method, path = VERBS[argv[0]], "/" + argv[1].strip("/")
     server = apicli.api()
     found = routes.match(method, path)
-    if found is None:
+    # A path the lab serves for the other PVE major only (HA rules on 8) is as unknown as on PVE.
+    params_schema = schema.endpoint_schema(method, found[0].template, server.major) if found else None
+    if params_schema is None:
         raise L.PVEError(f"No '{argv[0]}' handler defined for '{path}'", 255)
     route, path_params = found
-    params_schema = schema.endpoint_schema(method, route.template, server.major)
     wanted = {k: v for k, v in params_schema.items() if k not in path_params}
     _, params = apicli.options(argv[2:], {**wanted, "output-format": {"type": "string"}}, USAGE)
     fmt = params.pop("output-format", "json")
