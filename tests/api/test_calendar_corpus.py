@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.api.schema import ParamError, f_calendar, parse_calendar_event
+from lab.api.calendar_event import parse_calendar_event
+from lab.api.schema import ParamError, f_calendar
 from tests.calendar_corpus import INVALID, VALID
 
 

@@ -112,7 +112,7 @@ def test_backup_jobs(lab):
 
 
 def test_calendar_events():
-    from lab.api.schema import parse_calendar_event
+    from lab.api.calendar_event import parse_calendar_event
     for ok in ("02:00", "daily", "mon..fri 08:00", "sat 2:30", "*/15", "mon,wed,fri 22:00", "*-*-01 03:00",
                "2025-01-01", "Sat *-1..7 15:00", "mon..fri 8..17,22:0/15", "fri 12..13:5/20", "hourly", "*",
                "12,14,16:05", "sun 01:00 UTC", "weekly"):
