@@ -168,16 +168,20 @@ def list_tokens(api, ident, p):
     return [dict(tokenid=n, **t) for n, t in cfg["users"][userid]["tokens"].items()]
 
 
-def get_token(api, ident, p):
-    userid, name = p["userid"], p["tokenid"]
-    _token_perm(api, ident, userid)
-    cfg = api.users()
+def _token_of(cfg: dict, userid: str, name: str) -> dict:
+    """The token's entry in user.cfg, or PVE's error for a missing user or token."""
     if userid not in cfg["users"]:
         fail(f"no such user ('{userid}')")
     tok = cfg["users"][userid]["tokens"].get(name)
     if tok is None:
         fail(f"no such token '{name}' for user '{userid}'")
-    return dict(tok)
+    return tok
+
+
+def get_token(api, ident, p):
+    userid, name = p["userid"], p["tokenid"]
+    _token_perm(api, ident, userid)
+    return dict(_token_of(api.users(), userid, name))
 
 
 def create_token(api, ident, p):
@@ -203,11 +207,7 @@ def update_token(api, ident, p):
     _token_perm(api, ident, userid)
     with api.store.lock(USER_LOCK):
         cfg = api.users()
-        if userid not in cfg["users"]:
-            fail(f"no such user ('{userid}')")
-        tok = cfg["users"][userid]["tokens"].get(name)
-        if tok is None:
-            fail(f"no such token '{name}' for user '{userid}'")
+        tok = _token_of(cfg, userid, name)
         for k in ("privsep", "expire"):
             if k in p:
                 tok[k] = int(p[k])
@@ -228,10 +228,7 @@ def delete_token(api, ident, p):
     _token_perm(api, ident, userid)
     with api.store.lock(USER_LOCK):
         cfg = api.users()
-        if userid not in cfg["users"]:
-            fail(f"no such user ('{userid}')")
-        if name not in cfg["users"][userid]["tokens"]:
-            fail(f"no such token '{name}' for user '{userid}'")
+        _token_of(cfg, userid, name)
         full = f"{userid}!{name}"
         auth.set_token_secret(api.store, full, None)
         del cfg["users"][userid]["tokens"][name]
