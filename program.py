@@ -36,13 +36,13 @@ def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
 def build(stack: StackConfig, secrets: Secrets) -> None:
     cluster = stack.cluster
     peers = [(str(n.management_address), n.name) for n in cluster.nodes]
-    nodes = [
-        ProxmoxNode(n.name, ProxmoxNodeArgs(
-            node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
-            watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password,
-        ))
-        for n in cluster.nodes
-    ]
+    node_args = lambda n, **kw: ProxmoxNodeArgs(  # noqa: E731
+        node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
+        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password, **kw)
+    # The first node checks the cluster's members against the config before anything runs anywhere.
+    first = ProxmoxNode(cluster.first_node.name, node_args(
+        cluster.first_node, members=([n.name for n in cluster.nodes], cluster.decommission)))
+    nodes = [first, *(ProxmoxNode(n.name, node_args(n, after=first.guard)) for n in cluster.nodes[1:])]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
     ready: pulumi.Resource = pve.formed
     if stack.needs_ceph():

@@ -40,14 +40,9 @@ class ProxmoxCluster(pulumi.ComponentResource):
         )
         super().__init__(contract.CLUSTER, name, facts, opts)
         first, first_node = cfg.first_node, args.nodes[0]
-        # Before any cluster step: a member dropped from the config stops the run here.
-        members = run_step(
-            cluster_steps.members_known(first.name, [n.name for n in cfg.nodes], cfg.decommission),
-            first_node.connection, self, depends_on=first_node.ready,
-        )
         create = run_step(
             cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
-            first_node.connection, self, depends_on=[members],
+            first_node.connection, self, depends_on=first_node.ready,
         )
         crypto = run_step(
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),

@@ -178,19 +178,26 @@ def test_a_plugin_dying_mid_create_is_explained_and_the_object_can_be_cleaned_up
 
 def test_a_node_dropped_from_the_config_is_refused_and_nothing_changes(converged, tmp_path):
     """Without proxmox-ha:cluster.decommission, a member missing from cluster.nodes stops `up` before any
-    cluster step (pools shrunk to fit two OSD hosts, and the pack off, so only this guard is left to refuse)."""
+    cluster step (the config otherwise consistent: pve3 out of the HA group, pools shrunk to fit two OSD
+    hosts, and the pack off, so only this guard is left to refuse)."""
     config = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())
     cluster = config["config"]["proxmox-ha:cluster"]
     cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != "pve3"]
+    for group in config["config"]["proxmox-ha:ha"]["groups"]:
+        group["nodes"].pop("pve3")
     config["config"]["proxmox-ha:ceph"]["pools"] = [dict(p, size=2, minSize=1) for p in config["config"]["proxmox-ha:ceph"]["pools"]]
     dropped = tmp_path / "Pulumi.lab.yaml"
     dropped.write_text(yaml.safe_dump(config))
     refused = deploy("up", "--no-policy", "--config-file", str(dropped))
     assert refused.returncode == 1
-    assert refused.stderr.strip().splitlines()[-1].startswith(
-        "step 'cluster-members' failed on node pve1: pve3: cluster member(s) not in proxmox-ha:cluster.nodes"), refused.stderr[-2000:]
+    assert ("failed: step 'cluster-members' failed on node pve1: pve3: cluster member(s) not in proxmox-ha:cluster.nodes"
+            in refused.stderr.strip().splitlines()[-1]), refused.stderr[-2000:]
+    # The guard ran before any step on any node: nothing on the cluster changed.
     assert quorum(converged, "pve1") == (True, 3)
     assert "size: 3" in converged.ok("pve1", "ceph osd pool get vm-storage size")
-    # Nothing was half-applied: the stack as it was is still all there is.
+    assert all("pve3" in converged.ok(node, "cat /etc/hosts") for node in ("pve1", "pve2"))
+    assert " updated " not in refused.stdout and " created " not in refused.stdout, refused.stdout[-3000:]
+    # Back to the config as it was: up runs through, and a second one changes nothing.
+    assert deploy("up").returncode == 0
     again = deploy("up", "--expect-no-changes")
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
