@@ -66,3 +66,56 @@ def lab():
     info = json.loads((state / "lab.json").read_text())
     yield Lab(info)
     lab_cli("down", check=False)
+
+
+# ---------------------------------------------------------------- the states tests start from
+# Each test asks for the state it needs; these build it with `lab bootstrap`'s idempotent steps (nothing
+# is done twice), or start the lab afresh when a test needs less than is there. So any test runs alone.
+def _fresh(lab: Lab) -> None:
+    lab_cli("down")
+    lab_cli("up")
+    info = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
+    lab.info, lab.hosts = info, {h["name"]: h for h in info["hosts"]}
+
+
+def _has(name: str) -> bool:
+    from lab.common import Paths
+    return (Paths().pve / name).exists()
+
+
+@pytest.fixture
+def unformed(lab):
+    """Hosts with their storage network and no cluster yet."""
+    from lab import bootstrap
+    from lab.common import Paths
+    if _has("corosync.conf"):
+        _fresh(lab)
+    bootstrap.storage_network(Paths())
+
+
+@pytest.fixture
+def clustered(lab):
+    """A quorate three-node cluster (no Ceph required)."""
+    from lab import bootstrap
+    from lab.common import Paths
+    bootstrap.storage_network(Paths())
+    bootstrap.cluster(Paths())
+
+
+@pytest.fixture
+def cephless(lab):
+    """A cluster whose Ceph is not set up yet."""
+    from lab import bootstrap
+    from lab.common import Paths
+    if _has("ceph.conf"):
+        _fresh(lab)
+    bootstrap.storage_network(Paths())
+    bootstrap.cluster(Paths())
+
+
+@pytest.fixture
+def with_ceph(clustered):
+    """The cluster with Ceph: three mons, mgrs and OSDs and the vm-storage pool, all PGs active+clean."""
+    from lab import bootstrap
+    from lab.common import Paths
+    bootstrap.ceph(Paths())

@@ -1,6 +1,7 @@
 """End-to-end tests of the embedded lab: real sshd, corosync and Ceph behind the PVE shims.
 
-The tests build on each other in file order (cluster, then Ceph, then failures), like an operator.
+Each test asks for the state it starts from (conftest: unformed, clustered, cephless, with_ceph), so any
+one of them runs alone; in file order the fixtures find the state already there and do nothing.
 """
 from __future__ import annotations
 
@@ -154,14 +155,14 @@ def test_shims_have_help_naming_the_real_tool(lab):
 
 
 # ---------------------------------------------------------------- corosync
-def test_pvecm_status_outside_a_cluster_exits_2(lab):
+def test_pvecm_status_outside_a_cluster_exits_2(lab, unformed):
     r = lab.ssh("pve2", "pvecm status")
     assert r.returncode == 2
     assert "Corosync config '/etc/pve/corosync.conf' does not exist - is this node part of a cluster?" in r.stderr
     assert lab.ssh("pve2", "pvecm nodes").returncode == 2
 
 
-def test_cluster_create_and_join_one_at_a_time(lab):
+def test_cluster_create_and_join_one_at_a_time(lab, unformed):
     out = lab.ok("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
     assert "Writing corosync config to /etc/pve/corosync.conf" in out
     fp = lab.hosts["pve1"]["api_fingerprint"]
@@ -193,7 +194,7 @@ def test_cluster_create_and_join_one_at_a_time(lab):
     assert "Membership information" in nodes and "pve3" in nodes
 
 
-def test_create_and_add_again_are_refused_like_pve(lab):
+def test_create_and_add_again_are_refused_like_pve(lab, clustered):
     r = lab.ssh("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
     assert r.returncode == 255 and "cluster config '/etc/pve/corosync.conf' already exists" in r.stderr
     r = lab.ssh("pve2", "pvecm add 10.254.10.11 --link0 10.254.10.12 --link1 10.254.100.12 --use_ssh")
@@ -206,7 +207,7 @@ def test_create_and_add_again_are_refused_like_pve(lab):
     assert "Config Version:   3" in lab.ok("pve1", "pvecm status")
 
 
-def test_quorum_with_one_and_two_nodes_down(lab):
+def test_quorum_with_one_and_two_nodes_down(lab, clustered):
     lab.ok("pve3", "systemctl stop corosync")
     assert lab.ssh("pve3", "systemctl is-active corosync").returncode == 3
     rc, votes, _ = wait_for("2 votes", lambda: (lambda q: q if q[1] == 2 else None)(quorum(lab, "pve1")), 30)
@@ -223,7 +224,7 @@ def test_quorum_with_one_and_two_nodes_down(lab):
     assert rc == 0
 
 
-def test_join_to_non_quorate_cluster_is_refused(lab):
+def test_join_to_non_quorate_cluster_is_refused(lab, clustered):
     # take pve3 out of the cluster, as an admin would
     lab.ok("pve3", "systemctl stop corosync && rm -f /etc/corosync/corosync.conf /etc/corosync/authkey")
     lab.ok("pve1", "pvecm delnode pve3")
@@ -242,7 +243,7 @@ def test_join_to_non_quorate_cluster_is_refused(lab):
 
 
 # ---------------------------------------------------------------- ceph
-def test_ceph_through_pveceph(lab):
+def test_ceph_through_pveceph(lab, cephless):
     for h in HOSTS:
         lab.ok(h, "pveceph install --repository no-subscription --version reef")
     lab.ok("pve1", "pveceph init --network 10.254.100.0/24")
@@ -279,7 +280,7 @@ def test_ceph_through_pveceph(lab):
     wait_for("HEALTH_OK", lambda: ceph_json(lab, "pve1", "health")["status"] == "HEALTH_OK", 120)
 
 
-def test_ceph_create_again_is_refused_like_pve(lab):
+def test_ceph_create_again_is_refused_like_pve(lab, with_ceph):
     r = lab.ssh("pve2", "pveceph osd create /dev/sdb")
     assert r.returncode == 255 and "device '/dev/sdb' is already in use" in r.stderr
     r = lab.ssh("pve2", "pveceph mon create")
@@ -293,7 +294,7 @@ def test_ceph_create_again_is_refused_like_pve(lab):
         p for p in pools if p["pool_name"] == "vm-storage").items()
 
 
-def test_osd_down_keeps_data_readable_and_recovers(lab):
+def test_osd_down_keeps_data_readable_and_recovers(lab, with_ceph):
     lab.ok("pve1", "head -c 1048576 /dev/urandom > /tmp/lab-obj && rados -p vm-storage put lab-obj /tmp/lab-obj")
     osd = lab.ok("pve3", "ls /var/lib/ceph/osd").split()[0].split("-")[1]
     lab.ok("pve3", f"systemctl stop ceph-osd@{osd}")
@@ -317,7 +318,7 @@ def test_osd_down_keeps_data_readable_and_recovers(lab):
 
 
 # ---------------------------------------------------------------- storage, HA, systemctl, status
-def test_pvesm_section_config(lab):
+def test_pvesm_section_config(lab, with_ceph):
     lab.ok("pve1", "pvesm add dir backups --path /var/lib/vz-backups --content backup")
     pbs = lab.info["pbs"]
     password = Path(pbs["password_file"]).read_text().strip()
@@ -341,7 +342,7 @@ def test_pvesm_section_config(lab):
     assert r.returncode == 255 and "does not exist" in r.stderr
 
 
-def test_ha_manager(lab):
+def test_ha_manager(lab, clustered):
     lab.ok("pve1", 'ha-manager groupadd critical_services --nodes "pve1:2,pve2:1,pve3:1" --nofailback 0')
     r = lab.ssh("pve2", 'ha-manager groupadd critical_services --nodes "pve1:2"')
     assert r.returncode == 255
@@ -362,7 +363,7 @@ def test_ha_manager(lab):
     assert lab.ok("pve1", "cat /etc/pve/ha/resources.cfg").strip() == ""
 
 
-def test_systemctl_exit_codes(lab):
+def test_systemctl_exit_codes(lab, with_ceph):
     assert lab.ssh("pve1", "systemctl is-active corosync").returncode == 0
     assert lab.ssh("pve1", "systemctl is-active ceph-mon@pve1").returncode == 0
     assert lab.ssh("pve1", "systemctl is-active pve-cluster").returncode == 0
@@ -371,7 +372,7 @@ def test_systemctl_exit_codes(lab):
     assert st.returncode == 0 and "Active: active (running)" in st.stdout
 
 
-def test_lab_status_reports_quorum_and_ceph(lab):
+def test_lab_status_reports_quorum_and_ceph(lab, with_ceph):
     data = json.loads(lab_cli("status", "--json").stdout)
     assert all(h["up"] for h in data["hosts"])
     for h in data["hosts"]:
