@@ -73,7 +73,8 @@ def wait_for(condition: str, what: str, seconds: int = 120) -> str:
 
 def write_file(path: str, content: str, mode: str = "0644") -> str:
     """Shell that writes `content` to `path` atomically (single-quoted: nothing in it is expanded)."""
-    tmp = f"{path}.proxmox-ha.tmp"
+    # The shell's PID in the name: two runs writing the same path never move each other's file.
+    tmp = f"{path}.proxmox-ha.$$"
     return (
         f"mkdir -p \"$(dirname {path})\"\n"
         f"printf '%s\\n' {shlex.quote(content.rstrip())} > {tmp}\n"
