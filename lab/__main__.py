@@ -7,21 +7,23 @@ import os
 import sys
 from pathlib import Path
 
-from .common import HOSTS, Paths
+from .common import ALL_HOSTS, QNETD_HOST, Paths
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m lab", description=(
-        "Embedded 3-node Proxmox VE lab: pve1..pve3 in network/mount namespaces with real sshd, "
+        "Embedded Proxmox VE lab: pve1..pve3 (up to pve5) in network/mount namespaces with real sshd, "
         "corosync and Ceph, driven by PVE command shims. State: $PROXMOX_HA_LAB_DIR "
         "(default /var/tmp/proxmox-ha-lab)."))
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="start the three hosts (installs packages first if missing)")
+    upp = sub.add_parser("up", help="start the hosts (installs packages first if missing); --hosts N grows a running lab")
+    upp.add_argument("--hosts", type=int, choices=range(3, len(ALL_HOSTS) + 1), metavar=f"{{3..{len(ALL_HOSTS)}}}",
+                     help="how many hosts (pve1..pveN); default: as many as now, 3 for a new lab")
     sub.add_parser("down", help="stop everything and remove namespaces, bridges, loop devices, state")
     st = sub.add_parser("status", help="hosts, corosync quorum and Ceph health")
     st.add_argument("--json", action="store_true")
     sp = sub.add_parser("ssh", help="ssh into a host (root, lab key, pinned host key)")
-    sp.add_argument("node", choices=HOSTS)
+    sp.add_argument("node", choices=(*ALL_HOSTS, QNETD_HOST))
     sp.add_argument("command", nargs=argparse.REMAINDER)
     ip = sub.add_parser("install", help="install the Debian packages the lab needs (idempotent)")
     ip.add_argument("--force", action="store_true")
@@ -44,7 +46,7 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "up":
         from .hosts import up
-        up(paths)
+        up(paths, args.hosts)
         return 0
     if args.cmd == "down":
         from .hosts import down

@@ -9,7 +9,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from .common import CLUSTER_NAME, HOSTS, STORAGE_NET, Paths, log, mgmt_addr, ssh, storage_addr
+from .common import ALL_HOSTS, CLUSTER_NAME, STORAGE_NET, lab_hosts, Paths, log, mgmt_addr, ssh, storage_addr
 from .hosts import host_pubkey
 
 POOL = "vm-storage"
@@ -31,7 +31,7 @@ def storage_network(paths: Paths) -> None:
     """vmbr1 over eno2 with the storage address, as an operator adds it on PVE: a stanza in
     /etc/network/interfaces, then ifupdown2's `ifreload -a` (the project's own steps do the same)."""
     prefix = STORAGE_NET.split("/")[1]
-    for h in HOSTS:
+    for h in lab_hosts(paths):
         stanza = (f"auto vmbr1\niface vmbr1 inet static\n\taddress {storage_addr(h)}/{prefix}\n"
                   "\tbridge-ports eno2\n\tbridge-stp off\n\tbridge-fd 0")
         on(paths, h, "grep -qx 'auto vmbr1' /etc/network/interfaces || "
@@ -39,14 +39,14 @@ def storage_network(paths: Paths) -> None:
 
 
 def cluster(paths: Paths) -> None:
-    first = HOSTS[0]
+    first, *joiners = hosts = lab_hosts(paths)
     on(paths, first, f"pvecm status >/dev/null 2>&1 || pvecm create {CLUSTER_NAME} "
                      f"--link0 {mgmt_addr(first)} --link1 {storage_addr(first)}")
-    for h in HOSTS[1:]:  # one at a time, as PVE requires
+    for h in joiners:  # one at a time, as PVE requires
         trust_root_key(paths, h, first)
         on(paths, h, f"pvecm status >/dev/null 2>&1 || pvecm add {mgmt_addr(first)} --link0 {mgmt_addr(h)} "
                      f"--link1 {storage_addr(h)} --use_ssh")
-    wait_quorum(paths, len(HOSTS), 60)
+    wait_quorum(paths, len(hosts), 60)
 
 
 def trust_root_key(paths: Paths, joiner: str, first: str) -> None:
@@ -62,24 +62,25 @@ def trust_root_key(paths: Paths, joiner: str, first: str) -> None:
 
 def ceph(paths: Paths, timings: dict | None = None) -> None:
     timings = timings if timings is not None else {}
+    hosts = lab_hosts(paths)
     t = time.time()
     parallel(lambda h: on(paths, h, "test -f /etc/apt/sources.list.d/ceph.list || "
-                                    "pveceph install --repository no-subscription --version quincy >/dev/null"), HOSTS)
-    on(paths, HOSTS[0], f"test -f /etc/pve/ceph.conf || pveceph init --network {STORAGE_NET}")
+                                    "pveceph install --repository no-subscription --version quincy >/dev/null"), hosts)
+    on(paths, hosts[0], f"test -f /etc/pve/ceph.conf || pveceph init --network {STORAGE_NET}")
     timings["ceph_init"] = time.time() - t
     t = time.time()
-    for h in HOSTS:  # monitors join one by one
+    for h in hosts:  # monitors join one by one
         on(paths, h, "test -d /var/lib/ceph/mon/ceph-$(hostname) || pveceph mon create")
     timings["ceph_mons"] = time.time() - t
     t = time.time()
-    parallel(lambda h: on(paths, h, "test -d /var/lib/ceph/mgr/ceph-$(hostname) || pveceph mgr create >/dev/null"), HOSTS)
+    parallel(lambda h: on(paths, h, "test -d /var/lib/ceph/mgr/ceph-$(hostname) || pveceph mgr create >/dev/null"), hosts)
     timings["ceph_mgrs"] = time.time() - t
     t = time.time()
-    parallel(lambda h: on(paths, h, "ls /var/lib/ceph/osd/ 2>/dev/null | grep -q ceph- || pveceph osd create /dev/sdb >/dev/null"), HOSTS)
+    parallel(lambda h: on(paths, h, "ls /var/lib/ceph/osd/ 2>/dev/null | grep -q ceph- || pveceph osd create /dev/sdb >/dev/null"), hosts)
     timings["ceph_osds"] = time.time() - t
     t = time.time()
-    wait_osds_up(paths, len(HOSTS), 120)
-    on(paths, HOSTS[0], f"pveceph pool ls --output-format json | grep -q '\"pool_name\": \"{POOL}\"' || "
+    wait_osds_up(paths, len(hosts), 120)
+    on(paths, hosts[0], f"pveceph pool ls --output-format json | grep -q '\"pool_name\": \"{POOL}\"' || "
                         f"pveceph pool create {POOL} --size 3 --min_size 2 --pg_num 32 --add_storages 1")
     timings["ceph_pool"] = time.time() - t
     t = time.time()
@@ -119,14 +120,14 @@ def quorum_info(paths: Paths, host: str) -> tuple[int, str]:
     return res.returncode, res.stdout
 
 
-def wait_quorum(paths: Paths, votes: int = 3, timeout: float = 60, host: str = HOSTS[0]):
+def wait_quorum(paths: Paths, votes: int = 3, timeout: float = 60, host: str = ALL_HOSTS[0]):
     def check():
         rc, out = quorum_info(paths, host)
         return rc == 0 and f"Total votes:      {votes}" in out, out.strip()[-300:]
     return _poll(f"corosync quorum with {votes} votes on {host}", check, timeout)
 
 
-def ceph_status(paths: Paths, host: str = HOSTS[0]) -> dict:
+def ceph_status(paths: Paths, host: str = ALL_HOSTS[0]) -> dict:
     res = ssh(paths, host, "ceph --connect-timeout 10 status --format json", check=False, timeout=60)
     if res.returncode != 0:
         return {}
@@ -140,14 +141,14 @@ def pgs_clean(st: dict) -> bool:
     return n > 0 and states.get("active+clean", 0) == n
 
 
-def wait_ceph_clean(paths: Paths, timeout: float = 180, host: str = HOSTS[0]):
+def wait_ceph_clean(paths: Paths, timeout: float = 180, host: str = ALL_HOSTS[0]):
     def check():
         st = ceph_status(paths, host)
         return pgs_clean(st), st.get("pgmap", {}).get("pgs_by_state")
     return _poll("all PGs active+clean", check, timeout)
 
 
-def wait_ceph_health(paths: Paths, status: str = "HEALTH_OK", timeout: float = 180, host: str = HOSTS[0]):
+def wait_ceph_health(paths: Paths, status: str = "HEALTH_OK", timeout: float = 180, host: str = ALL_HOSTS[0]):
     def check():
         st = ceph_status(paths, host)
         h = st.get("health", {})
@@ -155,7 +156,7 @@ def wait_ceph_health(paths: Paths, status: str = "HEALTH_OK", timeout: float = 1
     return _poll(status, check, timeout)
 
 
-def wait_osds_up(paths: Paths, n: int, timeout: float = 120, host: str = HOSTS[0]):
+def wait_osds_up(paths: Paths, n: int, timeout: float = 120, host: str = ALL_HOSTS[0]):
     def check():
         st = ceph_status(paths, host)
         o = st.get("osdmap", {})

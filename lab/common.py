@@ -14,7 +14,12 @@ from pathlib import Path
 LAB_PKG = Path(__file__).resolve().parent
 REPO_ROOT = LAB_PKG.parent
 
-HOSTS = ("pve1", "pve2", "pve3")
+# Every host the lab can run; a lab runs the first N of them (3 by default, `lab up --hosts N` grows it).
+ALL_HOSTS = ("pve1", "pve2", "pve3", "pve4", "pve5")
+DEFAULT_HOST_COUNT = 3
+# A plain Debian machine on the management network for corosync-qnetd (a QDevice), with no PVE on it.
+QNETD_HOST = "qnetd"
+QNETD_ADDR = "10.254.10.40"
 MGMT_BRIDGE = "phalab0"
 STORAGE_BRIDGE = "phalab1"
 MGMT_NET = "10.254.10.0/24"
@@ -25,6 +30,8 @@ DOMAIN = "lab.local"
 CLUSTER_NAME = "lab-cluster"
 LAB_GUEST = 100  # the VM on pve1 that the lab stack puts under HA
 OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
+# The qnetd host is plain Debian: only these stand in for its own commands (no systemd, no network for apt).
+DEBIAN_SHIMS = ("systemctl", "apt-get", "apt", "dpkg-query")
 SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query")
 
 # Paths that each host overlays/replaces: the state dir must not live below them.
@@ -32,11 +39,20 @@ HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/loca
 
 
 def host_index(name: str) -> int:
-    return HOSTS.index(name) + 1
+    return ALL_HOSTS.index(name) + 1
+
+
+def lab_hosts(paths: "Paths") -> tuple[str, ...]:
+    """The hosts of this lab: as many as the last `lab up --hosts N` asked for."""
+    try:
+        count = int(paths.host_count.read_text())
+    except (OSError, ValueError):
+        count = DEFAULT_HOST_COUNT
+    return ALL_HOSTS[:count]
 
 
 def mgmt_addr(name: str) -> str:
-    return f"10.254.10.1{host_index(name)}"
+    return QNETD_ADDR if name == QNETD_HOST else f"10.254.10.1{host_index(name)}"
 
 
 def storage_addr(name: str) -> str:
@@ -62,18 +78,20 @@ class Paths:
         self.authorized_keys = self.ssh / "authorized_keys"
         self.pve = self.root / "pve"
         self.bin = self.root / "bin"
+        self.bin_debian = self.root / "bin-debian"
         self.logs = self.root / "logs"
         self.disks = self.root / "disks"
         self.hosts = self.root / "hosts"
         self.lab_json = self.root / "lab.json"
         self.wheels = self.root / "wheels"
         self.lab_id = self.pve / ".lab-id"
+        self.host_count = self.root / "host-count"
 
     def host(self, name: str) -> Path:
         return self.hosts / name
 
-    def host_key(self, name: str) -> Path:
-        return self.ssh / f"ssh_host_ed25519_key.{name}"
+    def host_key(self, name: str, kind: str = "ed25519") -> Path:
+        return self.ssh / f"ssh_host_{kind}_key.{name}"
 
     def host_pids(self, name: str) -> Path:
         return self.host(name) / "pids"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 from . import install as install_mod
 from . import pbs
-from .common import (DOMAIN, HOSTS, MGMT_BRIDGE, MGMT_GW, MGMT_NET, OSD_DISK_SIZE, SHIMS,
-                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, Paths, REPO_ROOT, kill_pid,
-                     log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
+from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, OSD_DISK_SIZE, SHIMS, DEBIAN_SHIMS,
+                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, QNETD_HOST, Paths, REPO_ROOT, kill_pid,
+                     lab_hosts, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
                      storage_addr, sshd_pid)
 
 BRIDGES = ((MGMT_BRIDGE, MGMT_GW), (STORAGE_BRIDGE, STORAGE_GW))
@@ -40,17 +40,20 @@ def link_exists(dev: str, ns: str | None = None) -> bool:
 
 
 # ---------------------------------------------------------------- keys and certificates
-def ensure_keys(paths: Paths) -> None:
+def ensure_keys(paths: Paths, hosts: tuple[str, ...]) -> None:
     paths.ssh.mkdir(parents=True, exist_ok=True)
     os.chmod(paths.ssh, 0o700)
     if not paths.client_key.exists():
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "proxmox-ha-lab", "-f", str(paths.client_key)])
     pub = Path(str(paths.client_key) + ".pub").read_text().strip()
     paths.authorized_keys.write_text(pub + "\n")
-    for h in HOSTS:
-        k = paths.host_key(h)
-        if not k.exists():
-            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"root@{h}", "-f", str(k)])
+    for h in (*hosts, QNETD_HOST):
+        for kind in ("ed25519", "rsa"):  # PVE's cluster-wide known_hosts carry the RSA key
+            k = paths.host_key(h, kind)
+            if not k.exists():
+                run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{h}", "-f", str(k)])
+        if h == QNETD_HOST:
+            continue
         crt = paths.ssh / f"pve-ssl.{h}.pem"
         key = paths.ssh / f"pve-ssl.{h}.key"
         if not crt.exists() or not key.exists():
@@ -59,9 +62,10 @@ def ensure_keys(paths: Paths) -> None:
                  "-addext", f"subjectAltName=DNS:{h},DNS:{h}.{DOMAIN},IP:{mgmt_addr(h)},IP:127.0.0.1",
                  "-keyout", str(key), "-out", str(crt)])
     lines = []
-    for h in HOSTS:
+    for h in (*hosts, QNETD_HOST):
         hk = " ".join(Path(str(paths.host_key(h)) + ".pub").read_text().split()[:2])
-        lines.append(f"{h},{h}.{DOMAIN},{mgmt_addr(h)},{storage_addr(h)} {hk}")
+        names = [h, f"{h}.{DOMAIN}", mgmt_addr(h)] + ([storage_addr(h)] if h != QNETD_HOST else [])
+        lines.append(f"{','.join(names)} {hk}")
     paths.known_hosts.write_text("\n".join(lines) + "\n")
 
 
@@ -76,7 +80,7 @@ def cert_fingerprint(paths: Paths, name: str) -> str:
 
 
 # ---------------------------------------------------------------- shared /etc/pve and shims
-def ensure_pve_dir(paths: Paths) -> None:
+def ensure_pve_dir(paths: Paths, hosts: tuple[str, ...]) -> None:
     pve = paths.pve
     for d in ("priv", "priv/storage", "ha", "nodes", "sdn", "firewall", "virtual-guest"):
         (pve / d).mkdir(parents=True, exist_ok=True)
@@ -84,7 +88,7 @@ def ensure_pve_dir(paths: Paths) -> None:
     # This lab's identity, new with every /etc/pve: a stack whose state describes an earlier lab is stale.
     if not paths.lab_id.exists():
         paths.lab_id.write_text(uuid.uuid4().hex + "\n")
-    for h in HOSTS:
+    for h in hosts:
         nd = pve / "nodes" / h
         for d in ("qemu-server", "lxc", "openvz", "priv"):
             (nd / d).mkdir(parents=True, exist_ok=True)
@@ -94,7 +98,7 @@ def ensure_pve_dir(paths: Paths) -> None:
                 shutil.copyfile(paths.ssh / f"pve-ssl.{h}.{ext}", dst)
     # The guest the lab stack puts under HA: VM 100 on the first host, as a config only (no KVM here).
     # pve1 forms the cluster, which a host with guests may do; joining hosts must have none.
-    guest = pve / "nodes" / HOSTS[0] / "qemu-server" / f"{LAB_GUEST}.conf"
+    guest = pve / "nodes" / hosts[0] / "qemu-server" / f"{LAB_GUEST}.conf"
     if not any((pve / "nodes").glob(f"*/qemu-server/{LAB_GUEST}.conf")):
         guest.write_text("memory: 512\nname: lab-guest\nostype: l26\n")
     sc = pve / "storage.cfg"
@@ -110,21 +114,24 @@ def ensure_pve_dir(paths: Paths) -> None:
 
 
 def write_shims(paths: Paths) -> None:
+    """STATE/bin: every shim, for PVE hosts; STATE/bin-debian: Debian's own commands only, for the qnetd host."""
     paths.bin.mkdir(parents=True, exist_ok=True)
+    paths.bin_debian.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
-        p = paths.bin / name
-        p.write_text(
-            "#!/usr/bin/python3\n"
-            f"# proxmox-ha lab shim for `{name}` (see lab/README.md)\n"
-            "import sys\n"
-            f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
-            f"from lab.shims.{modules[name]} import {entries.get(name, 'main')} as main\n"
-            "sys.exit(main(sys.argv[1:]))\n")
-        p.chmod(0o755)
+        for folder in (paths.bin, paths.bin_debian) if name in DEBIAN_SHIMS else (paths.bin,):
+            p = folder / name
+            p.write_text(
+                "#!/usr/bin/python3\n"
+                f"# proxmox-ha lab shim for `{name}` (see lab/README.md)\n"
+                "import sys\n"
+                f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+                f"from lab.shims.{modules[name]} import {entries.get(name, 'main')} as main\n"
+                "sys.exit(main(sys.argv[1:]))\n")
+            p.chmod(0o755)
 
 
 # ---------------------------------------------------------------- network
@@ -143,9 +150,10 @@ def ensure_host_net(name: str) -> None:
     if not netns_exists(name):
         run(["ip", "netns", "add", name])
     v0, v1 = veth_names(name)
-    idx = HOSTS.index(name) + 1
+    idx = ALL_HOSTS.index(name) + 1 if name != QNETD_HOST else 0x40
+    ports = ((v0, "eno1", MGMT_BRIDGE), (v1, "eno2", STORAGE_BRIDGE))[:1 if name == QNETD_HOST else 2]
     # Only the links: addresses are ifupdown2's job inside the host (its /etc/network/interfaces).
-    for n, (root_side, inner, br) in enumerate(((v0, "eno1", MGMT_BRIDGE), (v1, "eno2", STORAGE_BRIDGE))):
+    for n, (root_side, inner, br) in enumerate(ports):
         if not link_exists(root_side):
             if link_exists(inner, name):
                 run(["ip", "-n", name, "link", "del", inner])
@@ -196,6 +204,15 @@ iface eno2 inet manual
 source /etc/network/interfaces.d/*
 """
 
+# What Debian's installer writes for a machine with one port (the qnetd host), again without a gateway.
+DEBIAN_INTERFACES = """auto lo
+iface lo inet loopback
+
+auto eno1
+iface eno1 inet static
+	address {address}
+"""
+
 
 # ---------------------------------------------------------------- one host
 HOST_SCRIPT = r"""
@@ -212,8 +229,7 @@ mount --bind $H/backups /var/backups
 mount --bind $H/opt /opt
 mount -t tmpfs -o mode=0755,size=256m,nosuid,nodev tmpfs /run
 mkdir -p /run/sshd /run/lock /run/ceph /run/corosync
-mount --bind {state}/pve /etc/pve
-mount --bind {state}/bin /usr/local/sbin
+{pve_mounts}
 D=$H/dev
 mount -t tmpfs -o mode=0755,size=16m,nosuid tmpfs $D
 for n in null zero full random urandom tty; do touch $D/$n; mount --bind /dev/$n $D/$n; done
@@ -223,8 +239,7 @@ ln -s pts/ptmx $D/ptmx
 mount -t tmpfs -o mode=1777,size=1g,nosuid,nodev tmpfs $D/shm
 ln -s /proc/self/fd $D/fd
 ln -s /proc/self/fd/0 $D/stdin; ln -s /proc/self/fd/1 $D/stdout; ln -s /proc/self/fd/2 $D/stderr
-touch $D/sdb
-mount --bind {disk} $D/sdb
+{disk_mount}
 mount --move $D /dev
 # What networking.service does at boot: Debian's ifupdown2 brings up /etc/network/interfaces (vmbr0 over
 # eno1 with the management address; vmbr1 once it is configured). A broken file leaves the host unreachable.
@@ -237,6 +252,7 @@ SSHD_CONFIG = """# proxmox-ha lab: sshd of host {name}
 Port 22
 ListenAddress {mgmt}
 HostKey /etc/ssh/ssh_host_ed25519_key
+HostKey /etc/ssh/ssh_host_rsa_key
 PermitRootLogin prohibit-password
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -256,15 +272,26 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 """
 
 
-def etc_hosts() -> str:
+def etc_hosts(hosts: tuple[str, ...]) -> str:
     lines = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback",
              "ff02::1 ip6-allnodes", "ff02::2 ip6-allrouters"]
-    for h in HOSTS:
+    for h in hosts:
         lines.append(f"{mgmt_addr(h)} {h}.{DOMAIN} {h}")
     return "\n".join(lines) + "\n"
 
 
-def prepare_host_dirs(paths: Paths, name: str) -> None:
+def host_json(paths: Paths, name: str, hosts: tuple[str, ...]) -> str:
+    """/etc/lab-host.json: the host's own facts and the lab's name service (every host's addresses)."""
+    return json.dumps({
+        "name": name, "domain": DOMAIN, "state_dir": str(paths.root), "host_dir": str(paths.host(name)),
+        "management_address": mgmt_addr(name), "storage_address": None if name == QNETD_HOST else storage_addr(name),
+        "repo": str(REPO_ROOT),
+        "hosts": {h: {"management_address": mgmt_addr(h), "storage_address": storage_addr(h)} for h in hosts},
+        "ssh": {"key": str(paths.client_key), "known_hosts": str(paths.known_hosts)},
+    }, indent=1) + "\n"
+
+
+def prepare_host_dirs(paths: Paths, name: str, hosts: tuple[str, ...]) -> None:
     hd = paths.host(name)
     for d in ("etc.upper", "etc.work", "varlib.upper", "varlib.work", "varlog.upper", "varlog.work",
               "dev", "pids", "services", "logs", "root", "backups", "opt"):
@@ -272,14 +299,14 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
     etc = hd / "etc.upper"
     (hd / "varlib.upper" / "vz").mkdir(exist_ok=True)
     (etc / "hostname").write_text(name + "\n")
-    (etc / "hosts").write_text(etc_hosts())
+    (etc / "hosts").write_text(etc_hosts(hosts))
     (etc / "mailname").write_text(f"{name}.{DOMAIN}\n")
     # What the PVE installer writes: vmbr0 on the first port with the management address. The lab's
     # addresses live on the veths themselves; the file is what the program reads and edits.
     (etc / "network").mkdir(exist_ok=True)
     # As the PVE installer writes it, but without its `gateway` line: no lab host may route off this machine.
-    (etc / "network" / "interfaces").write_text(INSTALLER_INTERFACES.format(
-        address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}"))
+    interfaces = DEBIAN_INTERFACES if name == QNETD_HOST else INSTALLER_INTERFACES
+    (etc / "network" / "interfaces").write_text(interfaces.format(address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}"))
     # Hosts have no route out: pip installs from the lab's wheelhouse, as a node with a local mirror would.
     (etc / "pip.conf").write_text(f"[global]\nno-index = true\nfind-links = {paths.wheels}\n")
     (etc / "pve").mkdir(exist_ok=True)
@@ -291,19 +318,18 @@ def prepare_host_dirs(paths: Paths, name: str) -> None:
         os.mknod(wo, 0o600 | stat.S_IFCHR, os.makedev(0, 0))
     sshd = etc / "ssh"
     sshd.mkdir(exist_ok=True)
-    shutil.copyfile(paths.host_key(name), sshd / "ssh_host_ed25519_key")
-    os.chmod(sshd / "ssh_host_ed25519_key", 0o600)
-    shutil.copyfile(str(paths.host_key(name)) + ".pub", sshd / "ssh_host_ed25519_key.pub")
+    for kind in ("ed25519", "rsa"):
+        key = sshd / f"ssh_host_{kind}_key"
+        shutil.copyfile(paths.host_key(name, kind), key)
+        os.chmod(key, 0o600)
+        shutil.copyfile(f"{paths.host_key(name, kind)}.pub", f"{key}.pub")
     (sshd / "sshd_config").write_text(SSHD_CONFIG.format(
         name=name, mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
-    info = {
-        "name": name, "domain": DOMAIN, "state_dir": str(paths.root), "host_dir": str(hd),
-        "management_address": mgmt_addr(name), "storage_address": storage_addr(name),
-        "repo": str(REPO_ROOT),
-        "hosts": {h: {"management_address": mgmt_addr(h), "storage_address": storage_addr(h)} for h in HOSTS},
-        "ssh": {"key": str(paths.client_key), "known_hosts": str(paths.known_hosts)},
-    }
-    (etc / "lab-host.json").write_text(json.dumps(info, indent=1) + "\n")
+    (etc / "lab-host.json").write_text(host_json(paths, name, hosts))
+    if name != QNETD_HOST:
+        # What pve-cluster does when it starts on a PVE node (Setup.pm setup_rootsshconfig): root gets an RSA key.
+        (hd / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
+        run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", f"root@{name}", "-f", str(hd / "root" / ".ssh" / "id_rsa")])
     (hd / ".prepared").touch()  # last: a host dir without it was cut short and is prepared again
 
 
@@ -318,13 +344,17 @@ def wait_port(addr: str, port: int, timeout: float) -> bool:
     return False
 
 
-def start_host(paths: Paths, name: str) -> int:
-    disk = ensure_disk(paths, name)
+def start_host(paths: Paths, name: str, hosts: tuple[str, ...]) -> int:
+    if name == QNETD_HOST:  # a plain Debian machine: no /etc/pve, no PVE commands, no OSD disk
+        mounts, disk_mount = f"mount --bind {paths.bin_debian} /usr/local/sbin", ""
+    else:
+        mounts = f"mount --bind {paths.pve} /etc/pve\nmount --bind {paths.bin} /usr/local/sbin"
+        disk_mount = f"touch $D/sdb\nmount --bind {ensure_disk(paths, name)} $D/sdb"
     if not (paths.host(name) / ".prepared").exists():
-        prepare_host_dirs(paths, name)
+        prepare_host_dirs(paths, name, hosts)
     ensure_host_net(name)
     paths.logs.mkdir(parents=True, exist_ok=True)
-    script = HOST_SCRIPT.format(hdir=paths.host(name), name=name, state=paths.root, disk=disk)
+    script = HOST_SCRIPT.format(hdir=paths.host(name), name=name, pve_mounts=mounts, disk_mount=disk_mount)
     logf = open(paths.logs / f"{name}-sshd.log", "ab")
     p = subprocess.Popen(["ip", "netns", "exec", name, "unshare", "--mount", "--uts", "--ipc",
                           "--propagation", "private", "--", "bash", "-c", script],
@@ -382,7 +412,7 @@ def host_is_up(paths: Paths, name: str) -> bool:
 
 
 # ---------------------------------------------------------------- lab.json
-def write_lab_json(paths: Paths) -> dict:
+def write_lab_json(paths: Paths, hosts: tuple[str, ...]) -> dict:
     data = {
         "version": 1,
         "state_dir": str(paths.root),
@@ -398,14 +428,17 @@ def write_lab_json(paths: Paths) -> dict:
             "storage": {"cidr": STORAGE_NET, "gateway": STORAGE_GW, "bridge": STORAGE_BRIDGE},
         },
         # root@pam's API token (the stack's secret apiToken) is kept in a 0600 file, not in here.
-        "api": {"endpoint": f"https://{mgmt_addr(HOSTS[0])}:8006/", "token_file": str(paths.root / "api-token")},
+        "api": {"endpoint": f"https://{mgmt_addr(hosts[0])}:8006/", "token_file": str(paths.root / "api-token")},
         "hosts": [],
         "pbs": pbs.describe(paths),
+        # A Debian machine for corosync-qnetd (not a PVE node): root over SSH with the lab's key.
+        "qnetd": {"name": QNETD_HOST, "management_address": mgmt_addr(QNETD_HOST), "ssh_port": 22,
+                  "host_key": host_pubkey(paths, QNETD_HOST), "sshd_pid": read_pid(paths.sshd_pidfile(QNETD_HOST))},
     }
     token_file = paths.root / "api-token"
     token_file.touch(mode=0o600)
     token_file.write_text(api_token(paths) + "\n")
-    for h in HOSTS:
+    for h in hosts:
         data["hosts"].append({
             "name": h,
             "management_address": mgmt_addr(h),
@@ -440,20 +473,28 @@ def ensure_wheelhouse(paths: Paths) -> None:
 
 
 # ---------------------------------------------------------------- up / down
-def up(paths: Paths | None = None) -> dict:
+def up(paths: Paths | None = None, count: int | None = None) -> dict:
+    """Start the lab's hosts, or grow a running lab to `count` hosts (the new ones are bare, as installed)."""
     paths = paths or Paths()
     if install_mod.missing():
         install_mod.install()
     t0 = time.time()
     paths.root.mkdir(parents=True, exist_ok=True)
     paths.hosts.mkdir(exist_ok=True)
-    ensure_keys(paths)
+    before = lab_hosts(paths) if paths.host_count.exists() else ()
+    count = count or len(before) or DEFAULT_HOST_COUNT
+    if not len(before) <= count <= len(ALL_HOSTS):
+        raise SystemExit(f"lab up --hosts {count}: the lab has {len(before)} hosts and grows up to {len(ALL_HOSTS)}; "
+                         "it never shrinks (retire nodes with the program, or `lab down` to start afresh)")
+    paths.host_count.write_text(f"{count}\n")
+    hosts = lab_hosts(paths)
+    ensure_keys(paths, hosts)
     ensure_wheelhouse(paths)
-    ensure_pve_dir(paths)
+    ensure_pve_dir(paths, hosts)
     write_shims(paths)
     ensure_bridges()
     started = []
-    for h in HOSTS:
+    for h in (*hosts, QNETD_HOST):
         if host_is_up(paths, h):
             ensure_host_net(h)
             continue
@@ -462,23 +503,36 @@ def up(paths: Paths | None = None) -> dict:
             log(f"{h}: down, restarting it with its disk and files")
             stop_host_processes(paths, [h])
             _cleanup_host(paths, h, keep_files=True)
-        started.append((h, start_host(paths, h)))
+        started.append((h, start_host(paths, h, hosts)))
     for h, pid in started:
         if not wait_port(mgmt_addr(h), 22, 15):
             tail = (paths.logs / f"{h}-sshd.log").read_text()[-2000:]
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
-    for h in HOSTS:
+    if len(hosts) > len(before):
+        publish_hosts(paths, hosts)
+    for h in hosts:
         start_api(paths, h)
         start_pmxcfs(paths, h)
     pbs.up(paths)
-    for h in HOSTS:
+    for h in hosts:
         if not wait_port(mgmt_addr(h), 8006, 15):
             tail = (paths.logs / f"{h}-api.log").read_text()[-2000:]
             raise SystemExit(f"lab up: the API emulation of {h} did not come up on {mgmt_addr(h)}:8006:\n{tail}")
-    data = write_lab_json(paths)
-    log(f"up: {len(started)} host(s) started, {len(HOSTS) - len(started)} already up "
+    data = write_lab_json(paths, hosts)
+    log(f"up: {len(started)} host(s) started, {len(hosts) + 1 - len(started)} already up "
         f"({time.time() - t0:.1f}s); lab.json at {paths.lab_json}")
     return data
+
+
+def publish_hosts(paths: Paths, hosts: tuple[str, ...]) -> None:
+    """A grown lab: every host's /etc/lab-host.json (the lab's name service) lists the new hosts too. Written
+    from inside each host: its /etc is a mounted overlay. /etc/hosts stays as it is: that is the program's."""
+    for h in hosts:
+        done = run(["nsenter", "-t", str(sshd_pid(paths, h)), "-m", "--", "python3", "-c",
+                    "import sys; open('/etc/lab-host.json', 'w').write(sys.stdin.read())"],
+                   input=host_json(paths, h, hosts), check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"lab up: could not update /etc/lab-host.json on {h}: {done.stderr.strip()}")
 
 
 def host_pidfiles(paths: Paths, name: str) -> list[Path]:
@@ -568,14 +622,16 @@ def _cleanup_host(paths: Paths, name: str, keep_files: bool = False) -> None:
 def down(paths: Paths | None = None) -> None:
     paths = paths or Paths()
     t0 = time.time()
-    stop_host_processes(paths, HOSTS)
+    every = (*ALL_HOSTS, QNETD_HOST)  # every host a grown lab may have
+    stop_host_processes(paths, every)
     pbs.down(paths, _terminate)
-    for h in HOSTS:
+    for h in every:
         _cleanup_host(paths, h)
     for br, _ in BRIDGES:
         if link_exists(br):
             run(["ip", "link", "del", br], check=False)
-    for p in (paths.pve, paths.bin, paths.disks, paths.hosts, paths.root / "pbs"):
+    for p in (paths.pve, paths.bin, paths.bin_debian, paths.disks, paths.hosts, paths.root / "pbs"):
         shutil.rmtree(p, ignore_errors=True)
     paths.lab_json.unlink(missing_ok=True)
+    paths.host_count.unlink(missing_ok=True)
     log(f"down: done ({time.time() - t0:.1f}s)")

@@ -5,7 +5,7 @@ import json
 import re
 from pathlib import Path
 
-from .common import HOSTS, Paths, mgmt_addr, netns_pids, nsenter, pid_alive, read_pid, storage_addr
+from .common import Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive, read_pid, storage_addr
 
 
 def rss_bytes(pid: int) -> int:
@@ -20,8 +20,9 @@ def rss_bytes(pid: int) -> int:
 
 def lab_rss(paths: Paths | None = None) -> dict:
     """RSS of every process inside the hosts' namespaces: {host: bytes, 'total': bytes}."""
+    paths = paths or Paths()
     out, total = {}, 0
-    for h in HOSTS:
+    for h in lab_hosts(paths):
         s = sum(rss_bytes(p) for p in netns_pids(h))
         out[h] = s
         total += s
@@ -82,7 +83,7 @@ def collect(paths: Paths | None = None) -> dict:
     data = {"state_dir": str(paths.root), "hosts": [], "ceph": None}
     ceph_from = None
     rss = lab_rss(paths)
-    for h in HOSTS:
+    for h in lab_hosts(paths):
         up = host_is_up(paths, h)
         pid = read_pid(paths.sshd_pidfile(h)) if up else None
         svcs = _services(paths, h) if up else {}

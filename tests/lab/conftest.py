@@ -31,6 +31,7 @@ class Lab:
     def __init__(self, info: dict):
         self.info = info
         self.hosts = {h["name"]: h for h in info["hosts"]}
+        self.hosts[info["qnetd"]["name"]] = info["qnetd"]  # the QDevice's Debian machine: reachable the same way
 
     def ssh(self, host: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
         h = self.hosts[host]
@@ -75,7 +76,7 @@ def _fresh(lab: Lab) -> None:
     lab_cli("down")
     lab_cli("up")
     info = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
-    lab.info, lab.hosts = info, {h["name"]: h for h in info["hosts"]}
+    lab.__init__(info)
 
 
 def _has(name: str) -> bool:

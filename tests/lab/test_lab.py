@@ -61,8 +61,7 @@ def test_root_namespace_untouched_by_down_and_up(lab, root_before):
     lab_cli("up")
     after = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
     assert [h["sshd_pid"] for h in before["hosts"]] == [h["sshd_pid"] for h in after["hosts"]]
-    lab.info = after
-    lab.hosts = {h["name"]: h for h in after["hosts"]}
+    lab.__init__(after)
 
 
 def test_lab_json_schema(lab):
@@ -381,3 +380,29 @@ def test_lab_status_reports_quorum_and_ceph(lab, with_ceph):
     assert data["ceph"]["osds_up"] == 3
     table = lab_cli("status").stdout
     assert "pve1" in table and "ceph: HEALTH_" in table
+
+
+def test_the_lab_grows_to_five_hosts_and_never_shrinks(lab):
+    from tests.lab.conftest import _fresh
+    running = {h["name"]: h["sshd_pid"] for h in lab.info["hosts"]}
+    try:
+        lab_cli("up", "--hosts", "5")
+        lab.__init__(json.loads(Path(lab.info["state_dir"], "lab.json").read_text()))
+        assert [h["name"] for h in lab.info["hosts"]] == ["pve1", "pve2", "pve3", "pve4", "pve5"]
+        assert {h["name"]: h["sshd_pid"] for h in lab.info["hosts"][:3]} == running, "a running host was restarted"
+        for name, n in (("pve4", 4), ("pve5", 5)):
+            assert (lab.hosts[name]["management_address"], lab.hosts[name]["storage_address"]) == (f"10.254.10.1{n}", f"10.254.100.1{n}")
+            assert lab.ok(name, "hostname").strip() == name
+            assert lab.ok(name, "ip -br addr show vmbr0").split()[2] == f"10.254.10.1{n}/24"
+        # The running hosts learn the new ones (the lab's name service); pve1 reaches pve5's sshd.
+        names = lab.ok("pve1", "python3 -c 'import json; print(*sorted(json.load(open(\"/etc/lab-host.json\"))[\"hosts\"]))'")
+        assert names.split() == ["pve1", "pve2", "pve3", "pve4", "pve5"]
+        lab.ok("pve1", "timeout 3 bash -c '</dev/tcp/10.254.10.15/22'")
+        shrink = lab_cli("up", "--hosts", "4", check=False)
+        assert shrink.returncode != 0 and "never shrinks" in shrink.stderr
+        # The QDevice's machine is plain Debian: no PVE command, no /etc/pve of the cluster's.
+        assert lab.ok("qnetd", "hostname").strip() == "qnetd"
+        assert lab.ssh("qnetd", "command -v pvecm").returncode != 0
+        assert lab.ssh("qnetd", "test -e /etc/pve/corosync.conf || test -e /etc/pve/.lab-id").returncode != 0
+    finally:
+        _fresh(lab)
