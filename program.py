@@ -9,9 +9,11 @@ import pulumi_proxmoxve as proxmoxve
 from components.backup import BackupPlan, BackupPlanArgs
 from components.ceph import CephCluster, CephClusterArgs
 from components.cluster import ProxmoxCluster, ProxmoxClusterArgs
+from components.decommission import Decommission, DecommissionArgs
 from components.ha import HighAvailability, HighAvailabilityArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.node import ProxmoxNode, ProxmoxNodeArgs
+from components.qdevice import QDevice, QDeviceArgs
 from models import ConfigError, StackConfig, missing_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
 from models.stack import SECTIONS
@@ -38,7 +40,8 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     peers = [(str(n.management_address), n.name) for n in cluster.nodes]
     node_args = lambda n, **kw: ProxmoxNodeArgs(  # noqa: E731
         node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
-        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password, **kw)
+        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password,
+        qdevice=cluster.qdevice is not None, **kw)
     # The first node checks the cluster's members against the config before anything runs anywhere.
     first = ProxmoxNode(cluster.first_node.name, node_args(
         cluster.first_node, members=([n.name for n in cluster.nodes], cluster.decommission)))
@@ -47,6 +50,14 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     ready: pulumi.Resource = pve.formed
     if stack.needs_ceph():
         ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=pve.formed)).ready
+    if cluster.qdevice is not None:
+        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, node_count=len(cluster.nodes), first_node=first,
+                                       private_key=secrets.ssh_private_key, after=pve.formed))
+    if cluster.decommission:
+        # The kept cluster is whole first (new members joined, their Ceph daemons up); then the others leave.
+        Decommission("decommission", DecommissionArgs(
+            retiring=cluster.decommission, kept=[n.name for n in cluster.nodes], first_node=first,
+            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=ready))
 
     node_names = [n.name for n in cluster.nodes]
     provider = None

@@ -36,7 +36,7 @@ class ProxmoxCluster(pulumi.ComponentResource):
             storageNetwork=cfg.networks.storage is not None,
             cryptoCipher=cfg.corosync.crypto_cipher,
             cryptoHash=cfg.corosync.crypto_hash,
-            qdevice=False,
+            qdevice=cfg.qdevice is not None,
         )
         super().__init__(contract.CLUSTER, name, facts, opts)
         first, first_node = cfg.first_node, args.nodes[0]
@@ -52,10 +52,10 @@ class ProxmoxCluster(pulumi.ComponentResource):
         previous: pulumi.Resource = crypto
         for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
             authorize = run_step(
-                cluster_steps.authorize_joiner(first.name, member.name, ""), first_node.connection, self,
+                cluster_steps.authorize_root_key(first.name, member.name, ""), first_node.connection, self,
                 depends_on=[previous],
                 script=prepared.root_public_key.apply(
-                    lambda key, m=member.name: cluster_steps.authorize_joiner(first.name, m, key).script()),
+                    lambda key, m=member.name: cluster_steps.authorize_root_key(first.name, m, key).script()),
             )
             previous = run_step(
                 cluster_steps.join(member.name, cfg.name, str(first.management_address), first.ssh_host_key,
@@ -63,7 +63,7 @@ class ProxmoxCluster(pulumi.ComponentResource):
                 prepared.connection, self, depends_on=[authorize, *prepared.ready],
             )
         self.formed = run_step(
-            cluster_steps.quorum(first.name, len(cfg.nodes)), first_node.connection, self, depends_on=[previous],
+            cluster_steps.quorum(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[previous],
         )
         self.register_outputs(facts)
 

@@ -12,14 +12,13 @@ from remote.step import Step
 
 
 def connection_for(node: Node, private_key: pulumi.Output[str]) -> command.remote.ConnectionArgs:
+    return ssh_connection(str(node.management_address), node.ssh_port, node.ssh_host_key, private_key)
+
+
+def ssh_connection(host: str, port: int, host_key: str | None, private_key: pulumi.Output[str]) -> command.remote.ConnectionArgs:
     """Root over SSH with the stack's key; the host key is pinned when the config gives it."""
     return command.remote.ConnectionArgs(
-        host=str(node.management_address),
-        port=node.ssh_port,
-        user="root",
-        private_key=private_key,
-        host_key=node.ssh_host_key,
-        dial_error_limit=5,
+        host=host, port=port, user="root", private_key=private_key, host_key=host_key, dial_error_limit=5,
     )
 
 

@@ -29,9 +29,12 @@ class ProxmoxNodeArgs:
     members: tuple[list[str], list[str]] | None = None
     # Every step of this node waits for it (the first node's guard).
     after: pulumi.Resource | None = None
+    # The cluster has a QDevice: every member runs corosync-qdevice.
+    qdevice: bool = False
 
 
 class ProxmoxNode(pulumi.ComponentResource):
+    node_name: str
     connection: command.remote.ConnectionArgs
     guard: pulumi.Resource | None
     ready: list[pulumi.Resource]
@@ -49,6 +52,7 @@ class ProxmoxNode(pulumi.ComponentResource):
             ipmiConfigured=node.ipmi is not None,
         )
         super().__init__(contract.NODE, name, facts, opts)
+        self.node_name = node.name
         self.connection = connection_for(node, args.private_key)
         # A member dropped from cluster.nodes stops the run before anything changes anywhere.
         self.guard = run_step(cluster_steps.members_known(node.name, *args.members), self.connection, self) \
@@ -57,7 +61,7 @@ class ProxmoxNode(pulumi.ComponentResource):
         run = lambda step, depends_on=(), **kw: run_step(step, self.connection, self, depends_on=[*gate, *depends_on], **kw)  # noqa: E731
 
         repos = run(node_steps.repositories(node.name, args.pve_version))
-        packages = run(node_steps.packages(node.name, PACKAGES), depends_on=[repos])
+        packages = run(node_steps.packages(node.name, PACKAGES + ["corosync-qdevice"] * args.qdevice), depends_on=[repos])
         management = run(node_steps.management_bridge(node.name, f"{node.management_address}/{args.networks.management.cidr.prefixlen}"))
         bridges = [management]
         storage = args.networks.storage
@@ -68,7 +72,7 @@ class ProxmoxNode(pulumi.ComponentResource):
         hosts = run(node_steps.hosts(node.name, args.peers))
         watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))
         key = run(node_steps.root_ssh_key(node.name))
-        self.ready = [*bridges, hosts, watchdog, key]
+        self.ready = [packages, *bridges, hosts, watchdog, key]
         if node.ipmi is not None:
             if args.ipmi_password is None:
                 pulumi.log.warn(f"{node.name}: IPMI is configured but proxmox-ha:ipmiPassword is not set; the BMC check is skipped", self)

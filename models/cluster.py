@@ -76,6 +76,15 @@ class Node(ConfigModel):
         return v
 
 
+class QDevice(ConfigModel):
+    """A corosync-qnetd host outside the cluster: its vote breaks ties for an even node count."""
+    # `pvecm qdevice setup ADDRESS`: PVE's schema gives it format 'ip'.
+    address: ipaddress.IPv4Address
+    ssh_port: int = Field(22, ge=1, le=65535)
+    # Its SSH host key ("ssh-ed25519 AAAA..."); when set, the program and the first node pin it.
+    ssh_host_key: str | None = None
+
+
 class ClusterConfig(ConfigModel):
     name: str
     pve_version: Literal[8, 9] = 8
@@ -84,6 +93,7 @@ class ClusterConfig(ConfigModel):
     nodes: list[Node] = Field(min_length=1)
     # Members to retire: the explicit opt-in without which a node dropped from `nodes` is refused.
     decommission: list[str] = Field(default_factory=list)
+    qdevice: QDevice | None = None
     # The PVE API the provider talks to; defaults to the first node.
     api_endpoint: str | None = None
     api_insecure: bool = False
@@ -149,6 +159,16 @@ class ClusterConfig(ConfigModel):
                 found.append(Problem(key, f"{name!r} is also in cluster.nodes; a node is either kept or retired"))
             elif name in self.decommission[:i]:
                 found.append(Problem(key, f"{name!r} is listed twice"))
+        if self.qdevice is not None:
+            key = stack_key("cluster", "qdevice")
+            if len(self.nodes) % 2:
+                # pvecm qdevice setup refuses it: "Clusters with an odd node count are not officially supported!"
+                found.append(Problem(key, f"a QDevice is only for an even node count, and cluster.nodes lists {len(self.nodes)} "
+                                          "(PVE refuses it for an odd count: its tie-breaking vote can then split the cluster); "
+                                          "remove cluster.qdevice, or add or retire a node"))
+            if self.qdevice.address in seen_addresses:
+                found.append(Problem(stack_key("cluster", "qdevice", "address"), f"{self.qdevice.address} is already "
+                                     f"used by {seen_addresses[self.qdevice.address]}; the QDevice must be a machine outside the cluster"))
         gateway = self.networks.management.gateway
         if gateway is not None and gateway not in self.networks.management.cidr:
             found.append(Problem(stack_key("cluster", "networks", "management", "gateway"), f"{gateway} is outside {self.networks.management.cidr}"))

@@ -20,6 +20,8 @@ CEPH = "proxmox-ha:ceph:CephCluster"
 HA = "proxmox-ha:ha:HighAvailability"
 BACKUP = "proxmox-ha:backup:BackupPlan"
 MONITORING = "proxmox-ha:monitoring:Monitoring"
+DECOMMISSION = "proxmox-ha:decommission:Decommission"
+QDEVICE = "proxmox-ha:qdevice:QDevice"
 
 # Provider resources (pulumi-proxmoxve 8.6.0 and pulumi-command 1.2.1 type tokens).
 PVE_POOL = "proxmoxve:ceph/pool:Pool"
@@ -38,6 +40,8 @@ FACTS: dict[str, tuple[str, ...]] = {
     HA: ("pveVersion", "watchdog", "nodes", "groups", "resources"),
     BACKUP: ("storages", "jobs", "configBackup"),
     MONITORING: ("user", "role", "exporterPort"),
+    DECOMMISSION: ("retiring", "remaining", "ceph"),
+    QDEVICE: ("address", "nodeCount", "algorithm"),
 }
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")

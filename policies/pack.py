@@ -83,7 +83,7 @@ def _pool_props(args: ResourceValidationArgs) -> list[Mapping[str, Any]]:
 POLICIES = [
     ResourceValidationPolicy(
         name="odd-node-count",
-        description="A cluster has an odd number of nodes, at least 3 (an even count only with a QDevice).",
+        description="A cluster has an odd number of nodes, at least 3, or an even number (2 or more) with a QDevice.",
         enforcement_level=MANDATORY,
         validate=_on(CLUSTER, lambda a: rules.node_count(a.props)),
         remediation_steps="List 3, 5 or 7 nodes in proxmox-ha:cluster.nodes, or configure a QDevice for an even count.",

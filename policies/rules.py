@@ -43,12 +43,19 @@ def _of(resources: Iterable[Resource], type_: str) -> list[Resource]:
 # --- cluster -----------------------------------------------------------------
 
 def node_count(cluster: Mapping[str, Any]) -> list[str]:
+    """Odd and at least 3, or even with a QDevice (2 + QDevice is the smallest cluster that survives a failure)."""
     count, qdevice = _num(cluster.get("nodeCount", 0)), bool(cluster.get("qdevice"))
-    if count < 3:
-        return [f"the cluster has {count} node(s); at least 3 are needed to keep quorum through one failure"]
-    if count % 2 == 0 and not qdevice:
+    if count % 2 == 0 and count >= 2:
+        if qdevice:
+            return []
         return [f"the cluster has {count} nodes; an even count adds no failure tolerance over {count - 1}. "
                 "Add or remove a node, or configure a QDevice"]
+    if count < 3:
+        return [f"the cluster has {count} node(s); at least 3 are needed to keep quorum through one failure "
+                "(or 2 with a QDevice)"]
+    if qdevice:
+        return [f"the cluster has {count} nodes and a QDevice; with an odd count its vote can split the cluster "
+                "(PVE refuses it). Remove the QDevice, or add or retire a node"]
     return []
 
 

@@ -10,6 +10,8 @@ CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
 # Prints the cluster's total votes (empty when this node is in no cluster).
 TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
+# The names of the members online now, one a line (`pvecm nodes`: Nodeid, Votes, Name).
+ONLINE_NAMES = "pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ {print $3}'"
 
 
 def _membership_check(cluster: str) -> str:
@@ -43,11 +45,12 @@ def create(node: str, cluster: str, link0: str, link1: str | None) -> Step:
     )
 
 
-def authorize_joiner(first: str, joiner: str, public_key: str) -> Step:
-    """On the first node: accept the joiner's root key, which `pvecm add --use_ssh` logs in with."""
+def authorize_root_key(node: str, owner: str, public_key: str) -> Step:
+    """On `node`: accept `owner`'s root key (a joiner's, which `pvecm add --use_ssh` logs in with; the first
+    node's, which `pvecm qdevice setup` logs in to the QDevice machine with)."""
     return Step(
-        name=f"authorize-{joiner}",
-        node=first,
+        name=f"authorize-{owner}",
+        node=node,
         check=f"grep -qsxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
         act=f"mkdir -p -m 700 /root/.ssh\necho {shlex.quote(public_key)} >> /root/.ssh/authorized_keys",
         verify=f"grep -qxF {shlex.quote(public_key)} /root/.ssh/authorized_keys",
@@ -64,12 +67,16 @@ def join(node: str, cluster: str, first_address: str, first_host_key: str | None
         )
     else:
         trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{first_address} true"
+    qdevice = ("the cluster has a QDevice; remove proxmox-ha:cluster.qdevice and run up first (PVE: remove the QDevice "
+               "before adding a node), then add the node, then set cluster.qdevice again")
     return Step(
         name="cluster-join",
         node=node,
         check=_membership_check(cluster),
         act=(
             f"{trust}\n"
+            f"if ssh -o BatchMode=yes root@{first_address} grep -q \"'^[[:space:]]*device[[:space:]]*{{'\" {CLUSTER_COROSYNC}; "
+            f"then fail {shlex.quote(qdevice)}; fi\n"
             f"pvecm add {shlex.quote(first_address)} {links} --use_ssh"
             f" || fail 'pvecm add to {first_address} was refused; check the first node is quorate (pvecm status there) and reachable over SSH'"
         ),
@@ -93,38 +100,33 @@ def totem_crypto(node: str, cipher: str, hash_: str) -> Step:
     return Step(name="corosync-crypto", node=node, check=wanted, act=edit, verify=f"{wanted}\n{_wait_quorate()}")
 
 
-def quorum(node: str, expected_votes: int) -> Step:
-    """A read-only gate: every node has joined and the cluster is quorate."""
-    votes = f"[ \"$({TOTAL_VOTES})\" = {expected_votes} ]"
+def quorum(node: str, names: list[str]) -> Step:
+    """A read-only gate: the cluster is quorate and every configured node is an online member. (Votes are not
+    counted here: a QDevice adds one, and a member being retired still has its own until it is gone.)"""
+    online = " && ".join(f"has -x {shlex.quote(n)} <<<\"$online\"" for n in names)
+    gate = f"{{ {QUORATE} && online=$({ONLINE_NAMES}) && {online}; }}"
     return Step(
         name="cluster-quorum",
         node=node,
-        check=f"{QUORATE} && {votes}",
-        act=wait_for(f"{{ {QUORATE} && {votes}; }}", f"{expected_votes} votes and quorum"),
+        check=gate,
+        act=wait_for(gate, f"quorum with all of {', '.join(names)} online"),
     )
 
 
 def members_known(node: str, kept: list[str], retiring: list[str]) -> Step:
-    """Check-only, before any cluster step: every member of the cluster is in proxmox-ha:cluster.nodes. A node
-    dropped from the config is refused unless proxmox-ha:cluster.decommission lists it (the opt-in)."""
+    """Check-only, before any cluster step: every member of the cluster is in proxmox-ha:cluster.nodes or, to be
+    retired, in proxmox-ha:cluster.decommission (the opt-in): a node merely dropped from the config is refused."""
     members = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
-    wanted = " ".join(shlex.quote(n) for n in sorted(kept))
+    wanted = " ".join(shlex.quote(n) for n in sorted([*kept, *retiring]))
     unknown = f"comm -23 <({members}) <(printf '%s\\n' {wanted} | sort)"
     dropped = ("$dropped: cluster member(s) not in proxmox-ha:cluster.nodes. Add them back, or list them in "
                "proxmox-ha:cluster.decommission to retire them (their guests, OSDs and membership are removed)")
-    # Retiring is the opt-in's second half (issue #13); until it exists the program refuses rather than guess.
-    not_yet = ("$retire: listed in proxmox-ha:cluster.decommission, but this version cannot retire a node yet; "
-               "nothing was changed. Keep it in cluster.nodes, or retire it by hand (docs/runbook.md)")
-    retiring_words = " ".join(shlex.quote(n) for n in sorted(retiring))
-    pick_retiring = f"for n in $dropped; do case \" {retiring_words} \" in *\" $n \"*) printf '%s ' \"$n\";; esac; done"
     return Step(
         name="cluster-members",
         node=node,
         check=f"[ -z \"$({unknown})\" ]",
         act="\n".join([
             f"dropped=$({unknown} | paste -sd ' ')",
-            f"retire=$({pick_retiring}); retire=${{retire% }}",
-            f"[ -z \"$retire\" ] || fail \"{not_yet}\"",
             f"fail \"{dropped}\"",
         ]),
     )

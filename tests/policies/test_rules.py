@@ -29,6 +29,8 @@ def test_node_count(count, expected):
 
 def test_even_count_with_qdevice_is_advisory_only():
     assert violations("odd-node-count", cluster(nodeCount=4.0, qdevice=True)) == []
+    assert violations("odd-node-count", cluster(nodeCount=2.0, qdevice=True)) == []
+    assert "QDevice" in violations("even-node-count-with-qdevice", cluster(nodeCount=2.0, qdevice=True))[0]
     assert "QDevice" in violations("even-node-count-with-qdevice", cluster(nodeCount=4.0, qdevice=True))[0]
 
 
@@ -153,3 +155,8 @@ def test_secrets_must_arrive_as_secrets(secret_markers):
     assert "SSH private key" in violations("no-plaintext-secrets", [(contract.COMMAND, "c", bare)])[0]
     token = as_engine_sends({"endpoint": "https://x:8006/", "apiToken": "root@pam!t=abc"})
     assert violations("no-plaintext-secrets", [(contract.PROVIDER, "pve", token)])
+
+
+@pytest.mark.parametrize("count", [1, 3, 5])
+def test_a_qdevice_with_an_odd_count_is_refused(count):
+    assert "QDevice" in violations("odd-node-count", cluster(nodeCount=float(count), qdevice=True))[0]

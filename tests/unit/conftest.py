@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import subprocess
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pytest
 import yaml
+
+from remote.step import Step
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -76,3 +82,47 @@ def run_program(sections: dict, secrets: dict | None = None) -> list[Registered]
 
     go()
     return mocks.resources
+
+
+class PrivateEtc:
+    """Runs a step under `unshare --mount` with a scratch directory bind-mounted over /etc, and fake tools on PATH."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.etc = root / "etc"
+        self.bin = root / "bin"
+        self.etc.mkdir()
+        self.bin.mkdir()
+        # awk and friends are /etc/alternatives symlinks.
+        shutil.copytree("/etc/alternatives", self.etc / "alternatives", symlinks=True)
+        self.calls = root / "calls.log"
+
+    def file(self, path: str, content: str) -> None:
+        target = self.etc / path.removeprefix("/etc/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(content).lstrip())
+
+    def read(self, path: str) -> str:
+        return (self.etc / path.removeprefix("/etc/")).read_text()
+
+    def fake(self, name: str, body: str) -> None:
+        tool = self.bin / name
+        tool.write_text(f"#!/bin/bash\necho \"{name} $*\" >> {self.calls}\n{body}\n")
+        tool.chmod(0o755)
+
+    def run(self, step: Step) -> subprocess.CompletedProcess:
+        script = self.root / "step.sh"
+        script.write_text(step.script())
+        inner = f"mount --bind {self.etc} /etc && PATH={self.bin}:$PATH exec bash {script}"
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", inner],
+                              capture_output=True, text=True, timeout=60)
+
+    def called(self) -> list[str]:
+        return self.calls.read_text().splitlines() if self.calls.exists() else []
+
+
+@pytest.fixture
+def etc(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private mount namespace")
+    return PrivateEtc(tmp_path)

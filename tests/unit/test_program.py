@@ -198,3 +198,44 @@ def test_pve9_nofailback_becomes_the_resource_flag(homelab):
     homelab["ha"]["groups"][0]["nofailback"] = True
     (resource,) = _of_type(run_program(homelab), "proxmoxve:index/haresource:Haresource")
     assert resource.inputs["failback"] is False
+
+
+def test_retiring_runs_after_ceph_is_whole_one_node_after_another(homelab):
+    homelab["cluster"]["decommission"] = ["pve4", "pve5"]
+    resources = run_program(homelab)
+    retire = [r.name for r in resources if r.type == COMMAND and r.name.startswith("decommission-")]
+    steps = ("guests", "osds-out", "osds-destroy", "ceph-daemons", "membership", "files")
+    assert retire == [f"decommission-pve1-retire-{n}-{s}" for n in ("pve4", "pve5") for s in steps]
+    (component,) = _of_type(resources, "proxmox-ha:decommission:Decommission")
+    assert component.inputs == {"retiring": ["pve4", "pve5"], "remaining": ["pve1", "pve2", "pve3"], "ceph": True}
+    # Nothing of the retired nodes is built any more: no node component, no join, no Ceph daemon.
+    assert not [r for r in resources if r.type == COMMAND and ("-pve4-" in r.name or "-pve5-" in r.name) and not r.name.startswith("decommission-")]
+
+
+def test_a_qdevice_joins_an_even_cluster_and_its_members_get_corosync_qdevice(homelab):
+    two = homelab
+    two["cluster"]["nodes"] = two["cluster"]["nodes"][:2]
+    two["cluster"]["qdevice"] = {"address": "10.0.10.40", "sshHostKey": "ssh-ed25519 AAAAqnetd"}
+    two["ceph"] = {"pools": []}
+    for n in two["cluster"]["nodes"]:
+        n["osdDisks"] = []
+    two["ha"]["groups"][0]["nodes"] = {"pve1": 2, "pve2": 1}
+    resources = run_program(two)
+    names = [r.name for r in resources if r.type == COMMAND and r.name.startswith("qdevice-")]
+    assert names == ["qdevice-qnetd-10.0.10.40-qnetd", "qdevice-pve1-root-rsa-key", "qdevice-qnetd-10.0.10.40-authorize-pve1",
+                     "qdevice-pve1-qdevice-setup"]
+    setup = _named(resources, "qdevice-pve1-qdevice-setup")[0]
+    assert "pvecm qdevice setup 10.0.10.40 $force" in setup.inputs["create"]
+    assert "pvecm qdevice remove" in setup.inputs["delete"]
+    for packages in _named(resources, "-packages"):
+        assert "corosync-qdevice" in packages.inputs["create"]
+    (cluster,) = _of_type(resources, "proxmox-ha:cluster:ProxmoxCluster")
+    assert cluster.inputs["qdevice"] is True and cluster.inputs["nodeCount"] == 2
+
+
+def test_a_qdevice_with_an_odd_count_is_refused_before_anything_is_created(homelab):
+    homelab["cluster"]["qdevice"] = {"address": "10.0.10.40"}
+    with pytest.raises(Exception, match=r"proxmox-ha:cluster.qdevice: a QDevice is only for an even node count"):
+        run_program(homelab)
+    from .conftest import LAST_MOCKS
+    assert LAST_MOCKS.resources == []

@@ -1,0 +1,41 @@
+"""Decommission: retire the members listed in proxmox-ha:cluster.decommission, one after another."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.ceph import Pool
+from policies import contract
+from remote import retire_steps
+
+from .connection import run_step
+from .node import ProxmoxNode
+
+
+@dataclass(frozen=True)
+class DecommissionArgs:
+    retiring: list[str]
+    kept: list[str]
+    # Runs every step: a kept member, which sees the whole cluster and reaches the others as PVE does.
+    first_node: ProxmoxNode
+    # The Ceph pools when the cluster has Ceph (their sizes bound how many OSD hosts must remain), else None.
+    pools: list[Pool] | None
+    # The kept cluster is whole (joins, and Ceph on the kept nodes) before anything is taken away.
+    after: pulumi.Resource
+
+
+class Decommission(pulumi.ComponentResource):
+    done: pulumi.Resource
+
+    def __init__(self, name: str, args: DecommissionArgs, opts: pulumi.ResourceOptions | None = None):
+        facts = contract.facts(contract.DECOMMISSION, retiring=args.retiring, remaining=args.kept, ceph=args.pools is not None)
+        super().__init__(contract.DECOMMISSION, name, facts, opts)
+        pools = [(p.name, p.size) for p in args.pools] if args.pools is not None else None
+        previous = args.after
+        # One node at a time, each step after the last: PGs re-settle and quorum is re-counted between them.
+        for node in args.retiring:
+            for step in retire_steps.retire(args.first_node.node_name, node, pools):
+                previous = run_step(step, args.first_node.connection, self, depends_on=[previous])
+        self.done = previous
+        self.register_outputs(facts)

@@ -1,0 +1,46 @@
+"""QDevice: corosync-qnetd on a machine outside the cluster, and its vote in the cluster (`pvecm qdevice setup`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.cluster import QDevice as QDeviceConfig
+from policies import contract
+from remote import cluster_steps, qdevice_steps
+
+from .connection import run_step, ssh_connection
+from .node import ProxmoxNode
+
+
+@dataclass(frozen=True)
+class QDeviceArgs:
+    config: QDeviceConfig
+    node_count: int
+    # Runs `pvecm qdevice setup`, which reaches the other members itself.
+    first_node: ProxmoxNode
+    private_key: pulumi.Output[str]
+    # The cluster is formed and every member runs corosync-qdevice (a node package).
+    after: pulumi.Resource
+
+
+class QDevice(pulumi.ComponentResource):
+    def __init__(self, name: str, args: QDeviceArgs, opts: pulumi.ResourceOptions | None = None):
+        cfg, first = args.config, args.first_node
+        address = str(cfg.address)
+        # PVE's algorithm for an even count (the only one it sets up without --force).
+        facts = contract.facts(contract.QDEVICE, address=address, nodeCount=args.node_count, algorithm="ffsplit")
+        super().__init__(contract.QDEVICE, name, facts, opts)
+        server = ssh_connection(address, cfg.ssh_port, cfg.ssh_host_key, args.private_key)
+        label = f"qnetd-{address}"
+        qnetd = run_step(qdevice_steps.qnetd(label), server, self)
+        key = run_step(qdevice_steps.root_rsa_key(first.node_name), first.connection, self, depends_on=[args.after])
+        first_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
+        # `pvecm qdevice setup` logs in to the QDevice machine with that key (ssh-copy-id finds it there).
+        trusted = run_step(
+            cluster_steps.authorize_root_key(label, first.node_name, ""), server, self, depends_on=[qnetd],
+            script=first_key.apply(lambda k: cluster_steps.authorize_root_key(label, first.node_name, k).script()),
+        )
+        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key), first.connection, self,
+                 depends_on=[args.after, trusted])
+        self.register_outputs(facts)

@@ -1,0 +1,77 @@
+"""A QDevice: corosync-qnetd on a machine outside the cluster, joined by PVE's own `pvecm qdevice setup`."""
+from __future__ import annotations
+
+import shlex
+
+from .cluster_steps import CLUSTER_COROSYNC, TOTAL_VOTES
+from .step import Step, wait_for
+
+QNETD_ACTIVE = "systemctl is-active --quiet corosync-qnetd"
+# `pvecm qdevice setup` keeps the node's certificate store here; a store without a device is a setup cut short.
+NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
+_MEMBERS = f"awk '$1 == \"name:\" {{n++}} END {{print n + 0}}' {CLUSTER_COROSYNC}"
+# The QDevice's vote counts: every member's plus one (pvecm status, from corosync-quorumtool).
+QDEVICE_VOTES = f"[ \"$({TOTAL_VOTES})\" = $(($({_MEMBERS}) + 1)) ]"
+
+
+def qnetd(label: str) -> Step:
+    """Debian's corosync-qnetd, installed and running on the QDevice machine."""
+    installed = "dpkg-query -W -f='${Status}' corosync-qnetd 2>/dev/null | has 'install ok installed'"
+    return Step(
+        name="qnetd",
+        node=label,
+        check=f"{installed} && {QNETD_ACTIVE}",
+        act="\n".join([
+            f"{installed} || {{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q corosync-qnetd; }}",
+            "systemctl enable corosync-qnetd",
+            f"{QNETD_ACTIVE} || systemctl start corosync-qnetd",
+        ]),
+        verify=f"{installed}\n{wait_for(QNETD_ACTIVE, 'corosync-qnetd to run', 30)}",
+    )
+
+
+def root_rsa_key(node: str) -> Step:
+    """PVE's root key, which `pvecm qdevice setup` copies to the QDevice machine (`ssh-copy-id -i
+    /root/.ssh/id_rsa`); a PVE node has it from pve-cluster's first start. Prints the public key."""
+    return Step(
+        name="root-rsa-key",
+        node=node,
+        check="test -s /root/.ssh/id_rsa.pub",
+        act="mkdir -p -m 700 /root/.ssh\nssh-keygen -q -t rsa -b 4096 -N '' -C \"root@$node\" -f /root/.ssh/id_rsa",
+        report="cat /root/.ssh/id_rsa.pub",
+    )
+
+
+def setup(node: str, address: str, host_key: str | None) -> Step:
+    """`pvecm qdevice setup ADDRESS` on a member, once every member runs corosync-qdevice; undone with
+    `pvecm qdevice remove` when proxmox-ha:cluster.qdevice is removed."""
+    q = shlex.quote(address)
+    configured = f"grep -Eq '^[[:space:]]*host:[[:space:]]*{address}$' {CLUSTER_COROSYNC}"
+    if host_key:
+        trust = (f"grep -qsF {shlex.quote(f'{address} {host_key}')} /root/.ssh/known_hosts"
+                 f" || echo {shlex.quote(f'{address} {host_key}')} >> /root/.ssh/known_hosts")
+    else:
+        trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{q} true"
+    odd = ("the cluster has $members members; PVE sets up a QDevice only for an even count. "
+           "Fix proxmox-ha:cluster.nodes or remove proxmox-ha:cluster.qdevice")
+    other = ("the cluster already has a QDevice at another address; remove it with `pvecm qdevice remove` "
+             "(or remove proxmox-ha:cluster.qdevice and run up) before setting up this one")
+    return Step(
+        name="qdevice-setup",
+        node=node,
+        check=f"{configured} && {QDEVICE_VOTES}",
+        act="\n".join([
+            f"members=$({_MEMBERS})",
+            f"[ $((members % 2)) = 0 ] || fail \"{odd}\"",
+            f"if grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC} && ! {configured}; then fail {shlex.quote(other)}; fi",
+            f"mkdir -p -m 700 /root/.ssh\n{trust}",
+            # A setup cut short leaves the certificate store and no device: PVE's --force starts it afresh.
+            f"force=; if ! {configured} && [ -d {NODE_NSSDB} ]; then force=--force; fi",
+            f"{configured} || pvecm qdevice setup {q} $force",
+        ]),
+        verify="\n".join([
+            configured,
+            wait_for(QDEVICE_VOTES, "the QDevice's vote (pvecm status: total votes = members + 1)", 120),
+        ]),
+        undo=f"if grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}; then pvecm qdevice remove; fi",
+    )
