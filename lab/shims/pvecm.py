@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import cluster_setup as CS
 from . import pvelib as L
 
 USAGE = """USAGE: pvecm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
@@ -210,6 +211,10 @@ def cmd_create(argv):
     with L.cfs_lock("file-corosync_conf"):
         if L.PVE_COROSYNC_CONF.exists():
             raise L.PVEError("cluster config '/etc/pve/corosync.conf' already exists", 255)
+        # ClusterConfig.pm create: root's SSH first (Setup.pm setup_sshd_config, setup_rootsshconfig, setup_ssh_keys)
+        CS.setup_sshd_config()
+        CS.setup_rootsshconfig()
+        CS.setup_ssh_keys()
         print("Corosync Cluster Engine Authentication key generator.")
         print("Gathering 2048 bits for key from /dev/urandom.")
         print("Writing corosync key to /etc/corosync/authkey.")
@@ -223,6 +228,9 @@ def cmd_create(argv):
         print("Writing corosync config to /etc/pve/corosync.conf")
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
         local_conf_install()
+        # then ssh_merge_keys, gen_pve_node_files (the lab's certificates exist), ssh_merge_known_hosts(.., 1)
+        CS.ssh_merge_keys()
+        CS.ssh_merge_known_hosts(me, link0, True)
     print("Restart corosync and cluster filesystem")
     L.unit_stop("corosync")
     L.unit_start("corosync", wait=0.5)
@@ -250,6 +258,11 @@ def cmd_add(argv):
     if errors and o.get("force") != "1":
         raise L.PVEError("detected the following error(s):\n" + "".join(f"* {e}\n" for e in errors)
                          + "Check if node may join a cluster failed!", 255)
+    # Setup.pm join (and pvecm.pm add with --use_ssh) after assert_joinable: root's SSH, known_hosts made local
+    CS.setup_sshd_config()
+    CS.setup_rootsshconfig()
+    CS.setup_ssh_keys()
+    CS.ssh_unmerge_known_hosts()
     th = L.resolve_host(target)
     if th is None:
         raise L.PVEError(f"500 Can't connect to {target}:8006 (Name or service not known)", 255)
@@ -322,8 +335,9 @@ def cmd_add(argv):
         print("")
         raise L.PVEError("timeout waiting for quorum", 255)
     print("OK")
-    print("(re)generate node files")
-    print("merge authorized SSH keys")
+    # Setup.pm finish_join: generate_local_files, updatecerts_and_ssh(1)
+    CS.generate_local_files()
+    CS.updatecerts_and_ssh(force_new_cert=True)
     print("generated new node certificate, restart pveproxy and pvedaemon services")
     print(f"successfully added node '{me}' to cluster.")
     return 0
@@ -427,7 +441,24 @@ def cmd_delnode(argv):
 
 
 def cmd_updatecerts(argv):
-    L.parse_args(argv, {"force": "bool", "silent": "bool", "unmerge-known-hosts": "bool"}, 0, USAGE)
+    """pvecm.pm updatecerts: generate_local_files, wait for a quorate /etc/pve, updatecerts_and_ssh."""
+    _, o = L.parse_args(argv, {"force": "bool", "silent": "bool", "unmerge-known-hosts": "bool"}, 0, USAGE)
+    silent = o.get("silent") == "1"
+    CS.generate_local_files()
+    deadline, i = time.time() + 80, 0  # run_fork_with_timeout(80, ...)
+    while L.quorate() is False:
+        if time.time() > deadline:
+            msg = ("got timeout when trying to ensure cluster certificates and base file hierarchy is set up - "
+                   "no quorum (yet) or hung pmxcfs?")
+            if not silent:
+                raise L.PVEError(msg, 255)
+            L.warn(msg)
+            return 0
+        if not silent and i % 50 == 0:
+            print("waiting for pmxcfs mount to appear and get quorate...", flush=True)
+        i += 1
+        time.sleep(0.1)
+    CS.updatecerts_and_ssh(o.get("force") == "1", silent, o.get("unmerge-known-hosts") == "1")
     return 0
 
 

@@ -310,6 +310,40 @@ def ssh_cmd(target_addr: str, command: str, timeout=300, check=False, input=None
     return run(cmd, check=check, timeout=timeout, input=input)
 
 
+def member_ssh(node: str, ip: str, *extra_options: str) -> list[str]:
+    """pve-cluster src/PVE/SSHInfo.pm ssh_info_to_command({ip, name}): root's own key, the member pinned by
+    its node name (HostKeyAlias) against /etc/pve/nodes/NODE/ssh_known_hosts when that file exists."""
+    known_hosts = PVE / "nodes" / node / "ssh_known_hosts"
+    known = ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=none"] if known_hosts.is_file() else []
+    return ["/usr/bin/ssh", "-e", "none", "-o", "BatchMode=yes", "-o", f"HostKeyAlias={node}", *known,
+            *extra_options, f"root@{ip}"]
+
+
+def members() -> dict[str, dict]:
+    """PVE::Cluster::get_members as pmxcfs reports it: {node: {"id", "ip", "online"}} from the nodelist of
+    /etc/pve/corosync.conf (ip: ring0_addr) and this host's real corosync membership; {} outside a cluster."""
+    from .pvecm import read_cluster  # lazily: pvecm imports this module
+
+    cluster = read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
+    if cluster is None:
+        return {}
+    online = set()
+    if unit_pid("corosync"):
+        res = run(["corosync-quorumtool", "-l"], check=False, timeout=10)
+        for line in res.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":
+                online.add(parts[0])
+    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": str(n["nodeid"]) in online}
+            for n in cluster["nodes"]}
+
+
+def warn(msg: str) -> None:
+    """perl's warn: the message on stderr, and go on."""
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
 def on_host(host: str, command: str, timeout=300, check=False):
     """Run a command line on lab host `host` (locally if it is this host)."""
     if host == nodename():
