@@ -1,7 +1,7 @@
 """Lab shim for `pvecm` (Proxmox VE cluster manager), driving the real corosync.
 
 create NAME --link0 ADDR --link1 ADDR | add HOST --link0 ADDR --link1 ADDR [--use_ssh] [--fingerprint FP] [--force]
-status | nodes | expected N | delnode NODE | updatecerts | help
+status | nodes | expected N | delnode NODE | updatecerts | qdevice setup ADDRESS | qdevice remove | help
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import cluster_setup as CS
 from . import pvelib as L
+from . import qdevice as QD
 
 USAGE = """USAGE: pvecm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
@@ -26,6 +27,8 @@ Stands in for Proxmox VE's `pvecm`; drives the real corosync of this lab host
        pvecm delnode <node>
        pvecm expected <expected>
        pvecm nodes
+       pvecm qdevice remove
+       pvecm qdevice setup <address> [--network CIDR] [--force]
        pvecm status
        pvecm updatecerts [--force] [--silent]
        pvecm help
@@ -349,27 +352,20 @@ def require_cluster():
 
 
 def cmd_status(argv):
+    """pvecm.pm status: the totem section of /etc/pve/corosync.conf, then exec('corosync-quorumtool', '-siH'):
+    its output (Flags: Quorate Qdevice, the Qdevice membership line, ...) and its exit code (2: not quorate)."""
     L.parse_args(argv, {}, 0, USAGE)
     require_cluster()
-    cluster = read_cluster()
-    print("Cluster information")
-    print("-------------------")
-    print(f"Name:             {cluster.get('cluster_name')}")
-    print(f"Config Version:   {cluster['config_version']}")
-    print("Transport:        knet")
-    print("Secure auth:      on")
-    print("")
-    if not L.unit_pid("corosync"):
-        print("Cannot initialize CMAP service", file=sys.stderr)
-        return 2
-    res = L.run(["corosync-quorumtool", "-siH"], check=False, timeout=15)
-    out = res.stdout
-    # corosync-quorumtool prints the local node with (local); PVE shows the same table
-    sys.stdout.write(out)
-    if res.returncode not in (0, 2):
-        sys.stderr.write(res.stderr)
-        return 2
-    return 0
+    cluster = read_cluster() or {}
+    if cluster:
+        print("Cluster information")
+        print("-------------------")
+        for label, key, default in (("Name", "cluster_name", "UNKOWN?"), ("Config Version", "config_version", -1),
+                                    ("Transport", "transport", "knet"), ("Secure auth", "secauth", "off")):
+            print(f"{label + ':':<17} {cluster.get(key, default)}")
+        print("")
+    sys.stdout.flush()
+    os.execvp("corosync-quorumtool", ["corosync-quorumtool", "-siH"])
 
 
 def cmd_nodes(argv):
@@ -463,7 +459,8 @@ def cmd_updatecerts(argv):
 
 
 COMMANDS = {"create": cmd_create, "add": cmd_add, "status": cmd_status, "nodes": cmd_nodes,
-            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts}
+            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts,
+            "qdevice": lambda argv: QD.cmd_qdevice(argv, sys.modules[__name__])}
 
 
 @L.shim_main
