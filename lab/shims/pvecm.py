@@ -234,6 +234,10 @@ def cmd_create(argv):
         # then ssh_merge_keys, gen_pve_node_files (the lab's certificates exist), ssh_merge_known_hosts(.., 1)
         CS.ssh_merge_keys()
         CS.ssh_merge_known_hosts(me, link0, True)
+        # Lab stand-in: a PVE node has run `pvecm updatecerts --silent` at boot (pveproxy.service ExecStartPre),
+        # which left /etc/pve/nodes/NODE/ssh_known_hosts for SSHInfo.pm; the lab's hosts never run it, so the
+        # node that creates the cluster writes its own here (joining nodes get theirs in finish_join).
+        CS.ssh_create_node_known_hosts(me)
     print("Restart corosync and cluster filesystem")
     L.unit_stop("corosync")
     L.unit_start("corosync", wait=0.5)
