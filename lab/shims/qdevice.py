@@ -48,6 +48,7 @@ def run_command(cmd: list[str], noerr: bool = False, outfunc=None) -> int:
     with "command '...' failed: exit code N" unless noerr. No terminal and no askpass: where PVE would prompt
     (ssh-copy-id asking for a password or to accept a host key) the lab's batch run fails instead."""
     env = {k: v for k, v in os.environ.items() if k not in ("SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "DISPLAY")}
+    env["HOME"] = "/root"  # pvecm.pm: $ENV{HOME} = '/root'; # for ssh-copy-id
     sys.stdout.flush()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if outfunc else None,
                             text=True, env=env, start_new_session=True)
