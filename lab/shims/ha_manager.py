@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import OrderedDict
@@ -51,6 +52,7 @@ RULE_ADD_OPTS = L.ApiOptions("POST", "/cluster/ha/rules", positional=("type", "r
 RULE_SET_OPTS = L.ApiOptions("PUT", "/cluster/ha/rules/{rule}", positional=("type", "rule"),
                              command="ha-manager rules")
 STATES = ("started", "stopped", "enabled", "disabled", "ignored")
+NODE_NAME_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)$")  # pve-common pve_verify_node_name
 
 
 def norm_sid(sid: str) -> str:
@@ -305,8 +307,13 @@ def cmd_crm(argv):
         action, node = pos
         if action not in ("enable", "disable"):
             raise L.PVEError(f"400 unknown command 'ha-manager crm-command node-maintenance {action}'", 255)
-        if node not in L.host_info()["hosts"]:
-            raise L.PVEError(f"400 Parameter verification failed.\nnode: no such cluster node '{node}'", 255)
+        if not NODE_NAME_RE.match(node):  # the 'pve-node' standard option
+            raise L.PVEError("400 Parameter verification failed.\nnode: value does not look like a valid node "
+                             f"name\nha-manager crm-command node-maintenance {action} <node>", 255)
+        if node not in cluster_nodes():  # PVE::Cluster::check_node_exists (pmxcfs's nodelist)
+            raise L.PVEError(f"no such cluster node '{node}'", 255)
+        # PVE queues `enable-node-maintenance NODE` for the CRM (PVE::HA::Config::queue_crm_commands under the
+        # HA domain lock); the CRM then moves the node's services away. The lab's placement applies it at once.
         with L.cfs_lock("domain-ha"):
             st = lab_state()
             m = set(st.get("maintenance", []))
@@ -338,50 +345,90 @@ def online_nodes() -> list[str]:
     names = []
     for line in res.stdout.splitlines():
         parts = line.split()
-        if len(parts) >= 3 and parts[0].isdigit():
+        if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":  # nodeid 0: a QDevice, no node
             n = L.resolve_host(parts[2]) or parts[2]
             names.append(n)
     return names or [me]
 
 
-def cmd_status(argv):
-    _, o = L.parse_args(argv, {"verbose": "bool"}, 0, USAGE)
-    q = L.quorate()
+def cluster_nodes() -> list[str]:
+    """The nodes pmxcfs knows: the corosync nodelist of /etc/pve/corosync.conf, this node alone outside a cluster."""
+    from .pvecm import read_cluster
+
+    cluster = read_cluster() if L.COROSYNC_CONF.exists() else None
+    return sorted(n["name"] for n in cluster["nodes"]) if cluster else [L.nodename()]
+
+
+def crs_extra() -> str:
+    """Status.pm master line: ' - static load CRS' (and the like) when datacenter.cfg sets crs: ha=... not basic."""
+    try:
+        text = (L.PVE / "datacenter.cfg").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("crs:"):
+            for part in line.split(":", 1)[1].strip().split(","):
+                key, _, value = part.partition("=")
+                if key.strip() == "ha" and value.strip() and value.strip() != "basic":
+                    return f" - {value.strip()} load CRS"
+    return ""
+
+
+def placements(nodes: list[str], maint: set, st: dict) -> list[tuple[str, str, str]]:
+    """(sid, node, state) of each HA resource: its group's best online, non-maintenance node (a node in
+    maintenance mode is never picked: the CRM moves its services away)."""
     me = L.nodename()
-    now = time.strftime("%a %b %d %H:%M:%S %Y")
-    print("quorum OK" if q in (True, None) else "quorum No quorum")
-    nodes = online_nodes() if q is not False else [me]
-    st = lab_state()
-    maint = set(st.get("maintenance", []))
-    resources = L.read_sections(RESOURCES)
-    groups = {i: parse_nodes(opts.get("nodes", "")) for t, i, opts in L.read_sections(GROUPS)}
-    if resources and q is not False:
-        master = sorted(nodes)[0]
-        print(f"master {master} (active, {now})")
-    all_nodes = sorted(L.host_info()["hosts"]) if L.quorate() is not None else [me]
-    if q is not False and resources:
-        for n in all_nodes:
-            if n in maint:
-                print(f"lrm {n} (maintenance mode, {now})")
-            elif n in nodes:
-                print(f"lrm {n} (active, {now})")
-            else:
-                print(f"lrm {n} (old timestamp - dead?, {now})")
-    for typ, vmid, opts in resources:
+    group_sections = {i: opts for t, i, opts in L.read_sections(GROUPS)}
+    out = []
+    for typ, vmid, opts in L.read_sections(RESOURCES):
         sid = f"{typ}:{vmid}"
         state = opts.get("state", "started")
         state = {"enabled": "started", "disabled": "stopped"}.get(state, state)
         cands = [n for n in nodes if n not in maint]
-        g = groups.get(opts.get("group", ""))
-        if g:
-            in_group = [n for n in cands if n in g]
-            restricted = next((o2.get("restricted") for t, i, o2 in L.read_sections(GROUPS) if i == opts.get("group")), "0")
-            cands = sorted(in_group, key=lambda n: (-g[n], n)) or ([] if restricted == "1" else sorted(cands))
+        gopts = group_sections.get(opts.get("group", ""))
+        if gopts is not None:
+            g = parse_nodes(gopts.get("nodes", ""))
+            in_group = sorted((n for n in cands if n in g), key=lambda n: (-g[n], n))
+            cands = in_group or ([] if gopts.get("restricted") == "1" else sorted(cands))
         else:
             cands = sorted(cands)
         node = st.get("placement", {}).get(sid)
         if node not in cands:
             node = cands[0] if cands else me
+        out.append((sid, node, state))
+    return out
+
+
+def cmd_status(argv):
+    """PVE::CLI::ha_manager status: '$type $status' of each entry of PVE::API2::HA::Status->status."""
+    _, o = L.parse_args(argv, {"verbose": "bool"}, 0, USAGE)
+    q = L.quorate()
+    me = L.nodename()
+    now = time.ctime()  # perl's scalar localtime
+    watchdog = L.pve_major() >= 9  # pve-ha-manager 5.1.3+ (PVE 9.1): fencing line and LRM watchdog state
+    print("quorum OK" if q in (True, None) else f"quorum No quorum on node '{me}'!")
+    online = online_nodes() if q is not False else [me]
+    st = lab_state()
+    maint = set(st.get("maintenance", []))
+    services = placements(online, maint, st)
+    crm_active = bool(services) and q is not False
+    if crm_active:
+        print(f"master {sorted(online)[0]} (active, {now}){crs_extra()}")
+    if watchdog:
+        print("fencing armed (CRM watchdog active)" if crm_active else "fencing standby (CRM watchdog standby)")
+    if crm_active:
+        for n in cluster_nodes():
+            active_count = sum(1 for _, node, state in services if node == n and state == "started")
+            if n not in online:
+                status, wd = ("maintenance mode" if n in maint else "old timestamp - dead?"), "watchdog standby"
+            elif n in maint:
+                status, wd = "maintenance mode", "watchdog active"
+            elif active_count:
+                status, wd = "active", "watchdog active"
+            else:
+                status, wd = "idle", "watchdog standby"  # wait_for_agent_lock without active services
+            print(f"lrm {n} ({status}, {wd + ', ' if watchdog else ''}{now})")
+    for sid, node, state in services:
         if q is False:
             state = "freeze" if state == "started" else state
         print(f"service {sid} ({node}, {state})")

@@ -1,6 +1,6 @@
 """Lab shim for `pveceph` (Proxmox VE Ceph manager), driving real ceph-mon/ceph-mgr/ceph-osd.
 
-install | init --network CIDR | mon create | mgr create | osd create DEV | pool create/ls/destroy/set | status
+install | init --network CIDR | mon create/destroy | mgr create/destroy | osd create/destroy | pool create/ls/destroy/set | status
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
+from . import ceph_destroy as CD
 from . import pvelib as L
 from .pvesm import add_storage_section
 
@@ -26,7 +27,9 @@ Stands in for Proxmox VE's `pveceph`; drives the real Ceph daemons of this lab h
        pveceph install [--repository enterprise|no-subscription|test|manual] [--version squid|tentacle]   (PVE 9)
        pveceph init [--network CIDR] [--cluster-network CIDR] [--size N] [--min_size N] [--pg_bits N]
        pveceph mon create [--mon-address ADDR]
+       pveceph mon destroy <monid>
        pveceph mgr create
+       pveceph mgr destroy <id>
        pveceph osd create <dev> [--encrypted 0] [--crush-device-class CLASS]
        pveceph osd destroy <osdid> [--cleanup]
        pveceph pool create <name> [--size N] [--min_size N] [--pg_num N] [--add_storages 1]
@@ -277,41 +280,19 @@ def cmd_mon(argv):
 
 
 def mon_destroy(argv):
-    pos, _ = L.parse_args(argv, {}, 1, USAGE)
-    mid = pos[0]
-    secs = read_conf()
-    if f"mon.{mid}" not in secs and not mon_dir(mid).exists():
-        raise L.PVEError(f"no such monitor id '{mid}'", 255)
-    L.ceph(["mon", "remove", mid], check=False)
-    if mid == L.nodename():
-        L.unit_stop(f"ceph-mon@{mid}")
-        L.unit_enable(f"ceph-mon@{mid}", False)
-        shutil.rmtree(mon_dir(mid), ignore_errors=True)
-    with L.cfs_lock("file-ceph_conf"):
-        secs = read_conf()
-        addr = secs.pop(f"mon.{mid}", {}).get("public_addr")
-        hosts = [h for h in secs["global"].get("mon_host", "").split() if h != addr]
-        secs["global"]["mon_host"] = " ".join(hosts)
-        write_conf(secs)
-    return 0
+    return CD.mon_destroy(argv, sys.modules[__name__])
 
 
 def cmd_mgr(argv):
     if not argv or argv[0] not in ("create", "destroy"):
         raise L.PVEError(f"400 unknown command 'pveceph mgr {' '.join(argv)}'\n{USAGE}", 255)
+    if argv[0] == "destroy":
+        return CD.mgr_destroy(argv[1:], sys.modules[__name__])
     _, o = L.parse_args(argv[1:], L.ApiOptions("POST", "/nodes/{node}/ceph/mgr/{id}"), 0, USAGE)
     mid = o.get("id", L.nodename())
     read_conf()
     ensure_local_links()
     d = Path(f"/var/lib/ceph/mgr/ceph-{mid}")
-    if argv[0] == "destroy":
-        if not d.exists():
-            raise L.PVEError(f"manager '{mid}' does not exist", 255)
-        L.unit_stop(f"ceph-mgr@{mid}")
-        L.unit_enable(f"ceph-mgr@{mid}", False)
-        L.ceph(["auth", "del", f"mgr.{mid}"], check=False)
-        shutil.rmtree(d, ignore_errors=True)
-        return 0
     if d.exists():
         raise L.PVEError(f"ceph manager directory '{d}' already exists", 255)
     print(f"creating manager directory '{d}'")
@@ -395,23 +376,7 @@ def cmd_osd(argv):
 
 
 def osd_destroy(argv):
-    pos, o = L.parse_args(argv, L.ApiOptions("DELETE", "/nodes/{node}/ceph/osd/{osdid}", positional=("osdid",)),
-                          1, USAGE)
-    osd_id = pos[0]
-    d = Path(f"/var/lib/ceph/osd/ceph-{osd_id}")
-    if not d.exists():
-        raise L.PVEError(f"OSD '{osd_id}' does not belong to node '{L.nodename()}'", 255)
-    if L.unit_active(f"ceph-osd@{osd_id}"):
-        raise L.PVEError(f"osd is still running - stop it first", 255)
-    dev = os.readlink(d / "block") if (d / "block").is_symlink() else None
-    L.ceph(["osd", "out", osd_id], check=False)
-    L.ceph(["osd", "purge", osd_id, "--yes-i-really-mean-it"], check=False)
-    L.unit_enable(f"ceph-osd@{osd_id}", False)
-    shutil.rmtree(d, ignore_errors=True)
-    if o.get("cleanup") == "1" and dev:
-        with open(dev, "r+b") as f:
-            f.write(b"\0" * (10 << 20))
-    return 0
+    return CD.osd_destroy(argv, sys.modules[__name__])
 
 
 # ---------------------------------------------------------------- pools

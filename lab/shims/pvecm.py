@@ -1,18 +1,21 @@
 """Lab shim for `pvecm` (Proxmox VE cluster manager), driving the real corosync.
 
 create NAME --link0 ADDR --link1 ADDR | add HOST --link0 ADDR --link1 ADDR [--use_ssh] [--fingerprint FP] [--force]
-status | nodes | expected N | delnode NODE | updatecerts | help
+status | nodes | expected N | delnode NODE | updatecerts | qdevice setup ADDRESS | qdevice remove | help
 """
 from __future__ import annotations
 
 import os
 import re
 import secrets
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+from . import cluster_setup as CS
 from . import pvelib as L
+from . import qdevice as QD
 
 USAGE = """USAGE: pvecm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
@@ -24,6 +27,8 @@ Stands in for Proxmox VE's `pvecm`; drives the real corosync of this lab host
        pvecm delnode <node>
        pvecm expected <expected>
        pvecm nodes
+       pvecm qdevice remove
+       pvecm qdevice setup <address> [--network CIDR] [--force]
        pvecm status
        pvecm updatecerts [--force] [--silent]
        pvecm help
@@ -39,65 +44,120 @@ def link_addr(v: str) -> str:
     return first.split("=", 1)[1] if first.startswith("address=") else first
 
 
-def render_conf(cluster: dict) -> str:
-    """corosync.conf as PVE's PVE::Corosync::create_conf/write_conf lay it out: no crypto_* keys unless
-    someone added them (knet then defaults to aes256/sha256 under `secauth: on`)."""
-    out = ["logging {", "  debug: off", "  to_syslog: yes", "}", "", "nodelist {"]
-    for n in sorted(cluster["nodes"], key=lambda n: int(n["nodeid"])):
-        out += ["  node {", f"    name: {n['name']}", f"    nodeid: {n['nodeid']}",
-                f"    quorum_votes: {n.get('quorum_votes', 1)}"]
-        for i in range(8):
-            if f"ring{i}_addr" in n:
-                out.append(f"    ring{i}_addr: {n[f'ring{i}_addr']}")
-        out.append("  }")
-    out += ["}", "", "quorum {", "  provider: corosync_votequorum", "}", "", "totem {",
-            f"  cluster_name: {cluster['cluster_name']}", f"  config_version: {cluster['config_version']}"]
-    for i in cluster["links"]:
-        out += ["  interface {", f"    linknumber: {i}", "  }"]
-    out += ["  ip_version: ipv4-6", "  link_mode: passive", "  secauth: on"]
-    out += [f"  {key}: {cluster[key]}" for key in ("crypto_cipher", "crypto_hash") if key in cluster]
-    out += ["  version: 2", "}", ""]
-    return "\n".join(out)
+# The cluster dict: the totem section's keys at top level (cluster_name, config_version as int, crypto_*, ...),
+# "nodes" (list of node dicts), "links" (link numbers), and "_tree": every other section (logging, quorum
+# with its device, anything else) and each interface's own keys, so that a rewrite keeps what it did not touch.
+ARRAY_SECTIONS = ("node", "interface")  # pve-cluster PVE::Corosync $conf_array_sections
+CLUSTER_KEYS = ("nodes", "links", "_tree")
+
+
+def parse_tree(text: str) -> dict:
+    """PVE::Corosync::parse_conf: whitespace tokens, `key {` opens a section (node/interface repeat), `key: value`."""
+    raw = re.sub(r"#.*$", "", text, flags=re.M)
+    tokens = raw.split()
+    main: dict = {}
+    stack, section = [], main
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt == "{":
+            new: dict = {}
+            if tok in ARRAY_SECTIONS:
+                section.setdefault(tok, []).append(new)
+            elif tok not in section:
+                section[tok] = new
+            else:
+                raise L.PVEError(f"section '{tok}' already exists and not marked as array!", 255)
+            stack.append(section)
+            section = new
+            i += 2
+            continue
+        if tok == "}":
+            if not stack:
+                raise L.PVEError("parse error - uncexpected '}'", 255)
+            section = stack.pop()
+            i += 1
+            continue
+        if not tok.endswith(":"):
+            raise L.PVEError(f"missing ':' after key '{tok}'", 255)
+        if nxt is None:
+            raise L.PVEError(f"parse error - no value for '{tok[:-1]}'", 255)
+        section[tok[:-1]] = nxt
+        i += 2
+    return main
+
+
+def dump_tree(section: dict, prefix: str = "") -> str:
+    """PVE::Corosync::write_conf's dump: keys sorted, nested sections indented by two, a blank line after each
+    top-level section; repeated sections (node, interface) in the order of their hash keys (name, linknumber)."""
+    raw = ""
+    for k in sorted(section):
+        v = section[k]
+        if isinstance(v, dict):
+            raw += f"{prefix}{k} {{\n" + dump_tree(v, prefix + "  ") + f"{prefix}}}\n" + ("" if prefix else "\n")
+        elif isinstance(v, list):
+            for child in v:
+                raw += f"{prefix}{k} {{\n" + dump_tree(child, prefix + "  ") + f"{prefix}}}\n"
+        else:
+            raw += f"{prefix}{k}: {v}\n"
+    return raw
 
 
 def parse_conf(text: str) -> dict:
-    """Parse the subset of corosync.conf this shim writes (and PVE's own layout)."""
-    cluster = {"nodes": [], "links": []}
-    stack, cur = [], None
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if line.endswith("{"):
-            sec = line[:-1].strip()
-            stack.append(sec)
-            if sec == "node":
-                cur = {}
-                cluster["nodes"].append(cur)
-            elif sec == "interface":
-                cur = {}
-                cluster.setdefault("_ifaces", []).append(cur)
-            continue
-        if line == "}":
-            sec = stack.pop() if stack else None
-            if sec in ("node", "interface"):
-                cur = None
-            continue
-        if ":" in line:
-            k, v = [x.strip() for x in line.split(":", 1)]
-            top = stack[-1] if stack else ""
-            if top in ("node", "interface") and cur is not None:
-                cur[k] = v
-            elif top == "totem":
-                cluster[k] = v
-    cluster["links"] = [int(i.get("linknumber", 0)) for i in cluster.pop("_ifaces", [])] or [0]
+    """corosync.conf -> the cluster dict (see above)."""
+    tree = parse_tree(text)
+    totem = dict(tree.get("totem", {}))
+    ifaces = totem.pop("interface", [])
+    cluster = {k: v for k, v in totem.items()}
+    cluster["nodes"] = [dict(n) for n in tree.get("nodelist", {}).get("node", [])]
+    cluster["links"] = [int(i.get("linknumber", i.get("ringnumber", 0))) for i in ifaces] or [0]
     cluster["config_version"] = int(cluster.get("config_version", 1))
+    rest = {k: v for k, v in tree.items() if k not in ("totem", "nodelist")}
+    rest["interfaces"] = {int(i.get("linknumber", i.get("ringnumber", 0))): dict(i) for i in ifaces}
+    cluster["_tree"] = rest
     return cluster
 
 
-def read_cluster(path: Path = L.PVE_COROSYNC_CONF) -> dict | None:
+def render_conf(cluster: dict) -> str:
+    """corosync.conf as PVE writes it (PVE::Corosync::create_conf + write_conf): knet, `secauth: on`, no crypto_*
+    keys unless someone added them; every section this shim does not manage (quorum.device, logging, an
+    interface's knet_link_priority, ...) as it was read."""
+    rest = dict(cluster.get("_tree") or {})
+    old_ifaces = rest.pop("interfaces", {})
+    tree = {k: v for k, v in rest.items()}
+    tree.setdefault("logging", {"debug": "off", "to_syslog": "yes"})
+    tree.setdefault("quorum", {"provider": "corosync_votequorum"})
+    # write_conf: hash_to_array over the nodelist keyed by name (ring0_addr without one), interfaces by number
+    nodes = {n.get("name") or n.get("ring0_addr"): n for n in cluster["nodes"]}
+    tree["nodelist"] = {"node": [nodes[k] for k in sorted(nodes)]}
+    ifaces = {str(i): dict(old_ifaces.get(i) or {"linknumber": str(i)}) for i in cluster["links"]}
+    totem = {k: str(v) for k, v in cluster.items() if k not in CLUSTER_KEYS}
+    totem.setdefault("ip_version", "ipv4-6")
+    totem.setdefault("link_mode", "passive")
+    totem.setdefault("secauth", "on")
+    totem.setdefault("version", "2")
+    totem["interface"] = [ifaces[k] for k in sorted(ifaces)]
+    tree["totem"] = totem
+    return dump_tree(tree)
+
+
+def quorum_device(cluster: dict) -> dict | None:
+    """The quorum { device { ... } } section (model, votes, net { tls, host, algorithm }), or None."""
+    return ((cluster.get("_tree") or {}).get("quorum") or {}).get("device")
+
+
+def set_quorum_device(cluster: dict, device: dict | None) -> None:
+    quorum = cluster.setdefault("_tree", {}).setdefault("quorum", {"provider": "corosync_votequorum"})
+    if device is None:
+        quorum.pop("device", None)
+    else:
+        quorum["device"] = device
+
+
+def read_cluster(path: Path | None = None) -> dict | None:
     try:
-        return parse_conf(path.read_text())
+        return parse_conf((path or L.PVE_COROSYNC_CONF).read_text())
     except FileNotFoundError:
         return None
 
@@ -136,14 +196,28 @@ def cmd_create(argv):
     me = L.nodename()
     link0 = link_addr(o.get("link0") or o.get("ring0_addr") or info["management_address"])
     node = {"name": me, "nodeid": o.get("nodeid", "1"), "quorum_votes": o.get("votes", "1"), "ring0_addr": link0}
-    links = [0]
-    if "link1" in o:
-        node["ring1_addr"] = link_addr(o["link1"])
-        links.append(1)
-    cluster = {"cluster_name": name, "config_version": 1, "nodes": [node], "links": links}
+    links, ifaces = [0], {0: {"linknumber": "0"}}
+    for i in range(1, 8):
+        if f"link{i}" in o:
+            node[f"ring{i}_addr"] = link_addr(o[f"link{i}"])
+            links.append(i)
+            ifaces[i] = {"linknumber": str(i)}
+    for i in links:  # create_conf: knet_link_priority from the link's priority=N
+        prio = re.search(r"(?:^|,)priority=(\d+)", o.get(f"link{i}", ""))
+        if prio and int(prio.group(1)):
+            ifaces[i]["knet_link_priority"] = prio.group(1)
+    cluster = {"cluster_name": name, "config_version": 1, "nodes": [node], "links": links,
+               "_tree": {"interfaces": ifaces}}
+    if "token-coefficient" in L.ApiOptions("POST", "/cluster/config"):
+        # PVE 9's create: $param->{'token-coefficient'} //= 125, written as totem.token_coefficient
+        cluster["token_coefficient"] = o.get("token-coefficient", "125")
     with L.cfs_lock("file-corosync_conf"):
         if L.PVE_COROSYNC_CONF.exists():
             raise L.PVEError("cluster config '/etc/pve/corosync.conf' already exists", 255)
+        # ClusterConfig.pm create: root's SSH first (Setup.pm setup_sshd_config, setup_rootsshconfig, setup_ssh_keys)
+        CS.setup_sshd_config()
+        CS.setup_rootsshconfig()
+        CS.setup_ssh_keys()
         print("Corosync Cluster Engine Authentication key generator.")
         print("Gathering 2048 bits for key from /dev/urandom.")
         print("Writing corosync key to /etc/corosync/authkey.")
@@ -157,6 +231,13 @@ def cmd_create(argv):
         print("Writing corosync config to /etc/pve/corosync.conf")
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
         local_conf_install()
+        # then ssh_merge_keys, gen_pve_node_files (the lab's certificates exist), ssh_merge_known_hosts(.., 1)
+        CS.ssh_merge_keys()
+        CS.ssh_merge_known_hosts(me, link0, True)
+        # Lab stand-in: a PVE node has run `pvecm updatecerts --silent` at boot (pveproxy.service ExecStartPre),
+        # which left /etc/pve/nodes/NODE/ssh_known_hosts for SSHInfo.pm; the lab's hosts never run it, so the
+        # node that creates the cluster writes its own here (joining nodes get theirs in finish_join).
+        CS.ssh_create_node_known_hosts(me)
     print("Restart corosync and cluster filesystem")
     L.unit_stop("corosync")
     L.unit_start("corosync", wait=0.5)
@@ -184,6 +265,11 @@ def cmd_add(argv):
     if errors and o.get("force") != "1":
         raise L.PVEError("detected the following error(s):\n" + "".join(f"* {e}\n" for e in errors)
                          + "Check if node may join a cluster failed!", 255)
+    # Setup.pm join (and pvecm.pm add with --use_ssh) after assert_joinable: root's SSH, known_hosts made local
+    CS.setup_sshd_config()
+    CS.setup_rootsshconfig()
+    CS.setup_ssh_keys()
+    CS.ssh_unmerge_known_hosts()
     th = L.resolve_host(target)
     if th is None:
         raise L.PVEError(f"500 Can't connect to {target}:8006 (Name or service not known)", 255)
@@ -256,8 +342,9 @@ def cmd_add(argv):
         print("")
         raise L.PVEError("timeout waiting for quorum", 255)
     print("OK")
-    print("(re)generate node files")
-    print("merge authorized SSH keys")
+    # Setup.pm finish_join: generate_local_files, updatecerts_and_ssh(1)
+    CS.generate_local_files()
+    CS.updatecerts_and_ssh(force_new_cert=True)
     print("generated new node certificate, restart pveproxy and pvedaemon services")
     print(f"successfully added node '{me}' to cluster.")
     return 0
@@ -269,27 +356,20 @@ def require_cluster():
 
 
 def cmd_status(argv):
+    """pvecm.pm status: the totem section of /etc/pve/corosync.conf, then exec('corosync-quorumtool', '-siH'):
+    its output (Flags: Quorate Qdevice, the Qdevice membership line, ...) and its exit code (2: not quorate)."""
     L.parse_args(argv, {}, 0, USAGE)
     require_cluster()
-    cluster = read_cluster()
-    print("Cluster information")
-    print("-------------------")
-    print(f"Name:             {cluster.get('cluster_name')}")
-    print(f"Config Version:   {cluster['config_version']}")
-    print("Transport:        knet")
-    print("Secure auth:      on")
-    print("")
-    if not L.unit_pid("corosync"):
-        print("Cannot initialize CMAP service", file=sys.stderr)
-        return 2
-    res = L.run(["corosync-quorumtool", "-siH"], check=False, timeout=15)
-    out = res.stdout
-    # corosync-quorumtool prints the local node with (local); PVE shows the same table
-    sys.stdout.write(out)
-    if res.returncode not in (0, 2):
-        sys.stderr.write(res.stderr)
-        return 2
-    return 0
+    cluster = read_cluster() or {}
+    if cluster:
+        print("Cluster information")
+        print("-------------------")
+        for label, key, default in (("Name", "cluster_name", "UNKOWN?"), ("Config Version", "config_version", -1),
+                                    ("Transport", "transport", "knet"), ("Secure auth", "secauth", "off")):
+            print(f"{label + ':':<17} {cluster.get(key, default)}")
+        print("")
+    sys.stdout.flush()
+    os.execvp("corosync-quorumtool", ["corosync-quorumtool", "-siH"])
 
 
 def cmd_nodes(argv):
@@ -313,38 +393,78 @@ def cmd_nodes(argv):
 
 
 def cmd_expected(argv):
+    # pvecm.pm 'expected': check_conf_exists, then exec('corosync-quorumtool', '-e', N): its output and exit code
     pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    if not re.fullmatch(r"[+-]?\d+", pos[0]):
+        raise L.PVEError(f"400 Parameter verification failed.\nexpected: type check ('integer') failed - got "
+                         f"'{pos[0]}'\npvecm expected <expected>", 255)
+    if int(pos[0]) < 1:
+        raise L.PVEError("400 Parameter verification failed.\nexpected: value must have a minimum value of 1\n"
+                         "pvecm expected <expected>", 255)
     require_cluster()
-    res = L.run(["corosync-quorumtool", "-e", pos[0]], check=False, timeout=15)
-    if res.returncode != 0:
-        raise L.PVEError(f"Unable to set expected votes: {res.stderr.strip() or res.stdout.strip()}", 255)
-    return 0
+    sys.stdout.flush()
+    os.execvp("corosync-quorumtool", ["corosync-quorumtool", "-e", pos[0]])
+
+
+NODE_NAME_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)$")  # pve-common pve_verify_node_name
 
 
 def cmd_delnode(argv):
+    """pvecm delnode = PVE::API2::ClusterConfig delnode (DELETE /cluster/config/nodes/{node})."""
     pos, _ = L.parse_args(argv, {}, 1, USAGE)
-    require_cluster()
-    if L.quorate() is False:
-        raise L.PVEError("cluster not ready - no quorum?", 255)
     name = pos[0]
-    with L.cfs_lock("file-corosync_conf"):
-        cluster = read_cluster()
-        if not any(n["name"] == name for n in cluster["nodes"]):
+    if not NODE_NAME_RE.match(name):  # the `node` parameter is a standard 'pve-node' option
+        raise L.PVEError("400 Parameter verification failed.\nnode: value does not look like a valid node name\n"
+                         "pvecm delnode <node>", 255)
+    if name == L.nodename():
+        raise L.PVEError("Cannot delete myself from cluster!", 255)
+    if L.quorate() is False:  # check_cfs_quorum; a node outside a cluster is quorate (writable /etc/pve)
+        raise L.PVEError("cluster not ready - no quorum?", 255)
+    # $config_change_lock: cfs_lock_file('corosync.conf') with more than one member
+    with L.cfs_lock("file-corosync_conf", timeout=10):
+        cluster = read_cluster() or {"nodes": []}
+        found = next((n for n in cluster["nodes"]
+                      if name in (n.get("name"), n.get("ring0_addr"), n.get("ring1_addr"))), None)
+        if found is None:
             raise L.PVEError(f"Node/IP: {name} is not a known host of the cluster.", 255)
-        cluster["nodes"] = [n for n in cluster["nodes"] if n["name"] != name]
+        cluster["nodes"] = [n for n in cluster["nodes"] if n is not found]
+        # "allowed to fail when node is already shut down!": run_command in an eval; the tool's own output
+        # ("Killing node N", or its error) still shows, its exit code does not matter.
+        if found.get("nodeid") is not None:
+            sys.stdout.flush()
+            subprocess.run(["corosync-cfgtool", "-k", str(found["nodeid"])], stdin=subprocess.DEVNULL)
+        # update_nodelist -> atomic_write_conf: config_version + 1. pmxcfs installs it on the members (the lab's
+        # lab/pmxcfs.py loop) and reloads corosync there; PVE leaves /etc/pve/nodes/NODE and the SSH keys alone.
         cluster["config_version"] += 1
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
-    print(f"Killing node {cluster['nodes'] and name}")
     return 0
 
 
 def cmd_updatecerts(argv):
-    L.parse_args(argv, {"force": "bool", "silent": "bool", "unmerge-known-hosts": "bool"}, 0, USAGE)
+    """pvecm.pm updatecerts: generate_local_files, wait for a quorate /etc/pve, updatecerts_and_ssh."""
+    _, o = L.parse_args(argv, {"force": "bool", "silent": "bool", "unmerge-known-hosts": "bool"}, 0, USAGE)
+    silent = o.get("silent") == "1"
+    CS.generate_local_files()
+    deadline, i = time.time() + 80, 0  # run_fork_with_timeout(80, ...)
+    while L.quorate() is False:
+        if time.time() > deadline:
+            msg = ("got timeout when trying to ensure cluster certificates and base file hierarchy is set up - "
+                   "no quorum (yet) or hung pmxcfs?")
+            if not silent:
+                raise L.PVEError(msg, 255)
+            L.warn(msg)
+            return 0
+        if not silent and i % 50 == 0:
+            print("waiting for pmxcfs mount to appear and get quorate...", flush=True)
+        i += 1
+        time.sleep(0.1)
+    CS.updatecerts_and_ssh(o.get("force") == "1", silent, o.get("unmerge-known-hosts") == "1")
     return 0
 
 
 COMMANDS = {"create": cmd_create, "add": cmd_add, "status": cmd_status, "nodes": cmd_nodes,
-            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts}
+            "expected": cmd_expected, "delnode": cmd_delnode, "updatecerts": cmd_updatecerts,
+            "qdevice": lambda argv: QD.cmd_qdevice(argv, sys.modules[__name__])}
 
 
 @L.shim_main

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -310,6 +311,40 @@ def ssh_cmd(target_addr: str, command: str, timeout=300, check=False, input=None
     return run(cmd, check=check, timeout=timeout, input=input)
 
 
+def member_ssh(node: str, ip: str, *extra_options: str) -> list[str]:
+    """pve-cluster src/PVE/SSHInfo.pm ssh_info_to_command({ip, name}): root's own key, the member pinned by
+    its node name (HostKeyAlias) against /etc/pve/nodes/NODE/ssh_known_hosts when that file exists."""
+    known_hosts = PVE / "nodes" / node / "ssh_known_hosts"
+    known = ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "GlobalKnownHostsFile=none"] if known_hosts.is_file() else []
+    return ["/usr/bin/ssh", "-e", "none", "-o", "BatchMode=yes", "-o", f"HostKeyAlias={node}", *known,
+            *extra_options, f"root@{ip}"]
+
+
+def members() -> dict[str, dict]:
+    """PVE::Cluster::get_members as pmxcfs reports it: {node: {"id", "ip", "online"}} from the nodelist of
+    /etc/pve/corosync.conf (ip: ring0_addr) and this host's real corosync membership; {} outside a cluster."""
+    from .pvecm import read_cluster  # lazily: pvecm imports this module
+
+    cluster = read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
+    if cluster is None:
+        return {}
+    online = set()
+    if unit_pid("corosync"):
+        res = run(["corosync-quorumtool", "-l"], check=False, timeout=10)
+        for line in res.stdout.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":
+                online.add(parts[0])
+    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": str(n["nodeid"]) in online}
+            for n in cluster["nodes"]}
+
+
+def warn(msg: str) -> None:
+    """perl's warn: the message on stderr, and go on."""
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
 def on_host(host: str, command: str, timeout=300, check=False):
     """Run a command line on lab host `host` (locally if it is this host)."""
     if host == nodename():
@@ -321,7 +356,7 @@ def on_host(host: str, command: str, timeout=300, check=False):
 RECORD_ONLY_ACTIVE = {"pve-cluster", "pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
                       "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
                       "chrony", "rrdcached", "spiceproxy", "ksmtuned", "networking"}
-RECORD_ONLY_INACTIVE = {"corosync-qdevice", "proxmox-backup-client",
+RECORD_ONLY_INACTIVE = {"proxmox-backup-client",
                         "pve-daily-update", "frr", "ceph-crash"}
 
 DESCRIPTIONS = {
@@ -329,6 +364,8 @@ DESCRIPTIONS = {
     "ceph-mon": "Ceph cluster monitor daemon",
     "ceph-mgr": "Ceph cluster manager daemon",
     "ceph-osd": "Ceph object storage daemon",
+    "corosync-qdevice": "Corosync Qdevice daemon",
+    "corosync-qnetd": "Corosync Qdevice Network daemon",
     "pve-cluster": "The Proxmox VE cluster filesystem (lab: shared bind mount)",
     "pve-ha-lrm": "PVE Local HA Resource Manager Daemon (lab: record only)",
     "pve-ha-crm": "PVE Cluster HA Resource Manager Daemon (lab: record only)",
@@ -358,11 +395,68 @@ def installed_service_argv(unit: str) -> list[str] | None:
     return shlex.split(settings["ExecStart"])
 
 
+# Debian's own unit files run as they are: ExecStart (already in the foreground, `-f`) with the variables of its
+# EnvironmentFile, as its User=, with its RuntimeDirectory= made (and removed on stop) as systemd does.
+# Type=notify and PrivateTmp= have no stand-in; StandardError=null is not applied (the log keeps stderr).
+PACKAGED_UNITS = ("corosync-qdevice", "corosync-qnetd")
+SYSTEM_UNIT_DIR = Path("/lib/systemd/system")
+
+
+def _environment_file(spec: str) -> dict:
+    path = Path(spec.lstrip("-"))
+    env = {}
+    try:
+        text = path.read_text()
+    except OSError:
+        if spec.startswith("-"):
+            return env
+        raise PVEError(f"Failed to load environment files: {path}", 1)
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            parts = shlex.split(value) if value else []
+            env[key.strip()] = " ".join(parts)
+    return env
+
+
+def packaged_service(unit: str) -> dict | None:
+    """{"argv", "user", "runtime_dirs", "runtime_mode", "requires"} of a Debian unit file in PACKAGED_UNITS."""
+    if unit not in PACKAGED_UNITS:
+        return None
+    path = SYSTEM_UNIT_DIR / f"{unit}.service"
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    settings, env = {}, {}
+    for line in lines:
+        if "=" in line and not line.startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    for spec in settings.get("EnvironmentFile", []):
+        env.update(_environment_file(spec))
+    argv = []
+    for word in shlex.split(settings["ExecStart"][-1]):
+        whole = re.fullmatch(r"\$\{?(\w+)\}?", word)
+        if whole:  # an unbraced/braced lone $VAR is split on whitespace, and vanishes when empty
+            argv += env.get(whole.group(1), "").split()
+        else:
+            argv.append(re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), word))
+    return {"argv": argv, "user": (settings.get("User") or [None])[-1],
+            "runtime_dirs": " ".join(settings.get("RuntimeDirectory", [])).split(),
+            "runtime_mode": int((settings.get("RuntimeDirectoryMode") or ["0755"])[-1], 8),
+            "requires": [unit_name(u) for u in " ".join(settings.get("Requires", [])).split()]}
+
+
 def unit_argv(unit: str):
     """Command line of a real daemon unit, or None for record-only units."""
     base, _, inst = unit.partition("@")
     if unit == "corosync":
         return ["/usr/sbin/corosync", "-f"]
+    packaged = packaged_service(unit)
+    if packaged:
+        return packaged["argv"]
     if base in ("ceph-mon", "ceph-mgr", "ceph-osd") and inst:
         return [f"/usr/bin/{base}", "-f", "--cluster", "ceph", "--id", inst]
     return installed_service_argv(unit)
@@ -424,13 +518,31 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
         return
     if unit_pid(unit):
         return
+    packaged = packaged_service(unit) or {}
+    for required in packaged.get("requires", []):  # Requires= (+ After=): corosync for corosync-qdevice
+        if required != unit and unit_argv(required) is not None:
+            unit_start(required, wait=0.5)
+    as_user = {}
+    if packaged.get("user"):
+        import pwd
+
+        pw = pwd.getpwnam(packaged["user"])
+        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    for name in packaged.get("runtime_dirs", []):
+        rdir = Path("/run") / name
+        rdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(rdir, packaged["runtime_mode"])
+        if as_user:
+            os.chown(rdir, as_user["user"], as_user["group"])
+    if packaged:
+        wait = max(wait, 1.0)  # Type=notify: systemctl waits for the daemon to be up
     logs = host_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / f"{unit}.log", "ab") as logf:
         # systemd starts a service with its own environment, never the caller's (a step's exported secrets
         # would otherwise reach the exporter, which then takes them for its config).
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT)
+                             start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT, **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
     deadline = time.time() + wait
@@ -469,6 +581,8 @@ def unit_stop(unit: str, timeout: float = 20) -> None:
             while pid_alive(pid):
                 time.sleep(0.05)
     _pidfile(unit).unlink(missing_ok=True)
+    for name in (packaged_service(unit) or {}).get("runtime_dirs", []):  # systemd removes RuntimeDirectory=
+        shutil.rmtree(Path("/run") / name, ignore_errors=True)
 
 
 def units_of(base: str) -> list[str]:

@@ -1,7 +1,7 @@
 """Lab shim for `systemctl` (stands in for systemd's systemctl inside a lab host).
 
-Real daemons (corosync, ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID) are started in the foreground as
-children detached into their own session, with a pidfile in the lab state dir
+Real daemons (corosync, corosync-qdevice, corosync-qnetd, ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID) are
+started in the foreground as children detached into their own session, with a pidfile in the lab state dir
 (STATE/hosts/HOST/pids/UNIT.pid). PVE's own services (pve-cluster, pve-ha-lrm, pve-ha-crm,
 watchdog-mux, pveproxy, ...) are records only. Exit codes follow systemctl: is-active 0/3,
 unknown unit 4 (status) / 5 (start).
@@ -18,8 +18,9 @@ from . import pvelib as L
 HELP = """systemctl [OPTIONS...] COMMAND UNIT...   (proxmox-ha lab shim)
 
 Stands in for systemd's systemctl inside a lab host (there is no systemd in the lab).
-Real daemons: corosync, ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID (started as detached
-processes with pidfiles in the lab state directory). Record-only units: pve-cluster,
+Real daemons: corosync, corosync-qdevice, corosync-qnetd (as Debian's unit files run them:
+ExecStart with their /etc/default file, User=, RuntimeDirectory=), ceph-mon@ID, ceph-mgr@ID,
+ceph-osd@ID (started as detached processes with pidfiles in the lab state directory). Record-only units: pve-cluster,
 pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, pvedaemon, ...
 Targets: ceph.target, ceph-mon.target, ceph-mgr.target, ceph-osd.target.
 
@@ -77,9 +78,8 @@ def main(argv):
     if cmd == "daemon-reload":
         return 0
     if cmd == "list-units":
-        for d in ("pids",):
-            pass
-        for u in sorted(set(L.units_of("ceph-mon") + L.units_of("ceph-mgr") + L.units_of("ceph-osd") + ["corosync"])):
+        for u in sorted(set(L.units_of("ceph-mon") + L.units_of("ceph-mgr") + L.units_of("ceph-osd") + ["corosync"]
+                            + list(L.PACKAGED_UNITS))):
             if L.unit_active(u):
                 print(f"  {u}.service loaded active running {L.DESCRIPTIONS.get(u.partition('@')[0], u)}")
         return 0
