@@ -40,11 +40,11 @@ def storage_network(paths: Paths) -> None:
 
 def cluster(paths: Paths) -> None:
     first, *joiners = hosts = lab_hosts(paths)
-    on(paths, first, f"pvecm status >/dev/null 2>&1 || pvecm create {CLUSTER_NAME} "
+    on(paths, first, f"test -f /etc/corosync/corosync.conf || pvecm create {CLUSTER_NAME} "
                      f"--link0 {mgmt_addr(first)} --link1 {storage_addr(first)}")
     for h in joiners:  # one at a time, as PVE requires
         trust_root_key(paths, h, first)
-        on(paths, h, f"pvecm status >/dev/null 2>&1 || pvecm add {mgmt_addr(first)} --link0 {mgmt_addr(h)} "
+        on(paths, h, f"test -f /etc/corosync/corosync.conf || pvecm add {mgmt_addr(first)} --link0 {mgmt_addr(h)} "
                      f"--link1 {storage_addr(h)} --use_ssh")
     wait_quorum(paths, len(hosts), 60)
 

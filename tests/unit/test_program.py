@@ -200,7 +200,7 @@ def test_pve9_nofailback_becomes_the_resource_flag(homelab):
     assert resource.inputs["failback"] is False
 
 
-def test_retiring_runs_after_ceph_is_whole_one_node_after_another(homelab):
+def test_retiring_runs_one_node_after_another_before_cephs_gate(homelab):
     homelab["cluster"]["decommission"] = ["pve4", "pve5"]
     resources = run_program(homelab)
     retire = [r.name for r in resources if r.type == COMMAND and r.name.startswith("decommission-")]

@@ -1,0 +1,135 @@
+"""Growing and shrinking the lab's cluster with `python -m deploy up --stack lab`, on real corosync and Ceph:
+3 -> 5 -> 3 nodes with the data written before still read back, and 2 nodes + a QDevice surviving one down."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.common import Paths
+from lab.hosts import stop_host_processes
+from tests.lab.conftest import Lab, lab_cli
+
+from .conftest import STACK, bare_lab, deploy, deploy_popen
+from .helpers import pgs_clean, quorum, wait_until
+
+pytestmark = pytest.mark.lab
+
+CANARY = "head -c 8M /dev/urandom > /root/canary && rados -p vm-storage put canary /root/canary && sha256sum < /root/canary"
+READ_CANARY = "rados -p vm-storage get canary /root/canary.back && sha256sum < /root/canary.back"
+
+
+def lab_node(n: int) -> dict:
+    return {"name": f"pve{n}", "managementAddress": f"10.254.10.1{n}", "storageAddress": f"10.254.100.1{n}",
+            "managementPort": "eno1", "storagePort": "eno2", "osdDisks": ["/dev/sdb"]}
+
+
+def use_stack(tmp_path: Path, **cluster) -> Lab:
+    """The lab stack with `cluster` keys changed (and `ceph: None` to drop Ceph), made current with `lab stack-config`."""
+    doc = yaml.safe_load(STACK.read_text())
+    config = doc["config"]
+    if cluster.pop("ceph", True) is None:
+        config["proxmox-ha:ceph"] = {"pools": []}
+        config["proxmox-ha:monitoring"] = {"cephPrometheus": False}
+    config["proxmox-ha:cluster"].update(cluster)
+    names = [n["name"] for n in config["proxmox-ha:cluster"]["nodes"]]
+    group = config["proxmox-ha:ha"]["groups"][0]
+    group["nodes"] = {n: p for n, p in group["nodes"].items() if n in names}
+    template = tmp_path / "Pulumi.lab.yaml"
+    template.write_text(yaml.safe_dump(doc, sort_keys=False))
+    lab_cli("stack-config", str(template))
+    return Lab(json.loads(Paths().lab_json.read_text()))
+
+
+def ceph_json(lab: Lab, command: str) -> dict:
+    return json.loads(lab.ok("pve1", f"ceph {command} --format json"))
+
+
+def wait_health_ok(lab: Lab) -> None:
+    wait_until("HEALTH_OK", lambda: ceph_json(lab, "health")["status"] == "HEALTH_OK", 240)
+
+
+def expected_votes(lab: Lab, node: str) -> int:
+    return int(re.search(r"^Expected votes:\s+(\d+)", lab.ok(node, "pvecm status"), re.M).group(1))
+
+
+def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path):
+    lab = bare_lab() if (Paths().pve / "corosync.conf").exists() else fresh_lab
+    first = deploy("up")
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    digest = lab.ok("pve1", CANARY)
+    pgs = ceph_json(lab, "pg stat")
+    pgs = pgs.get("pg_summary", pgs)["num_pgs"]
+
+    # Scale out: two more machines, then the config lists them.
+    lab_cli("up", "--hosts", "5")
+    lab = use_stack(tmp_path, nodes=[lab_node(n) for n in range(1, 6)])
+    grown = deploy("up")
+    assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
+    joins = re.findall(r"lab-cluster-(pve\d)-cluster-join created", grown.stdout)
+    assert joins == ["pve4", "pve5"], "only the new nodes join, one after the other"
+    for node in ("pve1", "pve5"):
+        assert quorum(lab, node) == (True, 5)
+    osds = ceph_json(lab, "osd stat")
+    assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (5, 5, 5)
+    assert len(ceph_json(lab, "mon dump")["mons"]) == 5
+    wait_health_ok(lab)
+    assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
+    assert "10.254.10.15 pve5" in lab.ok("pve1", "cat /etc/hosts")
+
+    # Scale in: pve4 and pve5 leave. pve5 is powered off once pve4 is gone, halfway through the retirement.
+    lab = use_stack(tmp_path, nodes=[lab_node(n) for n in range(1, 4)], decommission=["pve4", "pve5"])
+    log = tmp_path / "shrink.log"
+    run = deploy_popen("up", log)
+    shared_conf = Paths().pve / "corosync.conf"
+    wait_until("pve4 to leave", lambda: "name: pve4" not in shared_conf.read_text() or run.poll() is not None, 900)
+    stop_host_processes(Paths(), ["pve5"])
+    run.wait(timeout=1500)
+    if run.returncode != 0:  # the run met the dead node mid-step: the next up finishes the job
+        resumed = deploy("up")
+        assert resumed.returncode == 0, log.read_text()[-3000:] + resumed.stdout[-4000:]
+    for node in ("pve1", "pve3"):
+        assert quorum(lab, node) == (True, 3)
+        assert expected_votes(lab, node) == 3
+    assert "pve4" not in shared_conf.read_text() and "pve5" not in shared_conf.read_text()
+    osds = ceph_json(lab, "osd stat")
+    assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (3, 3, 3)
+    assert sorted(m["name"] for m in ceph_json(lab, "mon dump")["mons"]) == ["pve1", "pve2", "pve3"]
+    wait_health_ok(lab)
+    assert pgs_clean(lab), "no PG lost or left degraded"
+    after = ceph_json(lab, "pg stat")
+    assert after.get("pg_summary", after)["num_pgs"] == pgs
+    assert lab.ok("pve2", READ_CANARY) == digest, "the data reads back on 3 nodes again"
+    assert not (Paths().pve / "nodes" / "pve4").exists() and not (Paths().pve / "nodes" / "pve5").exists()
+    # The retired machine that still runs is out of the cluster: no corosync, no cluster config.
+    assert lab.ssh("pve4", "test -e /etc/corosync/corosync.conf || systemctl is-active --quiet corosync").returncode != 0
+    # Done is done: the next up finds nothing to retire and changes nothing.
+    again = deploy("up")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert quorum(lab, "pve1") == (True, 3) and "pvecm delnode" not in again.stdout
+
+
+def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_lab, tmp_path):
+    use_stack(tmp_path, nodes=[lab_node(1), lab_node(2)], decommission=["pve3"])
+    refused = deploy("preview")
+    assert refused.returncode != 0
+    assert "proxmox-ha:ceph.pools[0].size: 3 replicas need 3 hosts with OSDs, but cluster.nodes lists osdDisks on 2" in refused.stdout + refused.stderr
+
+
+def test_two_nodes_and_a_qdevice_stay_quorate_with_one_node_down(fresh_lab, tmp_path):
+    bare_lab()
+    info = json.loads(Paths().lab_json.read_text())
+    qnetd = info["qnetd"]
+    nodes = [{**lab_node(n), "osdDisks": []} for n in (1, 2)]
+    lab = use_stack(tmp_path, nodes=nodes, ceph=None,
+                    qdevice={"address": qnetd["management_address"], "sshHostKey": qnetd["host_key"]})
+    up = deploy("up")
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+    assert quorum(lab, "pve1") == (True, 3), "two nodes and the QDevice's vote"
+    assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 2
+    stop_host_processes(Paths(), ["pve2"])
+    wait_until("pve1 to see pve2 gone", lambda: quorum(lab, "pve1")[1] == 2, 60)
+    assert quorum(lab, "pve1") == (True, 2), "one node and the QDevice keep quorum"
