@@ -37,6 +37,10 @@ def main(argv=None) -> int:
     sc = sub.add_parser("stack-config", help="write STATE/Pulumi.lab.yaml: the stack file plus host keys and secrets "
                                              "(for python -m deploy --config-file)")
     sc.add_argument("template", nargs="?", default="Pulumi.lab.yaml")
+    sc.add_argument("--nodes", type=int, help="the cluster is the lab's first N hosts (default: the template's nodes)")
+    sc.add_argument("--retire", default="", help="with --nodes: hosts listed in cluster.decommission, e.g. pve4,pve5")
+    sc.add_argument("--qdevice", action="store_true", help="with --nodes: a QDevice on the lab's qnetd host")
+    sc.add_argument("--no-ceph", action="store_true", help="with --nodes: no OSD disks and no ceph section")
     args = ap.parse_args(argv)
 
     paths = Paths()
@@ -68,7 +72,10 @@ def main(argv=None) -> int:
         os.execvp(argv2[0], argv2)
     if args.cmd == "stack-config":
         from .stack import write
-        print(write(Path(args.template)))
+        if args.nodes is None and (args.retire or args.qdevice or args.no_ceph):
+            ap.error("stack-config: --retire, --qdevice and --no-ceph reshape the cluster: give --nodes too")
+        print(write(Path(args.template), paths, args.nodes, [n for n in args.retire.split(",") if n], args.qdevice,
+                    not args.no_ceph))
         return 0
     if args.cmd == "bootstrap":
         from .bootstrap import bootstrap

@@ -37,7 +37,44 @@ def _set(out: Path, key: str, value: str, secret: bool = False, path: bool = Fal
         raise SystemExit(f"lab stack-config: setting {NAMESPACE}:{key} failed: {done.stderr.strip()}")
 
 
-def write(template: Path, paths: Paths | None = None) -> Path:
+def _get_object(out: Path, key: str):
+    done = _pulumi("config", "get", "--config-file", str(out), "--stack", STACK, "--json", f"{NAMESPACE}:{key}")
+    return json.loads(json.loads(done.stdout)["value"]) if done.returncode == 0 else None
+
+
+def _set_object(out: Path, key: str, value) -> None:
+    """A whole section at once (set-all --json takes what `pulumi config --json` prints)."""
+    entry = {f"{NAMESPACE}:{key}": {"value": json.dumps(value), "objectValue": value, "secret": False}}
+    done = _pulumi("config", "set-all", "--json", json.dumps(entry), "--config-file", str(out), "--stack", STACK)
+    if done.returncode != 0:
+        raise SystemExit(f"lab stack-config: setting {NAMESPACE}:{key} failed: {done.stderr.strip()}")
+
+
+def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, ceph: bool) -> None:
+    """The stack's cluster as the lab's first `nodes` hosts (with the `retire` ones listed for decommission, a QDevice
+    on the lab's qnetd host, or no Ceph), as an operator edits the stack when the cluster grows or shrinks."""
+    cluster, ha = _get_object(out, "cluster"), _get_object(out, "ha")
+    hosts = lab["hosts"][:nodes]
+    if len(hosts) < nodes:
+        raise SystemExit(f"lab stack-config --nodes {nodes}: the lab has {len(lab['hosts'])} hosts (lab up --hosts {nodes})")
+    cluster["nodes"] = [{"name": h["name"], "managementAddress": h["management_address"], "storageAddress": h["storage_address"],
+                         "managementPort": h["management_port"], "storagePort": h["storage_port"],
+                         "osdDisks": h["osd_disks"] if ceph else []} for h in hosts]
+    cluster["decommission"] = retire
+    if qdevice:
+        cluster["qdevice"] = {"address": lab["qnetd"]["management_address"]}
+    names = {h["name"] for h in hosts}
+    for group in (ha or {}).get("groups", []):
+        group["nodes"] = {n: p for n, p in group["nodes"].items() if n in names}
+    _set_object(out, "cluster", cluster)
+    if ha:
+        _set_object(out, "ha", ha)
+    if not ceph:
+        _pulumi("config", "rm", "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:ceph")
+
+
+def write(template: Path, paths: Paths | None = None, nodes: int | None = None, retire: list[str] = (),
+          qdevice: bool = False, ceph: bool = True) -> Path:
     paths = paths or Paths()
     lab = json.loads(paths.lab_json.read_text())
     lab_id = paths.lab_id.read_text().strip()
@@ -54,11 +91,15 @@ def write(template: Path, paths: Paths | None = None) -> Path:
         _pulumi("stack", "tag", "set", "lab-id", lab_id, "--stack", STACK)
     out = paths.root / f"Pulumi.{STACK}.yaml"
     shutil.copyfile(template, out)
+    if nodes is not None:
+        reshape(out, lab, nodes, list(retire), qdevice, ceph)
     host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
     nodes = _pulumi("config", "get", "--config-file", str(out), "--stack", STACK, "--json", f"{NAMESPACE}:cluster")
     for i, node in enumerate(json.loads(json.loads(nodes.stdout)["value"])["nodes"]):
         if node["name"] in host_keys:
             _set(out, f"cluster.nodes[{i}].sshHostKey", host_keys[node["name"]], path=True)
+    if qdevice:
+        _set(out, "cluster.qdevice.sshHostKey", lab["qnetd"]["host_key"], path=True)
     _set(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text(), secret=True)
     _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
     # The lab's PBS stand-in: its certificate's fingerprint, and its user's password.

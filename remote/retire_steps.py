@@ -75,17 +75,20 @@ def osds_out(first: str, name: str, pools: list[tuple[str, int]]) -> Step:
     )
     too_few = (f"retiring {name} would leave $hosts host(s) with OSDs up and in, fewer than the largest pool's size "
                f"({need}); add a node with OSDs first, or lower the pool's size")
+    # Out, and holding no PG Ceph still needs (right after `osd out` the PG stats may still say clean).
     all_out = (f"for id in $({_osds(name)}); do "
-               "[ \"$(ceph osd dump | awk -v osd=\"osd.$id\" '$1 == osd {print $3}')\" = out ] || exit 1; done")
+               "[ \"$(ceph osd dump | awk -v osd=\"osd.$id\" '$1 == osd {print $3}')\" = out ] "
+               "&& ceph osd safe-to-destroy \"osd.$id\" >/dev/null 2>&1 || exit 1; done")
     return Step(
         name=f"retire-{name}-osds-out",
         node=first,
-        check=f"( {all_out} ) && {ALL_PGS_CLEAN}",
+        # Done when the node has no CRUSH bucket (never had Ceph, or retired), or its OSDs are out and PGs clean.
+        check=f"! ceph osd crush ls {shlex.quote(name)} >/dev/null 2>&1 || {{ ( {all_out} ) && {ALL_PGS_CLEAN}; }}",
         act="\n".join([
             f"hosts=$({others})",
             f"[ \"$hosts\" -ge {need} ] || fail \"{too_few}\"",
             f"for id in $({_osds(name)}); do ceph osd out \"$id\"; done",
-            wait_for(ALL_PGS_CLEAN, f"every placement group active+clean without {name}'s OSDs", 900),
+            wait_for(f"{{ ( {all_out} ) && {ALL_PGS_CLEAN}; }}", f"Ceph to move every PG off {name}'s OSDs (active+clean)", 900),
         ]),
     )
 

@@ -346,7 +346,9 @@ def online_nodes() -> list[str]:
     for line in res.stdout.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":  # nodeid 0: a QDevice, no node
-            n = L.resolve_host(parts[2]) or parts[2]
+            # The name is the last column (with a QDevice a flags column, e.g. A,V,NMW, comes before it).
+            name = [p for p in parts[2:] if p != "(local)"][-1]
+            n = L.resolve_host(name) or name
             names.append(n)
     return names or [me]
 

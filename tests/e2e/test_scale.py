@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
 
 from lab.common import Paths
 from lab.hosts import stop_host_processes
@@ -22,25 +20,9 @@ CANARY = "head -c 8M /dev/urandom > /root/canary && rados -p vm-storage put cana
 READ_CANARY = "rados -p vm-storage get canary /root/canary.back && sha256sum < /root/canary.back"
 
 
-def lab_node(n: int) -> dict:
-    return {"name": f"pve{n}", "managementAddress": f"10.254.10.1{n}", "storageAddress": f"10.254.100.1{n}",
-            "managementPort": "eno1", "storagePort": "eno2", "osdDisks": ["/dev/sdb"]}
-
-
-def use_stack(tmp_path: Path, **cluster) -> Lab:
-    """The lab stack with `cluster` keys changed (and `ceph: None` to drop Ceph), made current with `lab stack-config`."""
-    doc = yaml.safe_load(STACK.read_text())
-    config = doc["config"]
-    if cluster.pop("ceph", True) is None:
-        config["proxmox-ha:ceph"] = {"pools": []}
-        config["proxmox-ha:monitoring"] = {"cephPrometheus": False}
-    config["proxmox-ha:cluster"].update(cluster)
-    names = [n["name"] for n in config["proxmox-ha:cluster"]["nodes"]]
-    group = config["proxmox-ha:ha"]["groups"][0]
-    group["nodes"] = {n: p for n, p in group["nodes"].items() if n in names}
-    template = tmp_path / "Pulumi.lab.yaml"
-    template.write_text(yaml.safe_dump(doc, sort_keys=False))
-    lab_cli("stack-config", str(template))
+def use_stack(*flags: str) -> Lab:
+    """The lab stack reshaped by `lab stack-config --nodes N ...`, as an operator edits the stack to grow or shrink."""
+    lab_cli("stack-config", str(STACK), *flags)
     return Lab(json.loads(Paths().lab_json.read_text()))
 
 
@@ -66,7 +48,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
 
     # Scale out: two more machines, then the config lists them.
     lab_cli("up", "--hosts", "5")
-    lab = use_stack(tmp_path, nodes=[lab_node(n) for n in range(1, 6)])
+    lab = use_stack("--nodes", "5")
     grown = deploy("up")
     assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
     joins = re.findall(r"lab-cluster-(pve\d)-cluster-join created", grown.stdout)
@@ -81,7 +63,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
     assert "10.254.10.15 pve5" in lab.ok("pve1", "cat /etc/hosts")
 
     # Scale in: pve4 and pve5 leave. pve5 is powered off once pve4 is gone, halfway through the retirement.
-    lab = use_stack(tmp_path, nodes=[lab_node(n) for n in range(1, 4)], decommission=["pve4", "pve5"])
+    lab = use_stack("--nodes", "3", "--retire", "pve4,pve5")
     log = tmp_path / "shrink.log"
     run = deploy_popen("up", log)
     shared_conf = Paths().pve / "corosync.conf"
@@ -112,20 +94,16 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
     assert quorum(lab, "pve1") == (True, 3) and "pvecm delnode" not in again.stdout
 
 
-def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_lab, tmp_path):
-    use_stack(tmp_path, nodes=[lab_node(1), lab_node(2)], decommission=["pve3"])
+def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_lab):
+    use_stack("--nodes", "2", "--retire", "pve3")
     refused = deploy("preview")
     assert refused.returncode != 0
     assert "proxmox-ha:ceph.pools[0].size: 3 replicas need 3 hosts with OSDs, but cluster.nodes lists osdDisks on 2" in refused.stdout + refused.stderr
 
 
-def test_two_nodes_and_a_qdevice_stay_quorate_with_one_node_down(fresh_lab, tmp_path):
+def test_two_nodes_and_a_qdevice_stay_quorate_with_one_node_down(fresh_lab):
     bare_lab()
-    info = json.loads(Paths().lab_json.read_text())
-    qnetd = info["qnetd"]
-    nodes = [{**lab_node(n), "osdDisks": []} for n in (1, 2)]
-    lab = use_stack(tmp_path, nodes=nodes, ceph=None,
-                    qdevice={"address": qnetd["management_address"], "sshHostKey": qnetd["host_key"]})
+    lab = use_stack("--nodes", "2", "--qdevice", "--no-ceph")
     up = deploy("up")
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     assert quorum(lab, "pve1") == (True, 3), "two nodes and the QDevice's vote"

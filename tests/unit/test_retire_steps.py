@@ -37,6 +37,8 @@ def test_osds_out_marks_them_out_and_waits_for_clean_pgs(etc):
     etc.file("/etc/tree.json", tree)
     etc.fake("ceph", '[ "$1 $2" = "osd tree" ] && cat /etc/tree.json; [ "$1 $2" = "osd ls-tree" ] && echo 3; '
                      '[ "$1 $2" = "osd out" ] && touch /etc/out; '
+                     # Ceph needs the OSD's PGs until it is out (and the PGs have moved).
+                     '[ "$1 $2" = "osd safe-to-destroy" ] && [ ! -e /etc/out ] && exit 1; '
                      '[ "$1 $2" = "osd dump" ] && { [ -e /etc/out ] && echo "osd.3 up   out weight 0" || echo "osd.3 up   in  weight 1"; }; '
                      '[ "$1 $2" = "pg stat" ] && echo \'{"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": 32}]}}\'; true')
     step = retire_steps.osds_out("pve1", "pve4", [("vm-storage", 3)])
