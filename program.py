@@ -48,16 +48,17 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     nodes = [first, *(ProxmoxNode(n.name, node_args(n, after=first.guard)) for n in cluster.nodes[1:])]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
     ready: pulumi.Resource = pve.formed
+    if cluster.decommission:
+        # The kept members are all online and quorate first; Ceph's own gate (every PG clean) comes after:
+        # a retiring node that died leaves PGs degraded until its OSDs are out.
+        ready = Decommission("decommission", DecommissionArgs(
+            retiring=cluster.decommission, kept=[n.name for n in cluster.nodes], first_node=first,
+            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.formed)).done
     if stack.needs_ceph():
-        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=pve.formed)).ready
+        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=ready)).ready
     if cluster.qdevice is not None:
         QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, node_count=len(cluster.nodes), first_node=first,
                                        private_key=secrets.ssh_private_key, after=pve.formed))
-    if cluster.decommission:
-        # The kept cluster is whole first (new members joined, their Ceph daemons up); then the others leave.
-        Decommission("decommission", DecommissionArgs(
-            retiring=cluster.decommission, kept=[n.name for n in cluster.nodes], first_node=first,
-            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=ready))
 
     node_names = [n.name for n in cluster.nodes]
     provider = None

@@ -21,7 +21,7 @@ class DecommissionArgs:
     first_node: ProxmoxNode
     # The Ceph pools when the cluster has Ceph (their sizes bound how many OSD hosts must remain), else None.
     pools: list[Pool] | None
-    # The kept cluster is whole (joins, and Ceph on the kept nodes) before anything is taken away.
+    # The kept members are joined, online and quorate before anything is taken away.
     after: pulumi.Resource
 
 
