@@ -90,8 +90,10 @@ def test_rolling_update_keeps_quorum_and_data(converged):
 
 
 def _runbook_blocks() -> list[tuple[bool, str]]:
+    """The blocks run on a node: (lab-safe?, body). `operator` blocks run where the stack lives (test_scale.py)."""
     text = (REPO / "docs" / "runbook.md").read_text()
-    return [(info.strip() == "bash lab-safe", body) for info, body in re.findall(r"```(bash[^\n]*)\n(.*?)```", text, re.S)]
+    return [(info.strip() == "bash lab-safe", body) for info, body in re.findall(r"```(bash[^\n]*)\n(.*?)```", text, re.S)
+            if info.strip() != "bash operator"]
 
 
 KNOWN_COMMANDS = {"pvecm", "pveceph", "pvesm", "ha-manager", "ceph", "corosync-cfgtool", "proxmox-config-backup.sh",

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,13 +15,28 @@ from lab.common import Paths
 from lab.hosts import stop_host_processes
 from tests.lab.conftest import Lab, lab_cli
 
-from .conftest import STACK, bare_lab, deploy, deploy_popen
+from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy
 from .helpers import pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
 
 CANARY = "head -c 8M /dev/urandom > /root/canary && rados -p vm-storage put canary /root/canary && sha256sum < /root/canary"
 READ_CANARY = "rados -p vm-storage get canary /root/canary.back && sha256sum < /root/canary.back"
+
+
+def operator_block(section: str) -> str:
+    """The runbook's `operator` block under `## section`: what an operator runs for it in the lab."""
+    text = (REPO / "docs" / "runbook.md").read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    (body,) = re.findall(r"```bash operator\n(.*?)```", text, re.S)
+    return body
+
+
+def run_block(body: str, log: Path) -> subprocess.Popen:
+    """The block under bash in the repository (`python` is this interpreter; the lab stack's passphrase is set),
+    its output in `log`."""
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    return subprocess.Popen(["bash", "-euo", "pipefail", "-c", body], cwd=REPO, env=env, text=True,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
 def use_stack(*flags: str) -> Lab:
@@ -39,19 +58,20 @@ def expected_votes(lab: Lab, node: str) -> int:
 
 
 def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path):
-    lab = bare_lab() if (Paths().pve / "corosync.conf").exists() else fresh_lab
+    lab = bare_lab()
     first = deploy("up")
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
     digest = lab.ok("pve1", CANARY)
     pgs = ceph_json(lab, "pg stat")
     pgs = pgs.get("pg_summary", pgs)["num_pgs"]
 
-    # Scale out: two more machines, then the config lists them.
-    lab_cli("up", "--hosts", "5")
-    lab = use_stack("--nodes", "5")
-    grown = deploy("up")
-    assert grown.returncode == 0, grown.stdout[-4000:] + grown.stderr[-2000:]
-    joins = re.findall(r"lab-cluster-(pve\d)-cluster-join created", grown.stdout)
+    # Scale out, as the runbook's "Add a node" says: two more machines, then the config lists them.
+    grow = run_block(operator_block("Add a node"), tmp_path / "grow.log")
+    grow.wait(timeout=1500)
+    output = (tmp_path / "grow.log").read_text()
+    assert grow.returncode == 0, output[-5000:]
+    lab = Lab(json.loads(Paths().lab_json.read_text()))
+    joins = re.findall(r"lab-cluster-(pve\d)-cluster-join created", output)
     assert joins == ["pve4", "pve5"], "only the new nodes join, one after the other"
     for node in ("pve1", "pve5"):
         assert quorum(lab, node) == (True, 5)
@@ -62,17 +82,16 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
     assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
     assert "10.254.10.15 pve5" in lab.ok("pve1", "cat /etc/hosts")
 
-    # Scale in: pve4 and pve5 leave. pve5 is powered off once pve4 is gone, halfway through the retirement.
-    lab = use_stack("--nodes", "3", "--retire", "pve4,pve5")
-    log = tmp_path / "shrink.log"
-    run = deploy_popen("up", log)
+    # Scale in, as "Retire a node" says: pve4 and pve5 leave, and pve5 is powered off once pve4 is gone.
+    shrink = run_block(operator_block("Retire a node"), tmp_path / "shrink.log")
     shared_conf = Paths().pve / "corosync.conf"
-    wait_until("pve4 to leave", lambda: "name: pve4" not in shared_conf.read_text() or run.poll() is not None, 900)
+    wait_until("pve4 to leave", lambda: "name: pve4" not in shared_conf.read_text() or shrink.poll() is not None, 900)
     stop_host_processes(Paths(), ["pve5"])
-    run.wait(timeout=1500)
-    if run.returncode != 0:  # the run met the dead node mid-step: the next up finishes the job
+    shrink.wait(timeout=1500)
+    output = (tmp_path / "shrink.log").read_text()
+    if shrink.returncode != 0:  # the run met the dead node mid-step: the next up finishes the job
         resumed = deploy("up")
-        assert resumed.returncode == 0, log.read_text()[-3000:] + resumed.stdout[-4000:]
+        assert resumed.returncode == 0, output[-3000:] + resumed.stdout[-4000:]
     for node in ("pve1", "pve3"):
         assert quorum(lab, node) == (True, 3)
         assert expected_votes(lab, node) == 3
