@@ -312,7 +312,7 @@ def update_rule(api, ident, p):
                                            f"update HA rules failed: HA rule '{rid}' does not exist")
         typ = sec[0]
         if p.get("type") and p["type"] != typ:
-            fail(f"update HA rules failed: types does not match")
+            fail("update HA rules failed: types does not match")
         try:
             _check_rule_opts(api, typ, p, False)
         except APIError as e:

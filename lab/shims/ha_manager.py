@@ -6,7 +6,6 @@ import re
 import sys
 import time
 from collections import OrderedDict
-from pathlib import Path
 
 from . import pvelib as L
 

@@ -300,7 +300,7 @@ def cmd_mgr(argv):
     print(f"creating keys for 'mgr.{mid}'")
     L.ceph(["auth", "get-or-create", f"mgr.{mid}", "mon", "allow profile mgr", "osd", "allow *",
             "mds", "allow *", "-o", str(d / "keyring")])
-    print(f"setting owner for directory")
+    print("setting owner for directory")
     print(f"enabling service 'ceph-mgr@{mid}.service'")
     L.unit_enable(f"ceph-mgr@{mid}")
     print(f"starting service 'ceph-mgr@{mid}.service'")
@@ -339,7 +339,6 @@ def cmd_osd(argv):
         return osd_destroy(argv[1:])
     pos, o = L.parse_args(argv[1:], L.ApiOptions("POST", "/nodes/{node}/ceph/osd", positional=("dev",)), 1, USAGE)
     dev = pos[0]
-    secs = read_conf()
     ensure_local_links()
     if not os.path.exists(dev):
         raise L.PVEError(f"unable to get device info for '{dev}'", 255)

@@ -187,7 +187,7 @@ def cmd_create(argv):
     pos, o = L.parse_args(argv, L.ApiOptions("POST", "/cluster/config", positional=("clustername",)), 1, USAGE)
     name = pos[0]
     if not NAME_RE.match(name):
-        raise L.PVEError(f"400 Parameter verification failed.\nclustername: value does not match the regex pattern", 255)
+        raise L.PVEError("400 Parameter verification failed.\nclustername: value does not match the regex pattern", 255)
     if L.PVE_COROSYNC_CONF.exists():
         raise L.PVEError("cluster config '/etc/pve/corosync.conf' already exists", 255)
     if L.COROSYNC_AUTHKEY.exists():
@@ -322,10 +322,10 @@ def cmd_add(argv):
             node["ring1_addr"] = link_addr(o["link1"])
         cluster["nodes"].append(node)
         cluster["config_version"] += 1
-        print(f"Request addition of this node")
+        print("Request addition of this node")
         # Members install it and reload corosync through their pmxcfs (lab/pmxcfs.py), as on PVE.
         L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
-    print(f"Join request OK, finishing setup locally")
+    print("Join request OK, finishing setup locally")
     L.COROSYNC_AUTHKEY.parent.mkdir(parents=True, exist_ok=True)
     if L.COROSYNC_AUTHKEY.exists():
         os.chmod(L.COROSYNC_AUTHKEY, 0o600)

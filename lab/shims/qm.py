@@ -29,7 +29,7 @@ DNS_NAME = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9\-]*[a-zA-Z0-9])?\.)*[a-zA-Z
 def _vmid(text: str) -> str:
     # pve-vmid: 100 .. 999999999
     if not re.fullmatch(r"[1-9][0-9]{2,8}", text):
-        raise L.PVEError(f"400 Parameter verification failed.\nvmid: invalid format - value does not look like a valid VM ID\n", 255)
+        raise L.PVEError("400 Parameter verification failed.\nvmid: invalid format - value does not look like a valid VM ID\n", 255)
     return text
 
 

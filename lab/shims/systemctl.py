@@ -9,7 +9,6 @@ unknown unit 4 (status) / 5 (start).
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def main(argv):
                 print(f"  {u}.service loaded active running {L.DESCRIPTIONS.get(u.partition('@')[0], u)}")
         return 0
     if not units and cmd not in ("list-units",):
-        raise L.PVEError(f"Too few arguments.", 1)
+        raise L.PVEError("Too few arguments.", 1)
     rc = 0
     for u in units:
         known = L.known_unit(u)

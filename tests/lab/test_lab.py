@@ -277,7 +277,7 @@ def test_ceph_through_pveceph(lab, cephless):
         s = ceph_json(lab, "pve1", "status")
         pg = s["pgmap"]
         return pg["num_pgs"] > 0 and all(x["state_name"] == "active+clean" for x in pg["pgs_by_state"]) and s
-    s = wait_for("all PGs active+clean", clean, 180)
+    wait_for("all PGs active+clean", clean, 180)
     wait_for("HEALTH_OK", lambda: ceph_json(lab, "pve1", "health")["status"] == "HEALTH_OK", 120)
 
 

@@ -17,7 +17,7 @@ def test_exact_names_pass_and_folded_ones_are_refused_as_pve_does():
 
 # ---------------------------------------------------------------- options from PVE's API schema
 from lab.api import schema as SC  # noqa: E402
-from lab.shims import ha_manager, pvecm, pveceph, pvesm  # noqa: E402
+from lab.shims import ha_manager, pveceph, pvesm  # noqa: E402
 
 SHIM_TABLES = {
     "ha-manager add": ha_manager.RES_ADD_OPTS, "ha-manager set": ha_manager.RES_SET_OPTS,

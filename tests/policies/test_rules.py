@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 
 import contract
-import rules
 
 from .conftest import as_engine_sends, violations
 

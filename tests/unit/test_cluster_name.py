@@ -1,4 +1,4 @@
-"""The cluster name follows pvecm create's rule exactly.
+r"""The cluster name follows pvecm create's rule exactly.
 
 pve-cluster src/PVE/API2/ClusterConfig.pm @ 7091d92e594952dba65c1e57568b3d7cc244e960: `clustername` is
 `format => 'pve-node', maxLength => 15`; pve-common src/PVE/JSONSchema.pm @ f665029eac78:
