@@ -47,18 +47,19 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         cluster.first_node, members=([n.name for n in cluster.nodes], cluster.decommission)))
     nodes = [first, *(ProxmoxNode(n.name, node_args(n, after=first.guard)) for n in cluster.nodes[1:])]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
-    ready: pulumi.Resource = pve.formed
+    # The membership settles first: joins (pve.formed), then retirements. Ceph's own gate (every PG clean)
+    # comes after: a retiring node that died leaves PGs degraded until its OSDs are out.
+    settled: pulumi.Resource = pve.formed
     if cluster.decommission:
-        # The kept members are all online and quorate first; Ceph's own gate (every PG clean) comes after:
-        # a retiring node that died leaves PGs degraded until its OSDs are out.
-        ready = Decommission("decommission", DecommissionArgs(
+        settled = Decommission("decommission", DecommissionArgs(
             retiring=cluster.decommission, kept=[n.name for n in cluster.nodes], first_node=first,
             pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.formed)).done
+    ready = settled
     if stack.needs_ceph():
-        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=ready)).ready
+        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=settled)).ready
     if cluster.qdevice is not None:
-        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, node_count=len(cluster.nodes), first_node=first,
-                                       private_key=secrets.ssh_private_key, after=pve.formed))
+        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, nodes=[n.name for n in cluster.nodes], first_node=first,
+                                       private_key=secrets.ssh_private_key, after=settled))
 
     node_names = [n.name for n in cluster.nodes]
     provider = None

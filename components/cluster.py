@@ -48,8 +48,11 @@ class ProxmoxCluster(pulumi.ComponentResource):
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
             first_node.connection, self, depends_on=[create],
         )
+        # A QDevice steps aside while members join or leave (the QDevice component brings it back).
+        previous: pulumi.Resource = run_step(
+            cluster_steps.qdevice_aside(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[crypto],
+        )
         # Joins are serial: corosync must settle on each new member before the next one is added.
-        previous: pulumi.Resource = crypto
         for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
             authorize = run_step(
                 cluster_steps.authorize_root_key(first.name, member.name, ""), first_node.connection, self,

@@ -16,11 +16,12 @@ from .node import ProxmoxNode
 @dataclass(frozen=True)
 class QDeviceArgs:
     config: QDeviceConfig
-    node_count: int
+    # The configured members: the QDevice is set up for exactly these.
+    nodes: list[str]
     # Runs `pvecm qdevice setup`, which reaches the other members itself.
     first_node: ProxmoxNode
     private_key: pulumi.Output[str]
-    # The cluster is formed and every member runs corosync-qdevice (a node package).
+    # The membership has settled (joins and retirements done); every member has corosync-qdevice (a node package).
     after: pulumi.Resource
 
 
@@ -29,7 +30,7 @@ class QDevice(pulumi.ComponentResource):
         cfg, first = args.config, args.first_node
         address = str(cfg.address)
         # PVE's algorithm for an even count (the only one it sets up without --force).
-        facts = contract.facts(contract.QDEVICE, address=address, nodeCount=args.node_count, algorithm="ffsplit")
+        facts = contract.facts(contract.QDEVICE, address=address, nodeCount=len(args.nodes), algorithm="ffsplit")
         super().__init__(contract.QDEVICE, name, facts, opts)
         server = ssh_connection(address, cfg.ssh_port, cfg.ssh_host_key, args.private_key)
         label = f"qnetd-{address}"
@@ -41,6 +42,6 @@ class QDevice(pulumi.ComponentResource):
             cluster_steps.authorize_root_key(label, first.node_name, ""), server, self, depends_on=[qnetd],
             script=first_key.apply(lambda k: cluster_steps.authorize_root_key(label, first.node_name, k).script()),
         )
-        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key), first.connection, self,
+        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key, args.nodes), first.connection, self,
                  depends_on=[args.after, trusted])
         self.register_outputs(facts)

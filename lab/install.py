@@ -12,7 +12,6 @@ PACKAGES = ["openssh-server", "openssh-client", "corosync", "ceph-mon", "ceph-mg
             "ceph-common", "nftables", "iproute2", "util-linux", "procps", "openssl", "ifupdown2", "bridge-utils",
             # `pvecm qdevice setup`: the QDevice daemon and certutil on the members, QNetd on the arbiter host
             "corosync-qdevice", "corosync-qnetd"]
-OPTIONAL: list[str] = []
 # Binaries the lab needs; if all exist the install step is skipped without calling apt.
 BINARIES = ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/sbin/corosync",
             "/usr/sbin/corosync-quorumtool", "/usr/bin/ceph-mon", "/usr/bin/ceph-mgr",
@@ -56,10 +55,6 @@ def install(force: bool = False) -> None:
         log("install: apt-get install " + " ".join(todo))
         subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + todo,
                        check=True, env=env)
-        opt = [p for p in OPTIONAL if not _dpkg_installed(p)]
-        if opt:
-            subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends"] + opt,
-                           env=env, check=False)
     finally:
         if created:
             POLICY_RC_D.unlink(missing_ok=True)

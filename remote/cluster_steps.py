@@ -10,6 +10,8 @@ CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
 # Prints the cluster's total votes (empty when this node is in no cluster).
 TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
+# The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
+HAS_QDEVICE = f"grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}"
 # The names of the members online now, one a line (`pvecm nodes`: Nodeid, Votes, Name).
 ONLINE_NAMES = "pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ {print $3}'"
 
@@ -67,16 +69,12 @@ def join(node: str, cluster: str, first_address: str, first_host_key: str | None
         )
     else:
         trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{first_address} true"
-    qdevice = ("the cluster has a QDevice; remove proxmox-ha:cluster.qdevice and run up first (PVE: remove the QDevice "
-               "before adding a node), then add the node, then set cluster.qdevice again")
     return Step(
         name="cluster-join",
         node=node,
         check=_membership_check(cluster),
         act=(
             f"{trust}\n"
-            f"if ssh -o BatchMode=yes root@{first_address} grep -q \"'^[[:space:]]*device[[:space:]]*{{'\" {CLUSTER_COROSYNC}; "
-            f"then fail {shlex.quote(qdevice)}; fi\n"
             f"pvecm add {shlex.quote(first_address)} {links} --use_ssh"
             f" || fail 'pvecm add to {first_address} was refused; check the first node is quorate (pvecm status there) and reachable over SSH'"
         ),
@@ -98,6 +96,21 @@ def totem_crypto(node: str, cipher: str, hash_: str) -> Step:
         f"mv {CLUSTER_COROSYNC}.new {CLUSTER_COROSYNC}"
     )
     return Step(name="corosync-crypto", node=node, check=wanted, act=edit, verify=f"{wanted}\n{_wait_quorate()}")
+
+
+def qdevice_aside(node: str, kept: list[str]) -> Step:
+    """PVE wants no QDevice while nodes join or leave: when the cluster has one and its members are not exactly
+    `kept` (some must join, or be retired: the members guard allows no other), `pvecm qdevice remove`. The QDevice
+    step sets it up again afterwards when proxmox-ha:cluster.qdevice is set."""
+    current = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} | sort | paste -sd ' '"
+    wanted = " ".join(sorted(kept))
+    return Step(
+        name="qdevice-aside",
+        node=node,
+        check=f"! {HAS_QDEVICE} || [ \"$({current})\" = {shlex.quote(wanted)} ]",
+        act="pvecm qdevice remove",
+        verify=f"! {HAS_QDEVICE}",
+    )
 
 
 def quorum(node: str, names: list[str]) -> Step:

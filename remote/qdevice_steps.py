@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import shlex
 
-from .cluster_steps import CLUSTER_COROSYNC, TOTAL_VOTES
+from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, TOTAL_VOTES
 from .step import Step, wait_for
 
 QNETD_ACTIVE = "systemctl is-active --quiet corosync-qnetd"
 # `pvecm qdevice setup` keeps the node's certificate store here; a store without a device is a setup cut short.
 NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
-_MEMBERS = f"awk '$1 == \"name:\" {{n++}} END {{print n + 0}}' {CLUSTER_COROSYNC}"
-# The QDevice's vote counts: every member's plus one (pvecm status, from corosync-quorumtool).
-QDEVICE_VOTES = f"[ \"$({TOTAL_VOTES})\" = $(($({_MEMBERS}) + 1)) ]"
+_MEMBER_NAMES = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} | sort | paste -sd ' '"
 
 
 def qnetd(label: str) -> Step:
@@ -42,28 +40,32 @@ def root_rsa_key(node: str) -> Step:
     )
 
 
-def setup(node: str, address: str, host_key: str | None) -> Step:
-    """`pvecm qdevice setup ADDRESS` on a member, once every member runs corosync-qdevice; undone with
-    `pvecm qdevice remove` when proxmox-ha:cluster.qdevice is removed."""
+def setup(node: str, address: str, host_key: str | None, members: list[str]) -> Step:
+    """`pvecm qdevice setup ADDRESS` on a member once the membership is `members` (every one with corosync-qdevice);
+    undone with `pvecm qdevice remove` when proxmox-ha:cluster.qdevice is removed. The members are part of the
+    step, so a changed membership (the QDevice stepped aside for it) runs it again."""
     q = shlex.quote(address)
     configured = f"grep -Eq '^[[:space:]]*host:[[:space:]]*{address}$' {CLUSTER_COROSYNC}"
+    # The QDevice's vote counts: every member's plus one (pvecm status, from corosync-quorumtool).
+    voting = f"[ \"$({TOTAL_VOTES})\" = {len(members) + 1} ]"
+    wanted = " ".join(sorted(members))
     if host_key:
         trust = (f"grep -qsF {shlex.quote(f'{address} {host_key}')} /root/.ssh/known_hosts"
                  f" || echo {shlex.quote(f'{address} {host_key}')} >> /root/.ssh/known_hosts")
     else:
         trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{q} true"
-    odd = ("the cluster has $members members; PVE sets up a QDevice only for an even count. "
-           "Fix proxmox-ha:cluster.nodes or remove proxmox-ha:cluster.qdevice")
+    differ = (f"the cluster's members are $current, not {wanted} as proxmox-ha:cluster.nodes says; "
+              "the QDevice is set up for the configured membership only")
     other = ("the cluster already has a QDevice at another address; remove it with `pvecm qdevice remove` "
              "(or remove proxmox-ha:cluster.qdevice and run up) before setting up this one")
     return Step(
         name="qdevice-setup",
         node=node,
-        check=f"{configured} && {QDEVICE_VOTES}",
+        check=f"{configured} && {voting}",
         act="\n".join([
-            f"members=$({_MEMBERS})",
-            f"[ $((members % 2)) = 0 ] || fail \"{odd}\"",
-            f"if grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC} && ! {configured}; then fail {shlex.quote(other)}; fi",
+            f"current=$({_MEMBER_NAMES})",
+            f"[ \"$current\" = {shlex.quote(wanted)} ] || fail \"{differ}\"",
+            f"if {HAS_QDEVICE} && ! {configured}; then fail {shlex.quote(other)}; fi",
             f"mkdir -p -m 700 /root/.ssh\n{trust}",
             # A setup cut short leaves the certificate store and no device: PVE's --force starts it afresh.
             f"force=; if ! {configured} && [ -d {NODE_NSSDB} ]; then force=--force; fi",
@@ -71,7 +73,7 @@ def setup(node: str, address: str, host_key: str | None) -> Step:
         ]),
         verify="\n".join([
             configured,
-            wait_for(QDEVICE_VOTES, "the QDevice's vote (pvecm status: total votes = members + 1)", 120),
+            wait_for(voting, f"the QDevice's vote (pvecm status: {len(members) + 1} total votes)", 120),
         ]),
-        undo=f"if grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}; then pvecm qdevice remove; fi",
+        undo=f"if {HAS_QDEVICE}; then pvecm qdevice remove; fi",
     )

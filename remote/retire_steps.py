@@ -179,9 +179,6 @@ def membership(first: str, name: str) -> Step:
         act="\n".join([
             _reach(name),
             f"{QUORATE} || fail 'the cluster is not quorate; pvecm delnode needs quorum'",
-            f"if grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}; then fail "
-            + shlex.quote(f"the cluster has a QDevice; remove proxmox-ha:cluster.qdevice and run up first (PVE: remove the "
-                          f"QDevice before removing a node), then retire {name}") + "; fi",
             f"others={others}; online=$({online_others})",
             f"[ \"$online\" -gt $((others / 2)) ] || fail \"{no_quorum}\"",
             # Its corosync stopped and its cluster config removed, so it cannot come back with the old membership.

@@ -120,13 +120,29 @@ def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_l
     assert "proxmox-ha:ceph.pools[0].size: 3 replicas need 3 hosts with OSDs, but cluster.nodes lists osdDisks on 2" in refused.stdout + refused.stderr
 
 
-def test_two_nodes_and_a_qdevice_stay_quorate_with_one_node_down(fresh_lab):
+def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fresh_lab):
     bare_lab()
-    lab = use_stack("--nodes", "2", "--qdevice", "--no-ceph")
+    lab_cli("up", "--hosts", "4")
+    lab = use_stack("--nodes", "4", "--qdevice", "--no-ceph")
     up = deploy("up")
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
-    assert quorum(lab, "pve1") == (True, 3), "two nodes and the QDevice's vote"
+    assert quorum(lab, "pve1") == (True, 5), "four nodes and the QDevice's vote"
+    assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 4
+    # One of four down: three nodes and the QDevice keep quorum (4 of 5 votes).
+    lab.ok("pve4", "systemctl stop corosync")
+    wait_until("pve1 to see pve4 gone", lambda: quorum(lab, "pve1")[1] == 4, 60)
+    assert quorum(lab, "pve1") == (True, 4)
+    lab.ok("pve4", "systemctl start corosync")
+    wait_until("pve4 back", lambda: "pve4" in lab.ok("pve1", "pvecm nodes"), 60)
+
+    # Retire two: the QDevice steps aside (PVE wants none while members leave), then comes back for two nodes.
+    lab = use_stack("--nodes", "2", "--retire", "pve3,pve4", "--qdevice", "--no-ceph")
+    shrink = deploy("up")
+    assert shrink.returncode == 0, shrink.stdout[-4000:] + shrink.stderr[-2000:]
+    assert "qdevice-aside" in shrink.stdout
+    assert quorum(lab, "pve1") == (True, 3) and expected_votes(lab, "pve1") == 3, "two nodes and the QDevice's vote"
     assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 2
+    # One of two down: the other and the QDevice keep quorum.
     stop_host_processes(Paths(), ["pve2"])
     wait_until("pve1 to see pve2 gone", lambda: quorum(lab, "pve1")[1] == 2, 60)
     assert quorum(lab, "pve1") == (True, 2), "one node and the QDevice keep quorum"

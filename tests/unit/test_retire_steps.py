@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from remote import qdevice_steps, retire_steps
+from remote import cluster_steps, qdevice_steps, retire_steps
 
 NODELIST = "".join(f"  node {{\n    name: {n}\n    nodeid: {i}\n    quorum_votes: 1\n    ring0_addr: 10.0.10.1{i}\n  }}\n"
                    for i, n in enumerate(("pve1", "pve2", "pve3", "pve4"), 1))
@@ -66,7 +66,7 @@ def test_ha_guests_move_off_through_node_maintenance(etc):
     assert "ha-manager crm-command node-maintenance enable pve4" in etc.called()
 
 
-def test_membership_refuses_without_a_majority_or_with_a_qdevice(etc):
+def test_membership_refuses_without_a_majority(etc):
     etc.file("/etc/pve/corosync.conf", COROSYNC)
     # pve1 and pve4 online of four: removing pve4 leaves 1 of 3 online.
     etc.fake("pvecm", '[ "$1" = status ] && echo "Quorate:          Yes"; '
@@ -76,9 +76,21 @@ def test_membership_refuses_without_a_majority_or_with_a_qdevice(etc):
     assert result.returncode == 1
     assert "removing pve4 would leave 1 of 3 remaining node(s) online, not a majority" in result.stderr
     assert "pvecm delnode pve4" not in etc.called()
-    etc.file("/etc/pve/corosync.conf", COROSYNC.replace("provider: corosync_votequorum", "provider: corosync_votequorum\n  device {\n    model: net\n  }"))
-    result = etc.run(retire_steps.membership("pve1", "pve4"))
-    assert result.returncode == 1 and "the cluster has a QDevice; remove proxmox-ha:cluster.qdevice" in result.stderr
+
+
+def test_a_qdevice_steps_aside_only_while_members_join_or_leave(etc):
+    with_device = COROSYNC.replace("provider: corosync_votequorum", "provider: corosync_votequorum\n  device {\n    model: net\n  }")
+    etc.fake("pvecm", "true")
+    etc.file("/etc/pve/corosync.conf", COROSYNC)
+    assert "already done" in etc.run(cluster_steps.qdevice_aside("pve1", ["pve1", "pve2"])).stderr  # no QDevice
+    etc.file("/etc/pve/corosync.conf", with_device)
+    assert "already done" in etc.run(cluster_steps.qdevice_aside("pve1", ["pve4", "pve3", "pve2", "pve1"])).stderr
+    assert etc.called() == []
+    # pve3 and pve4 leave (or pve5 joins): PVE wants the QDevice removed first.
+    etc.fake("pvecm", '[ "$1 $2" = "qdevice remove" ] && sed -i "/device {/,/}/d" /etc/pve/corosync.conf; true')
+    result = etc.run(cluster_steps.qdevice_aside("pve1", ["pve1", "pve2"]))
+    assert result.returncode == 0, result.stderr
+    assert etc.called() == ["pvecm qdevice remove"]
 
 
 def test_membership_stops_the_node_then_deletes_it(etc):
@@ -96,11 +108,14 @@ def test_membership_stops_the_node_then_deletes_it(etc):
     assert "-o HostKeyAlias=pve4" in calls[stop] and "root@10.0.10.14" in calls[stop]
 
 
-def test_qdevice_setup_refuses_an_odd_member_count(etc):
+def test_qdevice_setup_refuses_a_membership_other_than_the_configured_one(etc):
     three = COROSYNC.split("  node {\n    name: pve4")[0] + "}\n"
     etc.file("/etc/pve/corosync.conf", three)
     etc.fake("pvecm", "true")
-    result = etc.run(qdevice_steps.setup("pve1", "10.0.10.40", "ssh-ed25519 AAAA"))
+    result = etc.run(qdevice_steps.setup("pve1", "10.0.10.40", "ssh-ed25519 AAAA", ["pve1", "pve2", "pve3", "pve4"]))
     assert result.returncode == 1
-    assert "the cluster has 3 members; PVE sets up a QDevice only for an even count" in result.stderr
+    assert "the cluster's members are pve1 pve2 pve3, not pve1 pve2 pve3 pve4 as proxmox-ha:cluster.nodes says" in result.stderr
     assert not [c for c in etc.called() if "qdevice setup" in c]
+    # The members are in the step: another membership is another step, which the engine runs again.
+    assert qdevice_steps.setup("pve1", "10.0.10.40", None, ["pve1", "pve2"]).script() != \
+        qdevice_steps.setup("pve1", "10.0.10.40", None, ["pve1", "pve2", "pve3", "pve4"]).script()
