@@ -120,3 +120,17 @@ def with_ceph(clustered):
     from lab import bootstrap
     from lab.common import Paths
     bootstrap.ceph(Paths())
+
+
+def quorate_pve1(tmp_path: Path, monkeypatch, corosync_conf: str) -> Path:
+    """For shim unit tests: a temporary /etc/pve holding `corosync_conf`, this host being pve1, quorate."""
+    from lab.shims import pvelib as L
+
+    pve = tmp_path / "pve"
+    pve.mkdir()
+    (pve / "corosync.conf").write_text(corosync_conf)
+    monkeypatch.setattr(L, "PVE", pve)
+    monkeypatch.setattr(L, "PVE_COROSYNC_CONF", pve / "corosync.conf")
+    monkeypatch.setattr(L, "nodename", lambda: "pve1")
+    monkeypatch.setattr(L, "quorate", lambda: True)
+    return pve

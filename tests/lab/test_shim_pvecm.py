@@ -9,6 +9,8 @@ import pytest
 from lab.shims import pvecm
 from lab.shims import pvelib as L
 
+from .conftest import quorate_pve1
+
 # A PVE corosync.conf with a QDevice, as PVE's write_conf lays it out (keys sorted, two-space indent).
 PVE_CONF = """logging {
   debug: off
@@ -111,13 +113,7 @@ def test_parse_errors_are_pves():
 @pytest.fixture
 def cluster_dir(tmp_path, monkeypatch):
     """A temporary /etc/pve with PVE_CONF, this host being pve1, quorate; corosync-cfgtool recorded."""
-    pve = tmp_path / "pve"
-    pve.mkdir()
-    (pve / "corosync.conf").write_text(PVE_CONF)
-    monkeypatch.setattr(L, "PVE", pve)
-    monkeypatch.setattr(L, "PVE_COROSYNC_CONF", pve / "corosync.conf")
-    monkeypatch.setattr(L, "nodename", lambda: "pve1")
-    monkeypatch.setattr(L, "quorate", lambda: True)
+    pve = quorate_pve1(tmp_path, monkeypatch, PVE_CONF)
     calls = []
 
     def fake_run(cmd, **kw):

@@ -14,6 +14,7 @@ import pytest
 from lab.shims import pvecm, qdevice as QD
 from lab.shims import pvelib as L
 
+from .conftest import quorate_pve1
 from .test_shim_pvecm import PVE_CONF
 
 NO_DEVICE = PVE_CONF.replace("""  device {
@@ -30,13 +31,7 @@ NO_DEVICE = PVE_CONF.replace("""  device {
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    pve = tmp_path / "pve"
-    pve.mkdir()
-    (pve / "corosync.conf").write_text(NO_DEVICE)
-    monkeypatch.setattr(L, "PVE", pve)
-    monkeypatch.setattr(L, "PVE_COROSYNC_CONF", pve / "corosync.conf")
-    monkeypatch.setattr(L, "nodename", lambda: "pve1")
-    monkeypatch.setattr(L, "quorate", lambda: True)
+    pve = quorate_pve1(tmp_path, monkeypatch, NO_DEVICE)
     monkeypatch.setattr(pvecm, "require_cluster", lambda: None)
     members = {"pve1": {"id": 1, "ip": "10.254.10.11", "online": True},
                "pve2": {"id": 2, "ip": "10.254.10.12", "online": True}}
