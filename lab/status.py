@@ -78,7 +78,7 @@ def _ceph(pid: int) -> dict | None:
 
 
 def collect(paths: Paths | None = None) -> dict:
-    from .hosts import host_is_up
+    from .machine import host_is_up
     paths = paths or Paths()
     data = {"state_dir": str(paths.root), "hosts": [], "ceph": None}
     ceph_from = None
