@@ -59,3 +59,8 @@ def run_step(
         if secrets else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
+
+
+def reported(step: command.remote.Command) -> pulumi.Output[str]:
+    """What a step's `report` printed: the last line of its output (e.g. a public key), "" if none."""
+    return step.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")

@@ -10,7 +10,7 @@ from models.cluster import Networks, Node
 from policies import contract
 from remote import cluster_steps, node_steps
 
-from .connection import connection_for, run_step
+from .connection import connection_for, reported, run_step
 
 PACKAGES = ["ifupdown2"]
 
@@ -81,5 +81,5 @@ class ProxmoxNode(pulumi.ComponentResource):
                     node_steps.ipmi_reachable(node.name, str(node.ipmi.address), node.ipmi.username),
                     secrets=[args.ipmi_password],
                 ))
-        self.root_public_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
+        self.root_public_key = reported(key)
         self.register_outputs({**facts, "rootPublicKey": self.root_public_key})

@@ -9,7 +9,7 @@ from models.cluster import QDevice as QDeviceConfig
 from policies import contract
 from remote import cluster_steps, qdevice_steps
 
-from .connection import run_step, ssh_connection
+from .connection import reported, run_step, ssh_connection
 from .node import ProxmoxNode
 
 
@@ -36,7 +36,7 @@ class QDevice(pulumi.ComponentResource):
         label = f"qnetd-{address}"
         qnetd = run_step(qdevice_steps.qnetd(label), server, self)
         key = run_step(qdevice_steps.root_rsa_key(first.node_name), first.connection, self, depends_on=[args.after])
-        first_key = key.stdout.apply(lambda out: out.strip().splitlines()[-1] if out.strip() else "")
+        first_key = reported(key)
         # `pvecm qdevice setup` logs in to the QDevice machine with that key (ssh-copy-id finds it there).
         trusted = run_step(
             cluster_steps.authorize_root_key(label, first.node_name, ""), server, self, depends_on=[qnetd],
