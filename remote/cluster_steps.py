@@ -10,6 +10,8 @@ CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
 # Prints the cluster's total votes (empty when this node is in no cluster).
 TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
+# The cluster's members by name, sorted, one a line (nothing outside a cluster).
+MEMBERS = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
 # The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
 HAS_QDEVICE = f"grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}"
 # The names of the members online now, one a line (`pvecm nodes`: Nodeid, Votes, Name).
@@ -102,12 +104,11 @@ def qdevice_aside(node: str, kept: list[str]) -> Step:
     """PVE wants no QDevice while nodes join or leave: when the cluster has one and its members are not exactly
     `kept` (some must join, or be retired: the members guard allows no other), `pvecm qdevice remove`. The QDevice
     step sets it up again afterwards when proxmox-ha:cluster.qdevice is set."""
-    current = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} | sort | paste -sd ' '"
     wanted = " ".join(sorted(kept))
     return Step(
         name="qdevice-aside",
         node=node,
-        check=f"! {HAS_QDEVICE} || [ \"$({current})\" = {shlex.quote(wanted)} ]",
+        check=f"! {HAS_QDEVICE} || [ \"$({MEMBERS} | paste -sd ' ')\" = {shlex.quote(wanted)} ]",
         act="pvecm qdevice remove",
         verify=f"! {HAS_QDEVICE}",
     )
@@ -129,9 +130,8 @@ def quorum(node: str, names: list[str]) -> Step:
 def members_known(node: str, kept: list[str], retiring: list[str]) -> Step:
     """Check-only, before any cluster step: every member of the cluster is in proxmox-ha:cluster.nodes or, to be
     retired, in proxmox-ha:cluster.decommission (the opt-in): a node merely dropped from the config is refused."""
-    members = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
     wanted = " ".join(shlex.quote(n) for n in sorted([*kept, *retiring]))
-    unknown = f"comm -23 <({members}) <(printf '%s\\n' {wanted} | sort)"
+    unknown = f"comm -23 <({MEMBERS}) <(printf '%s\\n' {wanted} | sort)"
     dropped = ("$dropped: cluster member(s) not in proxmox-ha:cluster.nodes. Add them back, or list them in "
                "proxmox-ha:cluster.decommission to retire them (their guests, OSDs and membership are removed)")
     return Step(

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import shlex
 
-from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, TOTAL_VOTES
+from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES
 from .step import Step, wait_for
 
 QNETD_ACTIVE = "systemctl is-active --quiet corosync-qnetd"
 # `pvecm qdevice setup` keeps the node's certificate store here; a store without a device is a setup cut short.
 NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
-_MEMBER_NAMES = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} | sort | paste -sd ' '"
 
 
 def qnetd(label: str) -> Step:
@@ -63,7 +62,7 @@ def setup(node: str, address: str, host_key: str | None, members: list[str]) -> 
         node=node,
         check=f"{configured} && {voting}",
         act="\n".join([
-            f"current=$({_MEMBER_NAMES})",
+            f"current=$({MEMBERS} | paste -sd ' ')",
             f"[ \"$current\" = {shlex.quote(wanted)} ] || fail \"{differ}\"",
             f"if {HAS_QDEVICE} && ! {configured}; then fail {shlex.quote(other)}; fi",
             f"mkdir -p -m 700 /root/.ssh\n{trust}",

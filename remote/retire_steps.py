@@ -10,14 +10,13 @@ from __future__ import annotations
 import shlex
 
 from .ceph_steps import ALL_PGS_CLEAN
-from .cluster_steps import CLUSTER_COROSYNC, QUORATE
+from .cluster_steps import CLUSTER_COROSYNC, MEMBERS, QUORATE
 from .step import Step, wait_for
 
-_NODE_NAMES = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC}"
 
 
 def _member(name: str) -> str:
-    return f"{_NODE_NAMES} | has -x {shlex.quote(name)}"
+    return f"{MEMBERS} | has -x {shlex.quote(name)}"
 
 
 def _reach(name: str) -> str:
@@ -167,7 +166,7 @@ def membership(first: str, name: str) -> Step:
     """The node leaves corosync: stopped first (PVE's docs: power it off before `pvecm delnode`), then deleted
     from the nodelist here, and the others then expect exactly their own votes."""
     q = shlex.quote(name)
-    others = f"$({_NODE_NAMES} | grep -cvx {q})"
+    others = f"$({MEMBERS} | grep -cvx {q})"
     online_others = f"pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $3 != \"{name}\" {{n++}} END {{print n + 0}}'"
     no_quorum = (f"removing {name} would leave $online of $others remaining node(s) online, not a majority; "
                  "bring the other nodes back first")
@@ -188,7 +187,7 @@ def membership(first: str, name: str) -> Step:
         ]),
         verify="\n".join([
             f"! {{ {_member(name)}; }}",
-            wait_for(f"[ \"$({expected})\" = \"$({_NODE_NAMES} | wc -l)\" ]", "expected votes to equal the remaining nodes"),
+            wait_for(f"[ \"$({expected})\" = \"$({MEMBERS} | wc -l)\" ]", "expected votes to equal the remaining nodes"),
         ]),
     )
 
