@@ -14,7 +14,6 @@ from .cluster_steps import CLUSTER_COROSYNC, MEMBERS, QUORATE
 from .step import Step, wait_for
 
 
-
 def _member(name: str) -> str:
     return f"{MEMBERS} | has -x {shlex.quote(name)}"
 
@@ -46,7 +45,9 @@ def guests(first: str, name: str) -> Step:
     on_node = f"ha-manager status 2>/dev/null | has -E '^service [^ ]+ \\({name}, '"
     configs = f"compgen -G '/etc/pve/nodes/{name}/qemu-server/*.conf' >/dev/null || compgen -G '/etc/pve/nodes/{name}/lxc/*.conf' >/dev/null"
     advice = (f"{name} still holds guest(s) that HA does not manage: $left. Migrate them (qm migrate ID NODE / "
-              f"pct migrate ID NODE) or remove them, then re-run up; proxmox-ha moves only HA guests")
+              f"pct migrate ID NODE), or if {name} is dead move their configs to a kept node (mv "
+              f"/etc/pve/nodes/{name}/qemu-server/ID.conf /etc/pve/nodes/NODE/qemu-server/), or remove them; then "
+              "re-run up. proxmox-ha moves only HA guests")
     return Step(
         name=f"retire-{name}-guests",
         node=first,
