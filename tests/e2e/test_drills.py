@@ -30,7 +30,7 @@ def test_partition_keeps_the_majority_and_heals(converged):
         wait_until("pve1 to see 2 votes", lambda: quorum(converged, "pve1") == (True, 2), 60)
         wait_until("pve3 to lose quorum", lambda: not quorum(converged, "pve3")[0], 60)
         assert quorum(converged, "pve2") == (True, 2)
-        assert converged.ok("pve3", "ha-manager status").splitlines()[0] == "quorum No quorum"
+        assert converged.ok("pve3", "ha-manager status").splitlines()[0] == "quorum No quorum on node 'pve3'!"
         assert converged.ok("pve1", "ha-manager status").splitlines()[0] == "quorum OK"
     finally:
         converged.ok("pve3", "nft delete table inet drill")
