@@ -5,6 +5,7 @@ namespace) the real certificate chain with the very command lines the shim runs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import types
@@ -17,16 +18,8 @@ from lab.shims import pvelib as L
 from .conftest import quorate_pve1
 from .test_shim_pvecm import PVE_CONF
 
-NO_DEVICE = PVE_CONF.replace("""  device {
-    model: net
-    net {
-      algorithm: ffsplit
-      host: 10.254.10.50
-      tls: on
-    }
-    votes: 1
-  }
-""", "")
+# The same cluster before `pvecm qdevice setup`: no device block in its quorum section.
+NO_DEVICE = re.sub(r"\n  device \{.*?\n  \}", "", PVE_CONF, count=1, flags=re.S)
 
 
 @pytest.fixture
