@@ -14,8 +14,10 @@ TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
 MEMBERS = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
 # The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
 HAS_QDEVICE = f"grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}"
-# The names of the members online now, one a line (`pvecm nodes`: Nodeid, Votes, Name).
-ONLINE_NAMES = "pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ {print $3}'"
+# The names of the members online now, one a line. `pvecm nodes` (corosync-quorumtool -l) prints Nodeid, Votes,
+# then, with a QDevice, a flags column, then the name, then "(local)" on this node; the QDevice's own row is id 0.
+ONLINE_NAMES = ("pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $1 != 0 "
+                "{name = $NF; if (name == \"(local)\") name = $(NF - 1); print name}'")
 
 
 def _membership_check(cluster: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from .ceph_steps import ALL_PGS_CLEAN
-from .cluster_steps import CLUSTER_COROSYNC, MEMBERS, QUORATE
+from .cluster_steps import CLUSTER_COROSYNC, MEMBERS, ONLINE_NAMES, QUORATE
 from .step import Step, wait_for
 
 
@@ -168,7 +168,7 @@ def membership(first: str, name: str) -> Step:
     from the nodelist here, and the others then expect exactly their own votes."""
     q = shlex.quote(name)
     others = f"$({MEMBERS} | grep -cvx {q})"
-    online_others = f"pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $3 != \"{name}\" {{n++}} END {{print n + 0}}'"
+    online_others = f"{ONLINE_NAMES} | grep -cvx {q} || true"
     no_quorum = (f"removing {name} would leave $online of $others remaining node(s) online, not a majority; "
                  "bring the other nodes back first")
     expected = "pvecm status 2>/dev/null | awk '/^Expected votes:/ {print $3}'"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from remote import cluster_steps, qdevice_steps, retire_steps
+from remote.step import Step
 
 NODELIST = "".join(f"  node {{\n    name: {n}\n    nodeid: {i}\n    quorum_votes: 1\n    ring0_addr: 10.0.10.1{i}\n  }}\n"
                    for i, n in enumerate(("pve1", "pve2", "pve3", "pve4"), 1))
@@ -119,3 +120,22 @@ def test_qdevice_setup_refuses_a_membership_other_than_the_configured_one(etc):
     # The members are in the step: another membership is another step, which the engine runs again.
     assert qdevice_steps.setup("pve1", "10.0.10.40", None, ["pve1", "pve2"]).script() != \
         qdevice_steps.setup("pve1", "10.0.10.40", None, ["pve1", "pve2", "pve3", "pve4"]).script()
+
+
+# `pvecm nodes` on a cluster with a QDevice (corosync-quorumtool -l): a flags column before the name, and its own row.
+NODES_WITH_QDEVICE = ("\\nMembership information\\n----------------------\\n    Nodeid      Votes    Qdevice Name\\n"
+                      "         1          1    A,V,NMW pve1 (local)\\n         2          1    A,V,NMW pve2\\n"
+                      "         0          1            Qdevice\\n")
+
+
+def test_the_quorum_gate_reads_member_names_with_a_qdevice_too(etc):
+    etc.fake("pvecm", f'[ "$1" = status ] && echo "Quorate:          Yes"; [ "$1" = nodes ] && printf "{NODES_WITH_QDEVICE}"; true')
+
+    def gate_passes(names: list[str]) -> bool:
+        check = cluster_steps.quorum("pve1", names).check
+        return "already done" in etc.run(Step(name="gate", node="pve1", check=check, act="exit 3")).stderr
+
+    assert gate_passes(["pve1", "pve2"])
+    assert not gate_passes(["pve1", "pve2", "pve3"])
+    # Neither the flags column nor the QDevice's own row is a member.
+    assert not gate_passes(["A,V,NMW"]) and not gate_passes(["Qdevice"])
