@@ -63,16 +63,19 @@ def authorize_root_key(node: str, owner: str, public_key: str) -> Step:
     )
 
 
+def trust_host(address: str, host_key: str | None) -> str:
+    """Shell: root here knows `address`'s SSH host key (pinned when the config gives it, else learnt on first
+    contact), so PVE's own ssh calls in batch mode (pvecm add --use_ssh, pvecm qdevice setup) can reach it."""
+    if host_key:
+        entry = shlex.quote(f"{address} {host_key}")
+        return (f"mkdir -p -m 700 /root/.ssh\n"
+                f"grep -qsF {entry} /root/.ssh/known_hosts || echo {entry} >> /root/.ssh/known_hosts")
+    return f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{shlex.quote(address)} true"
+
+
 def join(node: str, cluster: str, first_address: str, first_host_key: str | None, link0: str, link1: str | None) -> Step:
     links = f"--link0 {shlex.quote(link0)}" + (f" --link1 {shlex.quote(link1)}" if link1 else "")
-    if first_host_key:
-        trust = (
-            f"mkdir -p -m 700 /root/.ssh\n"
-            f"grep -qsF {shlex.quote(f'{first_address} {first_host_key}')} /root/.ssh/known_hosts"
-            f" || echo {shlex.quote(f'{first_address} {first_host_key}')} >> /root/.ssh/known_hosts"
-        )
-    else:
-        trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{first_address} true"
+    trust = trust_host(first_address, first_host_key)
     return Step(
         name="cluster-join",
         node=node,

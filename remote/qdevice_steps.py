@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shlex
 
-from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES
+from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES, trust_host
 from .step import Step, wait_for
 
 QNETD_ACTIVE = "systemctl is-active --quiet corosync-qnetd"
@@ -48,11 +48,6 @@ def setup(node: str, address: str, host_key: str | None, members: list[str]) -> 
     # The QDevice's vote counts: every member's plus one (pvecm status, from corosync-quorumtool).
     voting = f"[ \"$({TOTAL_VOTES})\" = {len(members) + 1} ]"
     wanted = " ".join(sorted(members))
-    if host_key:
-        trust = (f"grep -qsF {shlex.quote(f'{address} {host_key}')} /root/.ssh/known_hosts"
-                 f" || echo {shlex.quote(f'{address} {host_key}')} >> /root/.ssh/known_hosts")
-    else:
-        trust = f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{q} true"
     differ = (f"the cluster's members are $current, not {wanted} as proxmox-ha:cluster.nodes says; "
               "the QDevice is set up for the configured membership only")
     other = ("the cluster already has a QDevice at another address; remove it with `pvecm qdevice remove` "
@@ -65,7 +60,7 @@ def setup(node: str, address: str, host_key: str | None, members: list[str]) -> 
             f"current=$({MEMBERS} | paste -sd ' ')",
             f"[ \"$current\" = {shlex.quote(wanted)} ] || fail \"{differ}\"",
             f"if {HAS_QDEVICE} && ! {configured}; then fail {shlex.quote(other)}; fi",
-            f"mkdir -p -m 700 /root/.ssh\n{trust}",
+            trust_host(address, host_key),
             # A setup cut short leaves the certificate store and no device: PVE's --force starts it afresh.
             f"force=; if ! {configured} && [ -d {NODE_NSSDB} ]; then force=--force; fi",
             f"{configured} || pvecm qdevice setup {q} $force",
