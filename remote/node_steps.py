@@ -36,15 +36,17 @@ def repositories(node: str, pve_version: int) -> Step:
     )
 
 
+def installed(names: list[str]) -> str:
+    """Shell: exits 0 when every Debian package in `names` is installed."""
+    return " && ".join(f"dpkg-query -W -f='${{Status}}' {shlex.quote(n)} 2>/dev/null | has 'install ok installed'" for n in names)
+
+
+def apt_install(names: list[str]) -> str:
+    return f"apt-get update -q\nDEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(map(shlex.quote, names))}"
+
+
 def packages(node: str, names: list[str]) -> Step:
-    installed = " && ".join(f"dpkg-query -W -f='${{Status}}' {shlex.quote(n)} 2>/dev/null | has 'install ok installed'" for n in names)
-    return Step(
-        name="packages",
-        node=node,
-        check=installed,
-        act=f"apt-get update -q\nDEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(map(shlex.quote, names))}",
-        verify=installed,
-    )
+    return Step(name="packages", node=node, check=installed(names), act=apt_install(names), verify=installed(names))
 
 
 INTERFACES = "/etc/network/interfaces"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import shlex
 
 from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES, trust_host
+from .node_steps import apt_install, installed
 from .step import Step, wait_for
 
 QNETD_ACTIVE = "systemctl is-active --quiet corosync-qnetd"
@@ -13,17 +14,17 @@ NODE_NSSDB = "/etc/corosync/qdevice/net/nssdb"
 
 def qnetd(label: str) -> Step:
     """Debian's corosync-qnetd, installed and running on the QDevice machine."""
-    installed = "dpkg-query -W -f='${Status}' corosync-qnetd 2>/dev/null | has 'install ok installed'"
+    package = ["corosync-qnetd"]
     return Step(
         name="qnetd",
         node=label,
-        check=f"{installed} && {QNETD_ACTIVE}",
+        check=f"{installed(package)} && {QNETD_ACTIVE}",
         act="\n".join([
-            f"{installed} || {{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q corosync-qnetd; }}",
+            f"if ! {{ {installed(package)}; }}; then\n{apt_install(package)}\nfi",
             "systemctl enable corosync-qnetd",
             f"{QNETD_ACTIVE} || systemctl start corosync-qnetd",
         ]),
-        verify=f"{installed}\n{wait_for(QNETD_ACTIVE, 'corosync-qnetd to run', 30)}",
+        verify=f"{installed(package)}\n{wait_for(QNETD_ACTIVE, 'corosync-qnetd to run', 30)}",
     )
 
 
