@@ -94,8 +94,7 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
     if nodes is not None:
         reshape(out, lab, nodes, list(retire), qdevice, ceph)
     host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
-    nodes = _pulumi("config", "get", "--config-file", str(out), "--stack", STACK, "--json", f"{NAMESPACE}:cluster")
-    for i, node in enumerate(json.loads(json.loads(nodes.stdout)["value"])["nodes"]):
+    for i, node in enumerate(_get_object(out, "cluster")["nodes"]):
         if node["name"] in host_keys:
             _set(out, f"cluster.nodes[{i}].sshHostKey", host_keys[node["name"]], path=True)
     if qdevice:
