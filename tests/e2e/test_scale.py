@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.bootstrap import wait_ceph_health
 from lab.common import Paths
 from lab.hosts import stop_host_processes
 from tests.lab.conftest import Lab, lab_cli
@@ -49,10 +50,6 @@ def ceph_json(lab: Lab, command: str) -> dict:
     return json.loads(lab.ok("pve1", f"ceph {command} --format json"))
 
 
-def wait_health_ok(lab: Lab) -> None:
-    wait_until("HEALTH_OK", lambda: ceph_json(lab, "health")["status"] == "HEALTH_OK", 240)
-
-
 def expected_votes(lab: Lab, node: str) -> int:
     return int(re.search(r"^Expected votes:\s+(\d+)", lab.ok(node, "pvecm status"), re.M).group(1))
 
@@ -78,7 +75,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
     osds = ceph_json(lab, "osd stat")
     assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (5, 5, 5)
     assert len(ceph_json(lab, "mon dump")["mons"]) == 5
-    wait_health_ok(lab)
+    wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
     assert "10.254.10.15 pve5" in lab.ok("pve1", "cat /etc/hosts")
 
@@ -99,7 +96,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path
     osds = ceph_json(lab, "osd stat")
     assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (3, 3, 3)
     assert sorted(m["name"] for m in ceph_json(lab, "mon dump")["mons"]) == ["pve1", "pve2", "pve3"]
-    wait_health_ok(lab)
+    wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert pgs_clean(lab), "no PG lost or left degraded"
     after = ceph_json(lab, "pg stat")
     assert after.get("pg_summary", after)["num_pgs"] == pgs
