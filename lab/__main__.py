@@ -19,6 +19,8 @@ def main(argv=None) -> int:
     upp = sub.add_parser("up", help="start the hosts (installs packages first if missing); --hosts N grows a running lab")
     upp.add_argument("--hosts", type=int, choices=range(3, len(ALL_HOSTS) + 1), metavar=f"{{3..{len(ALL_HOSTS)}}}",
                      help="how many hosts (pve1..pveN); default: as many as now, 3 for a new lab")
+    upp.add_argument("--pve", type=int, choices=(8, 9),
+                     help="the PVE major the hosts are installed with (default: the lab's, 9 for a new lab)")
     sub.add_parser("down", help="stop everything and remove namespaces, bridges, loop devices, state")
     st = sub.add_parser("status", help="hosts, corosync quorum and Ceph health")
     st.add_argument("--json", action="store_true")
@@ -50,7 +52,7 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "up":
         from .hosts import up
-        up(paths, args.hosts)
+        up(paths, args.hosts, args.pve)
         return 0
     if args.cmd == "down":
         from .hosts import down

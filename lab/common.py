@@ -32,7 +32,8 @@ LAB_GUEST = 100  # the VM on pve1 that the lab stack puts under HA
 OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
 # The qnetd host is plain Debian: only these stand in for its own commands (no systemd, no network for apt).
 DEBIAN_SHIMS = ("systemctl", "apt-get", "apt", "dpkg-query")
-SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query")
+SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query",
+         "pveversion")
 
 # Paths that each host overlays/replaces: the state dir must not live below them.
 HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/local/sbin", "/root", "/var/backups", "/opt")
@@ -49,6 +50,16 @@ def lab_hosts(paths: "Paths") -> tuple[str, ...]:
     except (OSError, ValueError):
         count = DEFAULT_HOST_COUNT
     return ALL_HOSTS[:count]
+
+
+def lab_major(paths: "Paths") -> int:
+    """The PVE major this lab installs its hosts with: the last `lab up --pve N`, PVE 9 for a new lab."""
+    from .pve.release import DEFAULT_MAJOR
+
+    try:
+        return int(paths.pve_major.read_text())
+    except (OSError, ValueError):
+        return DEFAULT_MAJOR
 
 
 def mgmt_addr(name: str) -> str:
@@ -86,6 +97,8 @@ class Paths:
         self.wheels = self.root / "wheels"
         self.lab_id = self.pve / ".lab-id"
         self.host_count = self.root / "host-count"
+        # The PVE major new hosts are installed with (`lab up --pve`); each host keeps its own record after that.
+        self.pve_major = self.root / "pve-major"
 
     def host(self, name: str) -> Path:
         return self.hosts / name

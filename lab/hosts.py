@@ -16,7 +16,7 @@ from . import install as install_mod
 from . import pbs
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
                      STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, QNETD_HOST, Paths, REPO_ROOT, kill_pid,
-                     lab_hosts, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
+                     lab_hosts, lab_major, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
                      storage_addr, sshd_pid)
 from .machine import ensure_host_net, host_is_up, host_json, link_exists, start_host, veth_names, wait_port
 
@@ -103,7 +103,7 @@ def write_shims(paths: Paths) -> None:
     paths.bin_debian.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
-               "dpkg-query": "apt"}
+               "dpkg-query": "apt", "pveversion": "pveversion"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         for folder in (paths.bin, paths.bin_debian) if name in DEBIAN_SHIMS else (paths.bin,):
@@ -227,8 +227,9 @@ def ensure_wheelhouse(paths: Paths) -> None:
 
 
 # ---------------------------------------------------------------- up / down
-def up(paths: Paths | None = None, count: int | None = None) -> dict:
-    """Start the lab's hosts, or grow a running lab to `count` hosts (the new ones are bare, as installed)."""
+def up(paths: Paths | None = None, count: int | None = None, pve: int | None = None) -> dict:
+    """Start the lab's hosts, or grow a running lab to `count` hosts (the new ones are bare, as installed, with
+    PVE `pve`: 9 for a new lab unless asked for 8)."""
     paths = paths or Paths()
     if install_mod.missing():
         install_mod.install()
@@ -240,6 +241,10 @@ def up(paths: Paths | None = None, count: int | None = None) -> dict:
     if not len(before) <= count <= len(ALL_HOSTS):
         raise SystemExit(f"lab up --hosts {count}: the lab has {len(before)} hosts and grows up to {len(ALL_HOSTS)}; "
                          "it never shrinks (retire nodes with the program, or `lab down` to start afresh)")
+    if pve is not None and paths.pve_major.exists() and lab_major(paths) != pve:
+        raise SystemExit(f"lab up --pve {pve}: this lab installs PVE {lab_major(paths)}; `lab down` first to start "
+                         "afresh (a running cluster is upgraded by the program, not by the lab)")
+    paths.pve_major.write_text(f"{pve or lab_major(paths)}\n")
     paths.host_count.write_text(f"{count}\n")
     hosts = lab_hosts(paths)
     ensure_keys(paths, hosts)
@@ -273,7 +278,7 @@ def up(paths: Paths | None = None, count: int | None = None) -> dict:
             tail = (paths.logs / f"{h}-api.log").read_text()[-2000:]
             raise SystemExit(f"lab up: the API emulation of {h} did not come up on {mgmt_addr(h)}:8006:\n{tail}")
     data = write_lab_json(paths, hosts)
-    log(f"up: {len(started)} host(s) started, {len(hosts) + 1 - len(started)} already up "
+    log(f"up: PVE {lab_major(paths)} lab, {len(started)} host(s) started, {len(hosts) + 1 - len(started)} already up "
         f"({time.time() - t0:.1f}s); lab.json at {paths.lab_json}")
     return data
 
@@ -388,4 +393,5 @@ def down(paths: Paths | None = None) -> None:
         shutil.rmtree(p, ignore_errors=True)
     paths.lab_json.unlink(missing_ok=True)
     paths.host_count.unlink(missing_ok=True)
+    paths.pve_major.unlink(missing_ok=True)
     log(f"down: done ({time.time() - t0:.1f}s)")

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 
 from .common import (ALL_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, QNETD_HOST, REPO_ROOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
-                     Paths, mgmt_addr, netns_exists, run, sshd_pid, storage_addr)
+                     Paths, lab_major, mgmt_addr, netns_exists, run, sshd_pid, storage_addr)
+from .pve import release
 
 
 def veth_names(name: str) -> tuple[str, str]:
@@ -211,6 +212,7 @@ def prepare_host_dirs(paths: Paths, name: str, hosts: tuple[str, ...]) -> None:
         name=name, mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
     (etc / "lab-host.json").write_text(host_json(paths, name, hosts))
     if name != QNETD_HOST:
+        release.write(release.record_under(hd / "varlib.upper"), lab_major(paths))
         # What pve-cluster does when it starts on a PVE node (Setup.pm setup_rootsshconfig): root gets an RSA key.
         (hd / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
         run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", f"root@{name}", "-f", str(hd / "root" / ".ssh" / "id_rsa")])

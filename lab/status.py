@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from .common import Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive, read_pid, storage_addr
+from .pve import release
 
 
 def rss_bytes(pid: int) -> int:
@@ -89,6 +90,7 @@ def collect(paths: Paths | None = None) -> dict:
         svcs = _services(paths, h) if up else {}
         entry = {"name": h, "up": up, "sshd_pid": pid, "management_address": mgmt_addr(h),
                  "storage_address": storage_addr(h), "services": svcs, "rss_bytes": rss.get(h, 0),
+                 "pve": release.installed(release.record_under(paths.host(h) / "varlib.upper")),
                  "corosync": {"running": False}}
         if up and svcs.get("corosync"):
             entry["corosync"] = _corosync(pid)
@@ -102,14 +104,14 @@ def collect(paths: Paths | None = None) -> dict:
 
 
 def render(data: dict) -> str:
-    rows = [("HOST", "STATE", "SSHD", "MGMT", "STORAGE", "COROSYNC", "VOTES", "QUORATE", "CEPH DAEMONS", "RSS")]
+    rows = [("HOST", "PVE", "STATE", "SSHD", "MGMT", "STORAGE", "COROSYNC", "VOTES", "QUORATE", "CEPH DAEMONS", "RSS")]
     for h in data["hosts"]:
         c = h["corosync"]
         votes = f"{c.get('total_votes', '-')}/{c.get('expected_votes', '-')}" if c.get("running") else "-"
         quor = ("yes" if c.get("quorate") else "no") if c.get("running") else "-"
         ceph = ",".join(sorted(k.split("@")[0].replace("ceph-", "") + "." + k.split("@")[1]
                                for k, v in h["services"].items() if k.startswith("ceph-") and v)) or "-"
-        rows.append((h["name"], "up" if h["up"] else "down", str(h["sshd_pid"] or "-"), h["management_address"],
+        rows.append((h["name"], h["pve"] or "-", "up" if h["up"] else "down", str(h["sshd_pid"] or "-"), h["management_address"],
                      h["storage_address"], "running" if c.get("running") else "stopped", votes, quor, ceph,
                      f"{h['rss_bytes'] / 2**20:.0f}M"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -6,6 +6,7 @@ import sys
 
 from . import auth
 from . import store
+from ..pve import release
 from .server import make_cert, serve
 
 
@@ -20,8 +21,8 @@ def main(argv=None) -> int:
     sp.add_argument("--cert", required=True)
     sp.add_argument("--key", required=True)
     sp.add_argument("--node", required=True, help="this node's name (pveN)")
-    sp.add_argument("--pve-version", type=int, default=8, choices=[8, 9],
-                    help="major PVE version to emulate (8: HA groups; 9: HA rules)")
+    sp.add_argument("--pve-version", type=int, choices=[8, 9],
+                    help="major PVE version to emulate (8: HA groups; 9: HA rules); default: the host's own")
     tp = sub.add_parser("token", help="create (idempotently) a privsep=0 API token and print USER!NAME=SECRET")
     tp.add_argument("--pve-dir", required=True)
     tp.add_argument("--user", default="root@pam")
@@ -32,7 +33,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "serve":
-        serve(args.pve_dir, args.listen, args.cert, args.key, args.node, args.pve_version)
+        major = args.pve_version or release.host_major()
+        if major is None:
+            ap.error(f"--pve-version is needed outside a lab host (no {release.RECORD})")
+        serve(args.pve_dir, args.listen, args.cert, args.key, args.node, major)
         return 0
     if args.cmd == "token":
         try:

@@ -8,10 +8,9 @@ import ssl
 from pathlib import Path
 
 from .core import fail
+from ..pve import release
 from ..shims import pvelib
 
-VERSIONS = {8: {"version": "8.4.1", "release": "8.4", "repoid": "2a5fa54a8503f96d"},
-            9: {"version": "9.0.10", "release": "9.0", "repoid": "deb1ca707ec72a89"}}
 
 
 # ---------------------------------------------------------------- host statistics (this machine)
@@ -61,7 +60,8 @@ def _cpu_usage() -> float:
 
 # ---------------------------------------------------------------- handlers and their helpers
 def version_data(api):
-    return dict(VERSIONS.get(api.major, VERSIONS[8]), console="html5")
+    found = release.RELEASES[api.major]
+    return {"version": found["version"], "release": found["release"], "repoid": found["repoid"], "console": "html5"}
 
 
 def get_version(api, ident, p):

@@ -21,9 +21,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ..common import pid_alive
+from ..pve import release
 
 HOST_INFO = Path("/etc/lab-host.json")
 PVE = Path("/etc/pve")
+RELEASE_RECORD = release.RECORD
 
 
 class PVEError(Exception):
@@ -84,15 +86,11 @@ def dispatch(tool: str, commands: dict, usage: str, argv: list[str]) -> int:
 
 # ---------------------------------------------------------------- PVE-style argument parsing
 def pve_major() -> int:
-    """The PVE major this lab stands in for: $PROXMOX_HA_LAB_PVE_MAJOR, else `pve_major` in
-    /etc/lab-host.json, else 8 (as `python -m lab.api serve` defaults to --pve-version 8)."""
-    value = os.environ.get("PROXMOX_HA_LAB_PVE_MAJOR")
-    if not value:
-        try:
-            value = json.loads(HOST_INFO.read_text()).get("pve_major")
-        except (OSError, ValueError):
-            value = None
-    return int(value or 8)
+    """The PVE major this host runs (its pve-manager record, lab/pve/release.py)."""
+    major = release.host_major(RELEASE_RECORD)
+    if major is None:
+        raise PVEError(f"this host has no Proxmox VE installed ({RELEASE_RECORD} is missing)", 255)
+    return major
 
 
 CLI_KINDS = {"boolean": "bool", "integer": "int", "number": "num", "array": "list"}

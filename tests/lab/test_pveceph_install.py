@@ -10,19 +10,21 @@ import json
 
 import pytest
 
+from lab.pve import release
 from lab.shims import pveceph as P
 from lab.shims import pvelib as L
 
 
 @pytest.fixture
 def host(tmp_path, monkeypatch):
-    def make(pve_version: int | None):
-        info = {"name": "pve1"} if pve_version is None else {"name": "pve1", "pve_major": pve_version}
-        (tmp_path / "lab-host.json").write_text(json.dumps(info))
+    def make(pve_version: int):
+        (tmp_path / "lab-host.json").write_text(json.dumps({"name": "pve1"}))
+        release.write(tmp_path / "pve-manager", pve_version)
         return tmp_path
 
     monkeypatch.delenv("PROXMOX_HA_LAB_PVE_MAJOR", raising=False)
     monkeypatch.setattr(L, "HOST_INFO", tmp_path / "lab-host.json")
+    monkeypatch.setattr(L, "RELEASE_RECORD", tmp_path / "pve-manager")
     monkeypatch.setattr(L, "PVE", tmp_path / "pve")
     monkeypatch.setattr(L, "nodename", lambda: "pve1")
     monkeypatch.setattr(P, "APT_SOURCES", tmp_path / "sources.list.d")
@@ -89,11 +91,18 @@ def test_pve8_defaults_to_quincy_and_writes_bookworm_ceph_list(host):
     assert not (root / "sources.list.d" / "ceph.sources").exists()
 
 
-def test_pve8_is_the_default_major(host):
-    root = host(None)
+def test_pve8_takes_squid_from_the_test_repository(host):
+    root = host(8)
     assert P.cmd_install(["--version", "squid", "--repository", "test"]) == 0
     assert (root / "sources.list.d" / "ceph.list").read_text() == (
         "deb http://download.proxmox.com/debian/ceph-squid bookworm test\n")
+
+
+def test_a_host_without_pve_refuses(host, tmp_path):
+    host(9)
+    (tmp_path / "pve-manager").unlink()
+    with pytest.raises(L.PVEError, match="no Proxmox VE installed"):
+        P.cmd_install(["--version", "squid"])
 
 
 def test_pve8_refuses_tentacle_and_the_manual_repository(host):
