@@ -96,4 +96,4 @@ def dpkg_query_main(argv):
         sys.stdout.write(fmt.replace("${Status}", "install ok installed").replace("${Package}", pkgs[0])
                          .replace("${Version}", "lab").replace("\\n", "\n"))
         return 0
-    return L.run(["/usr/bin/dpkg-query", *argv], check=False).returncode
+    return L.run(["/usr/bin/dpkg-query", *argv], check=False, capture=False).returncode
