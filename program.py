@@ -13,6 +13,7 @@ from components.decommission import Decommission, DecommissionArgs
 from components.ha import HighAvailability, HighAvailabilityArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.node import ProxmoxNode, ProxmoxNodeArgs
+from components.preflight import Preflight, PreflightArgs
 from components.qdevice import QDevice, QDeviceArgs
 from models import ConfigError, StackConfig, missing_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
@@ -38,14 +39,13 @@ def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
 def build(stack: StackConfig, secrets: Secrets) -> None:
     cluster = stack.cluster
     peers = [(str(n.management_address), n.name) for n in cluster.nodes]
-    node_args = lambda n, **kw: ProxmoxNodeArgs(  # noqa: E731
+    # Every node's release and the cluster's members are checked before anything changes anywhere.
+    preflight = Preflight("preflight", PreflightArgs(cluster=cluster, private_key=secrets.ssh_private_key))
+    nodes = [ProxmoxNode(n.name, ProxmoxNodeArgs(
         node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
-        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, ipmi_password=secrets.ipmi_password,
-        qdevice=cluster.qdevice is not None, **kw)
-    # The first node checks the cluster's members against the config before anything runs anywhere.
-    first = ProxmoxNode(cluster.first_node.name, node_args(
-        cluster.first_node, members=([n.name for n in cluster.nodes], cluster.decommission)))
-    nodes = [first, *(ProxmoxNode(n.name, node_args(n, after=first.guard)) for n in cluster.nodes[1:])]
+        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=preflight.ready,
+        ipmi_password=secrets.ipmi_password, qdevice=cluster.qdevice is not None)) for n in cluster.nodes]
+    first = nodes[0]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
     # The membership settles first: joins (pve.formed), then retirements. Ceph's own gate (every PG clean)
     # comes after: a retiring node that died leaves PGs degraded until its OSDs are out.

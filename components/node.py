@@ -8,7 +8,7 @@ import pulumi_command as command
 
 from models.cluster import Networks, Node
 from policies import contract
-from remote import cluster_steps, node_steps
+from remote import node_steps
 
 from .connection import connection_for, reported, run_step
 
@@ -24,11 +24,9 @@ class ProxmoxNodeArgs:
     peers: list[tuple[str, str]]
     watchdog_module: str
     private_key: pulumi.Output[str]
+    # Every step of this node waits for it (the preflight checks of every node).
+    after: pulumi.Resource
     ipmi_password: pulumi.Output[str] | None = None
-    # On the first node only: (kept, retiring) node names. Its guard runs before any step on any node.
-    members: tuple[list[str], list[str]] | None = None
-    # Every step of this node waits for it (the first node's guard).
-    after: pulumi.Resource | None = None
     # The cluster has a QDevice: every member runs corosync-qdevice.
     qdevice: bool = False
 
@@ -36,7 +34,6 @@ class ProxmoxNodeArgs:
 class ProxmoxNode(pulumi.ComponentResource):
     node_name: str
     connection: command.remote.ConnectionArgs
-    guard: pulumi.Resource | None
     ready: list[pulumi.Resource]
     root_public_key: pulumi.Output[str]
 
@@ -54,11 +51,7 @@ class ProxmoxNode(pulumi.ComponentResource):
         super().__init__(contract.NODE, name, facts, opts)
         self.node_name = node.name
         self.connection = connection_for(node, args.private_key)
-        # A member dropped from cluster.nodes stops the run before anything changes anywhere.
-        self.guard = run_step(cluster_steps.members_known(node.name, *args.members), self.connection, self) \
-            if args.members is not None else args.after
-        gate = [self.guard] if self.guard is not None else []
-        run = lambda step, depends_on=(), **kw: run_step(step, self.connection, self, depends_on=[*gate, *depends_on], **kw)  # noqa: E731
+        run = lambda step, depends_on=(), **kw: run_step(step, self.connection, self, depends_on=[args.after, *depends_on], **kw)  # noqa: E731
 
         repos = run(node_steps.repositories(node.name, args.pve_version))
         packages = run(node_steps.packages(node.name, PACKAGES + ["corosync-qdevice"] * args.qdevice), depends_on=[repos])

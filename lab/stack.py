@@ -15,11 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .common import REPO_ROOT, Paths
+from .common import REPO_ROOT, Paths, lab_major
 
 STACK = "lab"
 PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothing but lab values
 NAMESPACE = "proxmox-ha"
+# The Ceph release an operator of each PVE major picks: PVE 9's default, and the newest PVE 8 offers.
+CEPH_RELEASE = {8: "squid", 9: "tentacle"}
 
 
 def _pulumi(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -93,6 +95,10 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
     shutil.copyfile(template, out)
     if nodes is not None:
         reshape(out, lab, nodes, list(retire), qdevice, ceph)
+    major = lab_major(paths)
+    _set(out, "cluster.pveVersion", str(major), path=True)
+    if _get_object(out, "ceph") is not None:
+        _set(out, "ceph.release", CEPH_RELEASE[major], path=True)
     host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
     for i, node in enumerate(_get_object(out, "cluster")["nodes"]):
         if node["name"] in host_keys:

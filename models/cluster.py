@@ -87,7 +87,7 @@ class QDevice(ConfigModel):
 
 class ClusterConfig(ConfigModel):
     name: str
-    pve_version: Literal[8, 9] = 8
+    pve_version: Literal[8, 9] = 9
     networks: Networks
     corosync: Corosync = Corosync()
     nodes: list[Node] = Field(min_length=1)

@@ -115,7 +115,11 @@ def ceph_release_supported(ceph: Mapping[str, Any]) -> list[str]:
     release, pve = ceph.get("release"), _num(ceph.get("pveVersion", 8))
     if release in END_OF_LIFE:
         newer = [r for r in RELEASES_BY_PVE.get(pve, ()) if r not in END_OF_LIFE]
-        return [f"Ceph {release} is past its end of life; upgrade to {' or '.join(newer)} (pveceph install --version)"]
+        if newer:
+            return [f"Ceph {release} is past its end of life; upgrade to {' or '.join(newer)} (pveceph install --version)"]
+        later = sorted({r for major, offered in RELEASES_BY_PVE.items() if major > pve for r in offered} - END_OF_LIFE)
+        return [f"Ceph {release} is past its end of life, and PVE {pve} offers no supported release; upgrade to "
+                f"PVE {pve + 1} and Ceph {' or '.join(later)}"]
     return []
 
 

@@ -12,6 +12,23 @@ HOSTS_BEGIN = "# BEGIN proxmox-ha managed hosts"
 HOSTS_END = "# END proxmox-ha managed hosts"
 
 
+def pve_release(node: str, pve_version: int, key: str) -> Step:
+    """Check-only, before anything changes: the node runs the PVE major the stack is written for (`pveversion`
+    prints `pve-manager/9.1.3/REPOID (running kernel: ...)`)."""
+    other = f"{key} is {pve_version}, but $node runs PVE $version; set {key} to $major, or install PVE {pve_version} on $node"
+    none = f"$node runs no Proxmox VE (no pveversion): install PVE {pve_version} on it, or fix {key}"
+    return Step(
+        name="pve-release",
+        node=node,
+        check=f"pveversion 2>/dev/null | has -E '^pve-manager/{pve_version}\\.'",
+        act="\n".join([
+            f"found=$(pveversion 2>/dev/null) || fail \"{none}\"",
+            "version=${found#pve-manager/}; version=${version%%/*}; major=${version%%.*}",
+            f"fail \"{other}\"",
+        ]),
+    )
+
+
 def repositories(node: str, pve_version: int) -> Step:
     """No-subscription on, enterprise off: `.list` files on PVE 8 (bookworm), deb822 `.sources` on PVE 9 (trixie)."""
     suite = SUITES[pve_version]

@@ -132,9 +132,13 @@ def test_backup_job_storage_and_schedule():
     assert "'02:00'" in violations("backup-job-schedule", [backup(cron)])[0]
 
 
-def test_ceph_release_supported_is_advisory_about_quincy():
-    assert violations("ceph-release-supported", ceph()) == []
-    assert "end of life" in violations("ceph-release-supported", ceph(release="quincy"))[0]
+def test_ceph_release_supported_is_advisory_about_releases_past_their_end_of_life():
+    assert violations("ceph-release-supported", ceph(release="tentacle", pveVersion=9.0)) == []
+    assert violations("ceph-release-supported", ceph(release="squid", pveVersion=9.0)) == [
+        "Ceph squid is past its end of life; upgrade to tentacle (pveceph install --version)"]
+    # PVE 8 offers nothing still supported: the way out is PVE 9.
+    assert violations("ceph-release-supported", ceph(release="reef", pveVersion=8.0)) == [
+        "Ceph reef is past its end of life, and PVE 8 offers no supported release; upgrade to PVE 9 and Ceph tentacle"]
 
 
 SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}

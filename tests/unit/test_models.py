@@ -99,7 +99,7 @@ def test_all_problems_are_reported_at_once(homelab):
 
 
 def test_pve9_refuses_quincy_but_takes_squid(homelab):
-    homelab["cluster"]["pveVersion"] = 9
+    homelab["ceph"]["release"] = "quincy"
     with pytest.raises(ConfigError, match=r"proxmox-ha:ceph.release: 'quincy' is not offered on PVE 9"):
         parse_stack_config(homelab)
     homelab["ceph"]["release"] = "squid"

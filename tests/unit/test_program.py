@@ -79,7 +79,10 @@ def test_two_pools_of_three_two_with_rbd_storage(homelab_resources):
     assert ceph.inputs["osdHosts"] == ["pve1", "pve2", "pve3"]
 
 
-def test_ha_group_and_resource_as_the_seed(homelab_resources):
+def test_pve8_yields_ha_groups_and_bookworm_repositories(homelab):
+    homelab["cluster"]["pveVersion"] = 8
+    homelab["ceph"]["release"] = "squid"
+    homelab_resources = run_program(homelab)
     (group,) = _of_type(homelab_resources, "proxmoxve:index/hagroup:Hagroup")
     assert group.inputs["group"] == "critical_services"
     assert group.inputs["nodes"] == {"pve1": 2, "pve2": 1, "pve3": 1}
@@ -88,6 +91,8 @@ def test_ha_group_and_resource_as_the_seed(homelab_resources):
     assert resource.inputs["group"] == "critical_services"
     assert (resource.inputs["maxRestart"], resource.inputs["maxRelocate"]) == (3, 3)
     assert not _of_type(homelab_resources, "proxmoxve:index/harule:Harule")
+    repos = _named(homelab_resources, "pve1-apt-repositories")[0].inputs["create"]
+    assert "pve-no-subscription.list" in repos and "bookworm pve-no-subscription" in repos
 
 
 def test_pbs_storage_and_nightly_job_through_pvesh_on_the_first_node(homelab_resources):
@@ -114,10 +119,8 @@ def test_watchdog_and_fencing_checks_on_every_node(homelab_resources):
     assert not any("fence" in r.inputs.get("create", "") for r in homelab_resources if r.type == COMMAND)
 
 
-def test_pve9_yields_node_affinity_rules_instead_of_groups(homelab):
-    homelab["cluster"]["pveVersion"] = 9
-    homelab["ceph"]["release"] = "squid"
-    resources = run_program(homelab)
+def test_the_seed_on_pve9_yields_node_affinity_rules_instead_of_groups(homelab_resources):
+    resources = homelab_resources
     assert not _of_type(resources, "proxmoxve:index/hagroup:Hagroup")
     (rule,) = _of_type(resources, "proxmoxve:index/harule:Harule")
     assert rule.inputs["type"] == "node-affinity"
@@ -193,8 +196,6 @@ def test_components_expose_policy_facts(homelab_resources):
 
 
 def test_pve9_nofailback_becomes_the_resource_flag(homelab):
-    homelab["cluster"]["pveVersion"] = 9
-    homelab["ceph"]["release"] = "squid"
     homelab["ha"]["groups"][0]["nofailback"] = True
     (resource,) = _of_type(run_program(homelab), "proxmoxve:index/haresource:Haresource")
     assert resource.inputs["failback"] is False
@@ -239,3 +240,26 @@ def test_a_qdevice_with_an_odd_count_is_refused_before_anything_is_created(homel
         run_program(homelab)
     from .conftest import LAST_MOCKS
     assert LAST_MOCKS.resources == []
+
+
+def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are_checked(homelab, monkeypatch):
+    from components import node as node_module
+    from components import preflight as preflight_module
+
+    seen: dict[str, tuple] = {}
+    for module in (node_module, preflight_module):
+        real = module.run_step
+
+        def spy(step, connection, parent, depends_on=(), real=real, **kwargs):
+            resource = real(step, connection, parent, depends_on=depends_on, **kwargs)
+            seen[f"{step.node}-{step.name}"] = (resource, list(depends_on))
+            return resource
+
+        monkeypatch.setattr(module, "run_step", spy)
+    run_program(homelab)
+    releases = [seen[f"pve{i}-pve-release"][0] for i in (1, 2, 3)]
+    members, members_deps = seen["pve1-cluster-members"]
+    assert members_deps == releases
+    node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(("-pve-release", "-cluster-members"))]
+    assert len(node_steps) >= 18 and all(members in deps for deps in node_steps)
+    assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]

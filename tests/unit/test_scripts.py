@@ -299,3 +299,18 @@ def test_a_member_dropped_from_the_config_is_refused_unless_decommissioned(etc):
     assert "already done" in etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2"], ["pve3"])).stderr
     # A node that is no member yet (a new one) or no cluster at all: nothing to refuse.
     assert etc.run(cluster_steps.members_known("pve1", ["pve1", "pve2", "pve3", "pve4"], [])).returncode == 0
+
+
+def test_a_node_on_another_pve_major_or_none_is_refused_naming_the_key(etc):
+    step = node_steps.pve_release("pve2", 9, "proxmox-ha:cluster.pveVersion")
+    etc.fake("pveversion", "echo 'pve-manager/9.1.3/f1c4dbb0a6ad0d45 (running kernel: 6.17.2-1-pve)'")
+    assert "already done" in etc.run(step).stderr
+    etc.fake("pveversion", "echo 'pve-manager/8.4.1/2a5fa54a8503f96d (running kernel: 6.8.12-9-pve)'")
+    older = etc.run(step)
+    assert older.returncode == 1
+    assert ("step 'pve-release' failed on node pve2: proxmox-ha:cluster.pveVersion is 9, but pve2 runs PVE 8.4.1; "
+            "set proxmox-ha:cluster.pveVersion to 8, or install PVE 9 on pve2") in older.stderr
+    etc.fake("pveversion", "echo 'bash: pveversion: command not found' >&2; exit 127")
+    none = etc.run(step)
+    assert none.returncode == 1 and "pve2 runs no Proxmox VE (no pveversion)" in none.stderr
+    assert etc.called()[-1] == "pveversion "  # it only asked

@@ -1,0 +1,38 @@
+"""Preflight: read-only checks on every node before anything changes on any of them (each node runs the PVE major
+the stack is written for; every cluster member is in the config or listed to be retired)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.base import stack_key
+from models.cluster import ClusterConfig
+from policies import contract
+from remote import cluster_steps, node_steps
+
+from .connection import connection_for, run_step
+
+
+@dataclass(frozen=True)
+class PreflightArgs:
+    cluster: ClusterConfig
+    private_key: pulumi.Output[str]
+
+
+class Preflight(pulumi.ComponentResource):
+    # Every node step waits for it.
+    ready: pulumi.Resource
+
+    def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
+        cluster = args.cluster
+        facts = contract.facts(contract.PREFLIGHT, pveVersion=cluster.pve_version, nodes=[n.name for n in cluster.nodes])
+        super().__init__(contract.PREFLIGHT, name, facts, opts)
+        key = stack_key("cluster", "pveVersion")
+        releases = [run_step(node_steps.pve_release(n.name, cluster.pve_version, key),
+                             connection_for(n, args.private_key), self) for n in cluster.nodes]
+        first = cluster.first_node
+        # The members are read on the first node, which creates the cluster (or is in it already).
+        self.ready = run_step(cluster_steps.members_known(first.name, [n.name for n in cluster.nodes], cluster.decommission),
+                              connection_for(first, args.private_key), self, depends_on=releases)
+        self.register_outputs(facts)
