@@ -125,14 +125,16 @@ def _start(tmp_path, cert, version):
 
 
 @pytest.fixture
-def lab(tmp_path, cert):
+def lab(tmp_path, cert, monkeypatch):
+    monkeypatch.setenv("PROXMOX_HA_LAB_PVE_MAJOR", "8")  # what the shims' helpers the API calls read on a host
     lab = _start(tmp_path, cert, 8)
     yield lab
     lab.server.stop()
 
 
 @pytest.fixture
-def lab9(tmp_path, cert):
+def lab9(tmp_path, cert, monkeypatch):
+    monkeypatch.setenv("PROXMOX_HA_LAB_PVE_MAJOR", "9")  # what the shims' helpers the API calls read on a host
     lab = _start(tmp_path, cert, 9)
     yield lab
     lab.server.stop()

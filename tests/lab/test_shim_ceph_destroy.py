@@ -23,6 +23,7 @@ class FakeCeph:
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setattr(CD, "CEPH_LIB", tmp_path)
+    monkeypatch.setenv("PROXMOX_HA_LAB_PVE_MAJOR", "9")
     monkeypatch.setattr(L, "nodename", lambda: "pve1")
     monkeypatch.setattr(L, "PVE", tmp_path / "pve")
     monkeypatch.setattr(L, "quorate", lambda: True)
