@@ -36,7 +36,8 @@ lab-up: setup
 	$(PY) -m lab stack-config Pulumi.lab.yaml
 
 deploy: lab-up
-	PULUMI_CONFIG_PASSPHRASE=$(LAB_PASSPHRASE) $(PY) -m deploy up --stack lab --config-file $(LAB_DIR)/Pulumi.lab.yaml
+	@# The lab's stand-in plugins, where the released ones are not installed (they serve only the lab stack).
+	PROXMOX_HA_STAND_INS=lab PULUMI_CONFIG_PASSPHRASE=$(LAB_PASSPHRASE) $(PY) -m deploy up --stack lab --config-file $(LAB_DIR)/Pulumi.lab.yaml
 
 up: deploy
 	@$(PY) -m lab status

@@ -1,21 +1,21 @@
 """Run the engine on this project through the Automation API's inline program path.
 
-The CLI serves the program from this process (no pulumi-language-python), the policy pack starts from its
-executable launcher (`policies/run`), and the providers are the installed plugins or, where those are
-missing, the lab's stand-ins. Everything the engine prints is passed through: diff, progress, policy
-results, outputs. A failure ends with one line that says what to do.
+The CLI (the user's own, or the pinned build: deploy/cli.py) serves the program from this process (no
+pulumi-language-python), the policy pack starts from its executable launcher (`policies/run`), and the
+providers are the released plugins, installed as Pulumi installs them, or the lab's stand-ins for the stacks
+PROXMOX_HA_STAND_INS names (deploy/plugins.py). Everything the engine prints is passed through: diff,
+progress, policy results, outputs. A failure ends with one line that says what to do.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from pulumi import automation as auto
 
-from deploy import plugins
+from deploy import cli, plugins
 from deploy.errors import explain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,21 +23,8 @@ POLICY_LAUNCHER = REPO / "policies" / "run"
 PROJECT = "proxmox-ha"
 
 
-def toolchain_root() -> Path:
-    """Where the pinned CLI is (built on first use, cached outside the repo)."""
-    tool = REPO / "tools" / "toolchain.sh"
-    if subprocess.run([tool, "check"]).returncode != 0:
-        subprocess.run([tool, "build"], check=True)
-    env = subprocess.run([tool, "env"], capture_output=True, text=True, check=True).stdout
-    bin_dir = env.strip().partition("=")[2]
-    return Path(bin_dir).parent
-
-
 def engine_env() -> dict[str, str]:
-    env = {
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
+    env = {"PULUMI_SKIP_UPDATE_CHECK": "true"}
     if not os.environ.get("PULUMI_BACKEND_URL"):
         state = REPO / ".pulumi-state"
         state.mkdir(exist_ok=True)
@@ -78,11 +65,16 @@ def run(args: argparse.Namespace) -> int:
     if not stack_file.is_file():
         print(f"deploy: no config for stack '{args.stack}': {stack_file} does not exist", file=sys.stderr)
         return 2
-    root = toolchain_root()
-    env["PATH"], providers = plugins.choose(root / "bin" / "pulumi", env, os.environ["PATH"])
+    binary, which = cli.choose(os.environ["PATH"])
+    print(f"deploy: {which}", flush=True)
+    stack = select_stack(args, env, cli.root(binary))  # an unknown stack is named before plugins are sought
+    try:
+        stack.workspace.env_vars["PATH"], providers = plugins.choose(binary, env, os.environ["PATH"], args.stack)
+    except plugins.PluginsMissing as missing:
+        print(f"deploy: {missing}", file=sys.stderr)
+        return 2
     for line in providers:
         print(f"deploy: provider {line}", flush=True)
-    stack = select_stack(args, env, root)
     common = {"on_output": print, "on_error": lambda line: print(line, file=sys.stderr), "color": "never"}
     if args.config_file:
         common["config_file"] = str(args.config_file)

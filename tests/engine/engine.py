@@ -54,6 +54,10 @@ def deploy(stack: EngineStack, *args: str, passphrase: str = PASSPHRASE) -> subp
                           env={**os.environ, **stack.env, "PULUMI_CONFIG_PASSPHRASE": passphrase})
 
 
+# The engine tests preview the seed's and the lab's stacks on the lab's stand-in plugins, named here.
+STAND_INS = "lab,homelab"
+
+
 def preview_stack(stack: EngineStack, name: str, change: Callable[[dict], None] | None = None) -> subprocess.CompletedProcess:
     return deploy(stack, "preview", "--stack", name, "--config-file", str(config_file(stack, name, change)))
 
@@ -63,4 +67,5 @@ def new_engine_stack(tmp_path: Path) -> EngineStack:
     work.mkdir()
     shutil.copy(ROOT / "Pulumi.yaml", work)
     (tmp_path / "state").mkdir()
-    return EngineStack(work, {"PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE})
+    return EngineStack(work, {"PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+                              "PROXMOX_HA_STAND_INS": STAND_INS})

@@ -53,4 +53,29 @@ def test_an_unreachable_node_is_named_with_the_step(engine_stack, tmp_path):
     # The program allows 5 redials (connection_for); the wording is the real plugin's.
     assert "its node did not answer over SSH (after 5 failed attempts: dial tcp 10.0." in last, last
     assert "connect: network is unreachable" in last and "run up again" in last
-    assert last.split("step ")[1].split(":")[0].startswith(("pve1-", "pve2-", "pve3-"))
+    # The first steps to dial are the preflight's release checks.
+    assert last.split("step ")[1].split(":")[0] in (f"preflight-pve{i}-pve-release" for i in (1, 2, 3)), last
+
+
+def test_without_the_released_plugins_and_not_named_for_the_stand_ins_the_driver_stops_with_how_to_install(engine_stack):
+    """No network here (unshare -n): `pulumi plugin install`, as the engine's automatic acquisition does, fails; the
+    lab's stand-ins are not taken for a stack PROXMOX_HA_STAND_INS does not name."""
+    path = config_file(engine_stack, "homelab")
+    engine_stack.env["PROXMOX_HA_STAND_INS"] = "lab"
+    result = deploy(engine_stack, "preview", "--stack", "homelab", "--config-file", str(path))
+    assert result.returncode == 2
+    last = _last(result)
+    assert last.startswith("deploy: the provider plugin(s) command 1.2.1 and proxmoxve 8.6.0 are not installed and could "
+                           "not be downloaded ("), last
+    assert ("install them where there is internet access: `pulumi plugin install resource command 1.2.1 && "
+            "pulumi plugin install resource proxmoxve 8.6.0`") in last
+    assert "serve only the stacks named in PROXMOX_HA_STAND_INS, e.g. PROXMOX_HA_STAND_INS=lab for the lab" in last
+    assert "stand-in" not in result.stdout and "Previewing" not in result.stdout
+
+
+def test_the_stand_ins_serve_a_stack_named_for_them_and_say_so(engine_stack):
+    path = config_file(engine_stack, "homelab")
+    result = deploy(engine_stack, "preview", "--stack", "homelab", "--config-file", str(path), "--no-policy")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert ("deploy: provider proxmoxve 8.6.0: the lab's stand-in (lab/providers/bin/pulumi-resource-proxmoxve); the "
+            "released plugin is not installed and PROXMOX_HA_STAND_INS names stack 'homelab'") in result.stdout

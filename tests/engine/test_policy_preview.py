@@ -17,7 +17,7 @@ def test_homelab_passes_with_the_advisories_it_deserves(engine_stack):
     result = preview_stack(engine_stack, "homelab")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
     assert "Policy Packs run" in result.stdout and "[mandatory]" not in result.stdout
-    assert "[advisory]  ceph-release-supported" in result.stdout  # quincy is past its end of life
+    assert "[advisory]  ceph-release-supported" not in result.stdout  # tentacle is in upstream support
     assert "ha-hardware-fencing" not in result.stdout  # IPMI on every node and ipmi_watchdog
     # The engine creates what the program registers under mocks, plus the root stack resource.
     registered = run_program(stack_sections(ROOT / "Pulumi.homelab.yaml"))

@@ -1,11 +1,10 @@
-"""The pinned CLI built from Go modules, run through bin/pulumi: version, offline plugins, file backend, secrets."""
+"""bin/pulumi: the user's own CLI where it is new enough, else the pinned one built from Go modules; file backend, secrets."""
 from __future__ import annotations
 
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -39,44 +38,16 @@ def test_wrapper_runs_the_pinned_cli(project):
     assert result.stdout.strip() == PINNED
 
 
-# An inline program that needs the command plugin, previewed with an empty plugin cache and no stand-ins on
-# PATH; argv[2] says whether the engine gets the project's environment or that without the acquisition switch.
-MISSING_PLUGIN_PREVIEW = """
-import os, sys, tempfile
-sys.path.insert(0, sys.argv[1])
-from pulumi import automation as auto
-import pulumi_command
-from deploy import driver
-
-tmp = tempfile.mkdtemp()
-os.mkdir(f"{tmp}/state")
-env = {k: v for k, v in driver.engine_env().items() if sys.argv[2] == "project" or k != "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"}
-env.update(PULUMI_BACKEND_URL=f"file://{tmp}/state", PULUMI_HOME=f"{tmp}/home", PULUMI_CONFIG_PASSPHRASE="probe",
-           PATH="/usr/local/bin:/usr/bin:/bin")
-cli = auto.PulumiCommand(root=str(driver.toolchain_root()))
-stack = auto.create_or_select_stack("probe", project_name="probe", program=lambda: pulumi_command.local.Command("probe", create="true"),
-                                    opts=auto.LocalWorkspaceOptions(env_vars=env, work_dir=tmp, pulumi_command=cli))
-try:
-    stack.preview()
-except auto.errors.CommandError as error:
-    print(error)
-"""
-
-
-def _preview_without_the_plugin(mode: str) -> str:
-    # No route anywhere: a fresh network namespace with only its loopback up (the engine talks to the program there).
-    done = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$0" "$@"',
-                           sys.executable, "-c", MISSING_PLUGIN_PREVIEW, str(ROOT), mode],
-                          capture_output=True, text=True, timeout=300)
-    return done.stdout + done.stderr
-
-
-def test_the_engine_never_downloads_a_missing_plugin():
-    said = _preview_without_the_plugin("project")
-    assert "no resource plugin 'pulumi-resource-command' found in the workspace at version v1.2.1 or on your $PATH" in said, said
-    assert "download" not in said.lower()
-    # Without the project's switch the same engine does try (and here, with no network, fails to).
-    assert "Could not automatically download and install resource plugin 'pulumi-resource-command'" in _preview_without_the_plugin("default")
+@pytest.mark.parametrize("version, chosen", [("v3.400.0", "the user's"), ("v3.100.0", PINNED)])
+def test_wrapper_prefers_the_users_own_cli_at_the_sdks_version_or_newer(project, tmp_path, version, chosen):
+    work, env = project
+    own = tmp_path / "own-bin"
+    own.mkdir()
+    (own / "pulumi").write_text(f"#!/bin/sh\n[ \"$1\" = version ] && echo {version} && exit 0\necho \"the user's\"\n")
+    (own / "pulumi").chmod(0o755)
+    path = f"{WRAPPER.parent}:{own}:{os.environ['PATH']}"  # the wrapper itself on PATH too, as the README has it
+    result = pulumi("about" if chosen == "the user's" else "version", cwd=work, env={**env, "PATH": path})
+    assert result.returncode == 0 and result.stdout.strip() == chosen, result.stderr
 
 
 def test_secrets_are_encrypted_in_the_stack_file(project):
