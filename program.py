@@ -15,7 +15,7 @@ from components.monitoring import Monitoring, MonitoringArgs
 from components.node import ProxmoxNode, ProxmoxNodeArgs
 from components.preflight import Preflight, PreflightArgs
 from components.qdevice import QDevice, QDeviceArgs
-from models import ConfigError, StackConfig, missing_secrets, parse_stack_config, required_secrets
+from models import ConfigError, StackConfig, check_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
 from models.stack import SECTIONS
 
@@ -29,10 +29,11 @@ class Secrets:
 
 
 def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
-    """The secrets as secret Outputs; a missing one the stack needs raises ConfigError."""
+    """The secrets as secret Outputs; a missing one the stack needs, or a malformed one, raises ConfigError."""
     needed = required_secrets(stack)
+    # Read plainly only to check their form here; they reach resources only as secret Outputs.
+    check_secrets(needed, {key: pulumi.runtime.get_config(config.full_key(key)) for key in needed})
     values = {key: config.get_secret(key) for key in needed}
-    missing_secrets(needed, {key for key, value in values.items() if value is not None})
     return Secrets(values["sshPrivateKey"], values["apiToken"], values["pbsPassword"], values["ipmiPassword"])  # type: ignore[arg-type]
 
 

@@ -13,6 +13,15 @@ from pulumi.automation import errors
 # The engine reports a failed resource as `TYPE (NAME):` with an `error:` line below it.
 _FAILED = re.compile(r"(\S+:\S+:\S+) \(([^()\s]+)\):\s*\n\s+error: ([^\n]+)")
 _PLUGIN_DIED = ("error reading from server", "exited prematurely", "transport is closing", "panic")
+# The engine prints a Check failure (the bridge leaves its property empty) as `TYPE resource 'NAME' has a problem: ...`.
+_REFUSED = re.compile(r"(\S+:\S+:\S+) resource '([^']+)' has a problem: ([^\n]+)")
+# What the providers say of a malformed secret, and the stack key that holds it (bpg's credentials check;
+# golang.org/x/crypto/ssh's key parser, which pulumi-command uses).
+_SECRETS = (
+    ("the API token must be in the format 'USER@REALM!TOKENID=UUID'", "apiToken", "'USER@REALM!TOKENID=UUID'"),
+    ("ssh: no key found", "sshPrivateKey", "root's private key in OpenSSH or PEM format (cat ~/.ssh/id_ed25519)"),
+    ("ssh: this private key is passphrase protected", "sshPrivateKey", "a private key without a passphrase"),
+)
 
 
 def _token(display: str) -> str:
@@ -31,6 +40,10 @@ def explain(error: errors.CommandError, stack: str) -> str:
     if "invalid stack config" in text:
         keys = re.findall(r"^\s*- (proxmox-ha:[^\n]+)$", text, re.M)
         return f"invalid stack config, nothing was created: {'; '.join(dict.fromkeys(keys)) or 'see above'}"
+    for said, key, wanted in _SECRETS:
+        if said in text:
+            return (f"proxmox-ha:{key} is malformed (the provider says: {said}); set it to {wanted} with "
+                    f"`pulumi config set --secret proxmox-ha:{key} ...`, then run again")
     failed = _FAILED.findall(text)
     api = [(_token(type_), name, message) for type_, name, message in failed if type_.startswith("proxmoxve:")]
     adopt = "adopt each with `bin/pulumi import TYPE NAME ID --stack {}` (ID as PVE names it) or remove it in PVE, then run up again"
@@ -47,6 +60,12 @@ def explain(error: errors.CommandError, stack: str) -> str:
         if type_ == "command:remote:Command" and message.startswith("after "):
             return (f"step {name}: its node did not answer over SSH ({message}); check that the node is up and "
                     "reachable, then run up again: finished steps are skipped")
+    if (refused := _REFUSED.findall(text)):
+        type_, name, message = refused[0]
+        return f"{name} ({type_}) was refused by its provider before anything was created: {message}"
+    for type_, name, message in failed:
+        if type_ != "command:remote:Command":
+            return f"{name} ({type_}) failed: {message}"
     # The engine prints a violation as `PACK@vVERSION [mandatory]  POLICY  (TYPE: NAME)`.
     if (policies := re.findall(r"\[mandatory\]\s+([a-z0-9-]+)\s+\(", text)):
         names = sorted(set(policies))

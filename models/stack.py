@@ -103,12 +103,3 @@ def required_secrets(stack: StackConfig) -> dict[str, bool]:
         "pbsPassword": stack.backup.pbs is not None,
         "ipmiPassword": False,
     }
-
-
-def missing_secrets(needed: dict[str, bool], present: set[str]) -> None:
-    missing = [key for key, required in needed.items() if required and key not in present]
-    if missing:
-        raise ConfigError([
-            Problem(f"{NAMESPACE}:{key}", f"is required; set it with `pulumi config set --secret {NAMESPACE}:{key} ...`")
-            for key in missing
-        ])

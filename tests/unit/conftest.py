@@ -1,6 +1,7 @@
 """Run the real program under Pulumi mocks and record every resource it registers."""
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import os
@@ -18,7 +19,10 @@ from remote.step import Step
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
-    "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nUNIT-TEST-SSH-KEY\n-----END OPENSSH PRIVATE KEY-----",
+    # An unencrypted openssh-key-v1 body (cipher "none"), as the program's format check wants; not a usable key.
+    "sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                     + base64.b64encode(b"openssh-key-v1\0\0\0\0\4noneUNIT-TEST-SSH-KEY").decode()
+                     + "\n-----END OPENSSH PRIVATE KEY-----",
     "apiToken": "root@pam!pulumi=UNIT-TEST-API-TOKEN",
     "pbsPassword": "UNIT-TEST-PBS-PASSWORD",
     "ipmiPassword": "UNIT-TEST-IPMI-PASSWORD",

@@ -55,3 +55,29 @@ def test_a_policy_refusal_names_the_policies():
 
 def test_anything_else_ends_with_the_engines_last_line():
     assert explain(_error("", "warning: x\nerror: something new\n"), "lab") == "error: something new"
+
+
+def test_a_malformed_secret_is_named_by_its_stack_key():
+    token = ("error: pulumi:providers:proxmoxve resource 'pve' has a problem: Unable to create Proxmox VE API credentials: "
+             "the API token must be in the format 'USER@REALM!TOKENID=UUID'\n")
+    line = explain(_error(token, "error: failed to run policy: context canceled\n"), "homelab")
+    assert line.startswith("proxmox-ha:apiToken is malformed (the provider says: the API token must be in the format")
+    key = "  command:remote:Command (preflight-pve1-pve-release):\n    error: ssh: no key found\n"
+    assert explain(_error(key, "error: the engine failed\n"), "homelab").startswith(
+        "proxmox-ha:sshPrivateKey is malformed (the provider says: ssh: no key found)")
+
+
+def test_a_provider_refusal_names_the_resource_and_the_providers_message():
+    reason = ("Invalid Attribute Value Match. Attribute group must start with a letter, end with a letter or number, be "
+              "composed of letters, numbers, '-', '_' and '.', and must be at least 2 characters long, got: critical_. "
+              "Examine values at 'ha-critical_.group'.")
+    stdout = f"    error: proxmoxve:index/hagroup:Hagroup resource 'ha-critical_' has a problem: {reason}\n"
+    line = explain(_error(stdout, "error: Resource monitor has terminated, shutting down\n"), "homelab")
+    assert line == f"ha-critical_ (proxmoxve:index/hagroup:Hagroup) was refused by its provider before anything was created: {reason}"
+
+
+def test_a_failed_create_names_the_resource_and_the_providers_message():
+    stdout = ("Diagnostics:\n  proxmoxve:index/harule:Harule (ha-critical):\n    error: Unable to Read HA Rule: Failed to find "
+              "the rule when trying to read back the HA rule's data.\n")
+    assert explain(_error(stdout), "lab") == ("ha-critical (proxmoxve:index/harule:Harule) failed: Unable to Read HA Rule: "
+                                              "Failed to find the rule when trying to read back the HA rule's data.")

@@ -157,6 +157,16 @@ def test_missing_secret_is_named(homelab):
         run_program(homelab, secrets)
 
 
+def test_a_malformed_api_token_is_named_and_nothing_is_registered(homelab):
+    import pulumi
+
+    from . import conftest
+
+    with pytest.raises(pulumi.RunError, match=r"proxmox-ha:apiToken: is not a PVE API token"):
+        run_program(homelab, {**SECRETS, "apiToken": "root@pam=0f3c1a2b"})
+    assert conftest.LAST_MOCKS.resources == []
+
+
 def test_secrets_stay_secret(homelab_resources):
     (pbs,) = _named(homelab_resources, "pve1-pbs-storage-pbs-backup")
     assert pbs.inputs["stdin"][SECRET_SIG] and pbs.inputs["stdin"]["value"] == SECRETS["pbsPassword"] + "\n"
