@@ -142,7 +142,7 @@ def sensitive(typ: str, major: int) -> tuple:
     return p.sensitive if p else ()
 
 
-def _split_list(value: str) -> list[str]:
+def split_list(value: str) -> list[str]:
     """PVE::Tools::split_list."""
     return [v for v in re.split(r"[,;\s\0]+", value or "") if v]
 
@@ -152,7 +152,7 @@ def decode_content(p: Plugin, value: str, warnings: list) -> str:
     """A content list as PVE stores it: types the plugin does not allow are dropped with a warning; none left
     is an error unless the plugin allows 'none'; written back as 'none' then (encode_value)."""
     kept = []
-    for c in _split_list(value):
+    for c in split_list(value):
         if c not in p.content:
             warnings.append(f"storage does not support content type '{c}'")
             continue
@@ -177,7 +177,7 @@ def _decode(p: Plugin, key: str, value: str, warnings: list) -> str | None:
         return value
     if key == "content-dirs":
         dirs = {}
-        for item in _split_list(value):
+        for item in split_list(value):
             content, _, path = item.partition("=")
             if content not in p.content:
                 warnings.append(f"storage does not support content type '{content}'")
