@@ -183,7 +183,7 @@ def cmd_remove(argv):
     with L.cfs_lock("file-storage_cfg"):
         secs = read_cfg()
         if not any(s[1] == sid for s in secs):
-            raise L.PVEError(f"delete storage failed: error with cfs lock 'storage-{sid}': storage '{sid}' does not exist", 255)
+            raise L.PVEError(f"delete storage failed: storage '{sid}' does not exist", 255)
         write_cfg([s for s in secs if s[1] != sid])
         for ext in ("pw", "enc"):
             (L.PVE / "priv" / "storage" / f"{sid}.{ext}").unlink(missing_ok=True)

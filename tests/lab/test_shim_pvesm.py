@@ -118,3 +118,9 @@ def test_set_checks_the_digest_and_names_a_missing_storage_as_pve_does(pve, caps
     digest = hashlib.sha1((pve[0] / "storage.cfg").read_bytes()).hexdigest()
     assert pvesm.cmd_set(["local", "--digest", digest, "--disable", "1"]) == 0
     assert section("local") == ["dir", "local", {"path": "/var/lib/vz", "content": "iso,vztmpl,backup", "disable": "1"}]
+
+
+def test_remove_names_a_missing_storage_as_pve_does(pve, capsys):
+    """Config.pm delete: storage_config's error under lock_storage_config's "delete storage failed"."""
+    assert refused(pvesm.cmd_remove, ["nope"], capsys)[0] == "delete storage failed: storage 'nope' does not exist"
+    assert pvesm.cmd_remove(["local"]) == 0 and section("local") is None
