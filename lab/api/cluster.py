@@ -11,6 +11,7 @@ from . import schema
 from . import store
 from .cluster_ha import lab_ha_state
 from .nodes import guests, node_stats
+from ..pve import storage_plugins
 
 # ---------------------------------------------------------------- status, resources, qdevice
 def cluster_status(api, ident, p):
@@ -83,7 +84,7 @@ def cluster_resources(api, ident, p):
                 if not api.has(ident, f"/storage/{sid}", ["Datastore.Audit", "Datastore.AllocateSpace"], True):
                     continue
                 e = {"id": f"storage/{name}/{sid}", "type": "storage", "node": name, "storage": sid,
-                     "plugintype": t, "content": opts.get("content", schema.STORAGE_DEFAULT_CONTENT.get(t, "")),
+                     "plugintype": t, "content": opts.get("content", storage_plugins.default_content(t, api.major)),
                      "shared": 1 if (t in schema.STORAGE_SHARED_TYPES or opts.get("shared") == "1") else 0,
                      "status": "unknown", "disk": 0, "maxdisk": 0}
                 if name in online:

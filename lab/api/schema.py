@@ -309,40 +309,8 @@ def path_templates() -> list[str]:
 
 
 # ---------------------------------------------------------------- what the schema cannot give
-# storage types: options each type accepts (pve-storage plugins' options()); 'fixed' ones cannot be
-# changed by PUT. POST /storage's schema is the union over all types; every name here is one of its
-# properties (tests/api/test_schema_walk.py), snapshot-as-volume-chain only from PVE 9 on.
-STORAGE_TYPE_OPTIONS = {
-    "dir": {"path": "fixed", "content-dirs": "", "nodes": "", "shared": "", "disable": "", "prune-backups": "",
-            "max-protected-backups": "", "content": "", "format": "", "mkdir": "", "create-base-path": "",
-            "create-subdirs": "", "is_mountpoint": "", "bwlimit": "", "preallocation": "",
-            "snapshot-as-volume-chain": "fixed-optional"},
-    "pbs": {"server": "fixed", "datastore": "fixed", "namespace": "", "port": "", "nodes": "", "disable": "",
-            "content": "", "username": "", "password": "", "encryption-key": "", "master-pubkey": "",
-            "prune-backups": "", "max-protected-backups": "", "fingerprint": ""},
-    "rbd": {"nodes": "", "disable": "", "monhost": "", "pool": "", "data-pool": "", "namespace": "",
-            "username": "", "content": "", "krbd": "", "keyring": "", "bwlimit": ""},
-    "nfs": {"path": "fixed", "server": "fixed", "export": "fixed", "nodes": "", "disable": "", "content": "",
-            "options": "", "prune-backups": "", "max-protected-backups": "", "format": "", "mkdir": "",
-            "create-base-path": "", "create-subdirs": "", "bwlimit": "", "preallocation": "",
-            "content-dirs": "", "snapshot-as-volume-chain": "fixed-optional"},
-    "cifs": {"path": "fixed", "server": "fixed", "share": "fixed", "subdir": "", "nodes": "", "disable": "",
-             "content": "", "username": "", "password": "", "domain": "", "smbversion": "", "options": "",
-             "prune-backups": "", "max-protected-backups": "", "format": "", "mkdir": "", "create-base-path": "",
-             "create-subdirs": "", "bwlimit": "", "preallocation": "", "content-dirs": "",
-             "snapshot-as-volume-chain": "fixed-optional"},
-    "lvm": {"vgname": "fixed", "base": "fixed", "nodes": "", "shared": "", "disable": "", "saferemove": "",
-            "content": "", "bwlimit": "", "snapshot-as-volume-chain": "fixed-optional"},
-    "lvmthin": {"thinpool": "fixed", "vgname": "fixed", "nodes": "", "disable": "", "content": "", "bwlimit": ""},
-    "zfspool": {"pool": "fixed", "blocksize": "", "sparse": "", "nodes": "", "disable": "", "content": "",
-                "bwlimit": "", "mountpoint": ""},
-}
-STORAGE_DEFAULT_CONTENT = {"dir": "images,rootdir", "pbs": "backup", "rbd": "images", "nfs": "images",
-                           "cifs": "images", "lvm": "images,rootdir", "lvmthin": "images,rootdir",
-                           "zfspool": "images,rootdir"}
+# storage types' options, content and secrets: lab/pve/storage_plugins.py (pve-storage plugins)
 STORAGE_SHARED_TYPES = ("nfs", "cifs", "glusterfs", "iscsi", "iscsidirect", "rbd", "cephfs", "pbs", "esxi")
-STORAGE_SENSITIVE = {"pbs": ("password", "encryption-key", "master-pubkey"), "cifs": ("password",),
-                     "rbd": ("keyring",), "cephfs": ("keyring",)}
 
 # vzdump jobs: options only root@pam may set (pve-manager PVE::API2::Backup assert_param_permission_common)
 VZDUMP_ROOT_ONLY = ("tmpdir", "dumpdir", "script")

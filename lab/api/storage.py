@@ -9,7 +9,8 @@ from pathlib import Path
 
 from . import schema
 from . import store
-from .core import APIError, existing_section, fail, typed
+from .core import existing_section, fail, typed
+from ..pve import storage_plugins as SP
 from ..shims import pbsclient
 
 ST_LOCK = "file-storage_cfg"
@@ -20,7 +21,7 @@ def _storage_entry(api, typ, sid, opts, digest):
     if "disable" in opts:
         e["disable"] = 1 if opts["disable"] in ("", "1") else 0
     e.update(storage=sid, type=typ, digest=digest)
-    e.setdefault("content", schema.STORAGE_DEFAULT_CONTENT.get(typ, ""))
+    e.setdefault("content", SP.default_content(typ, api.major))
     if typ in schema.STORAGE_SHARED_TYPES:
         e["shared"] = 1
     for k in ("password", "encryption-key", "keyring", "master-pubkey"):
@@ -56,33 +57,24 @@ def get_storage(api, ident, p):
     fail(f"storage '{sid}' does not exist")
 
 
-def _storage_opts_check(typ, p, create):
-    allowed = schema.STORAGE_TYPE_OPTIONS.get(typ)
-    if allowed is None:
+def _plugin(api, typ):
+    plugin = SP.plugin(typ, api.major)
+    if plugin is None:
         fail(f"storage type '{typ}' is not supported by the lab API")
-    for k in p:
-        if k in ("storage", "type", "delete", "digest"):
-            continue
-        if k not in allowed:
-            fail(f"unexpected property '{k}'")
-        if not create and allowed[k].startswith("fixed"):
-            fail(f"can't change value of fixed parameter '{k}'")
-    if create:
-        for k, kind in allowed.items():
-            if kind == "fixed" and k not in p and not (typ in ("lvm",) and k == "base"):
-                fail(f"missing value for required option '{k}'")
+    return plugin
 
 
 def _write_secret(api, typ, sid, key, value):
     ext = {"password": "pw", "encryption-key": "enc", "master-pubkey": "master.pem", "keyring": "keyring"}[key]
     if typ in ("rbd", "cephfs") and key == "keyring":
-        rel = f"priv/ceph/{sid}.keyring"
+        # PVE::CephConfig::ceph_create_keyfile: a cephfs storage keeps the secret only
+        rel = f"priv/ceph/{sid}.{'secret' if typ == 'cephfs' else 'keyring'}"
     else:
         rel = f"priv/storage/{sid}.{ext}"
     if value is None:
         api.store.unlink(rel)
     else:
-        api.store.write_text(rel, value + ("\n" if key == "password" else ""), 0o600)
+        api.store.write_text(rel, value + ("\n" if key in ("password", "keyring") else ""), 0o600)
 
 
 def _enabled_here(api, opts: dict) -> bool:
@@ -93,17 +85,16 @@ def _enabled_here(api, opts: dict) -> bool:
 
 def create_storage(api, ident, p):
     api.check(ident, "/storage", "Datastore.Allocate")
-    typ, sid = p["type"], p["storage"]
-    if not p.get("nodes"):
-        p.pop("nodes", None)
+    typ, sid = p.pop("type"), p.pop("storage")
+    if p.get("nodes") in ("", "0"):  # Config.pm: "delete $param->{nodes} if !$param->{nodes}"
+        p.pop("nodes")
+    plugin = _plugin(api, typ)
+    sensitive = {k: p.pop(k) for k in plugin.sensitive if k in p}
+    # The plugin's check_config runs before the storage.cfg lock, so its errors have no "create storage failed"
     try:
-        _storage_opts_check(typ, p, True)
-    except APIError as e:
-        fail(f"create storage failed: {e.msg}")
-    sensitive = {k: p.pop(k) for k in schema.STORAGE_SENSITIVE.get(typ, ()) if k in p}
-    opts = {k: v for k, v in p.items() if k not in ("storage", "type")}
-    if "content" in opts:
-        opts["content"] = ",".join(schema.split_list(opts["content"]))
+        opts = SP.check_config(typ, p, True, api.major)
+    except SP.StorageConfigError as e:
+        fail(e.msg)
     returned = {}
     with api.store.lock(ST_LOCK):
         secs = api.store.sections("storage.cfg")
@@ -115,9 +106,8 @@ def create_storage(api, ident, p):
                 pbsclient.activate(sid, opts, sensitive.get("password"))
             except pbsclient.ActivationError as error:
                 fail(f"create storage failed: {error}")
-        fixed = tuple(k for k, kind in schema.STORAGE_TYPE_OPTIONS[typ].items() if kind == "fixed")
-        secs.append([typ, sid, store.order_options(opts, fixed)])
-        for key in schema.STORAGE_SENSITIVE.get(typ, ()):
+        secs.append([typ, sid, store.order_options(opts, plugin.required)])
+        for key in plugin.sensitive:
             if key == "encryption-key" and sensitive.get(key) == "autogen":
                 keydata = json.dumps({"kdf": None, "created": time.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
                                       "modified": time.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
@@ -140,39 +130,32 @@ def create_storage(api, ident, p):
 
 
 def update_storage(api, ident, p):
-    sid = p["storage"]
+    sid = p.pop("storage")
     api.check(ident, f"/storage/{sid}", "Datastore.Allocate")
+    digest = p.pop("digest", None)
     delete = schema.split_list(p.pop("delete", "") or "")
     with api.store.lock(ST_LOCK):
-        secs, sec = existing_section(api.store, "storage.cfg", sid, p.get("digest"),
-                                           f"update storage failed: storage '{sid}' does not exist")
+        secs, sec = existing_section(api.store, "storage.cfg", sid, digest,
+                                     f"update storage failed: storage '{sid}' does not exist")
         typ = sec[0]
+        plugin = SP.plugin(typ, api.major)
+        if plugin is None:
+            fail(f"update storage failed: storage type '{typ}' is not supported by the lab API")
+        sensitive = {k: p.pop(k) for k in plugin.sensitive if k in p}
         try:
-            _storage_opts_check(typ, {k: v for k, v in p.items() if k != "digest"}, False)
-            for k in delete:
-                kind = schema.STORAGE_TYPE_OPTIONS[typ].get(k)
-                if kind is None:
-                    fail(f"no such option '{k}'")
-                if kind == "fixed":
-                    fail(f"unable to delete required option '{k}'")
-                if k in p:
-                    fail(f"cannot set and delete property '{k}' at the same time!")
-        except APIError as e:
+            settings = SP.check_config(typ, p, False, api.major)
+            SP.check_delete(typ, delete, settings, api.major)
+        except SP.StorageConfigError as e:
             fail(f"update storage failed: {e.msg}")
         opts = dict(sec[2])
         for k in delete:
-            if k in schema.STORAGE_SENSITIVE.get(typ, ()):
+            if k in plugin.sensitive:
                 _write_secret(api, typ, sid, k, None)
             opts.pop(k, None)
-        for k, v in p.items():
-            if k in ("storage", "digest"):
-                continue
-            if k in schema.STORAGE_SENSITIVE.get(typ, ()):
-                _write_secret(api, typ, sid, k, v)
-                continue
-            opts[k] = ",".join(schema.split_list(v)) if k == "content" else v
-        fixed = tuple(k for k, kind in schema.STORAGE_TYPE_OPTIONS[typ].items() if kind == "fixed")
-        sec[2] = store.order_options(opts, fixed)
+        for k, v in sensitive.items():
+            _write_secret(api, typ, sid, k, v)
+        opts.update(settings)
+        sec[2] = store.order_options(opts, plugin.required)
         api.store.write_sections("storage.cfg", secs)
     return {"storage": sid, "type": typ}
 
@@ -182,7 +165,7 @@ def delete_storage(api, ident, p):
     sid = p["storage"]
     with api.store.lock(ST_LOCK):
         secs, sec = existing_section(api.store, "storage.cfg", sid, None, f"delete storage failed: storage '{sid}' does not exist")
-        for key in schema.STORAGE_SENSITIVE.get(sec[0], ()):
+        for key in SP.sensitive(sec[0], api.major):
             _write_secret(api, sec[0], sid, key, None)
         api.store.write_sections("storage.cfg", [s for s in secs if s[1] != sid])
 

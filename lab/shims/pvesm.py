@@ -5,6 +5,7 @@ add TYPE ID [--opt value ...] | set ID [--opt value ...] [--delete opts] | remov
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from . import pbsclient
 from . import pvelib as L
+from ..pve import storage_plugins as SP
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
@@ -28,13 +30,16 @@ from statvfs. A new pbs storage is activated against its server, as PVE does; st
 """
 
 STORAGE_CFG = L.PVE / "storage.cfg"
-TYPES = ("dir", "rbd", "cephfs", "pbs", "nfs", "cifs", "lvm", "lvmthin", "zfspool", "zfs", "iscsi",
-         "iscsidirect", "glusterfs", "btrfs", "esxi")
 SECRET_OPTS = ("password", "encryption-key", "keyring", "master-pubkey")
 # Options are the API methods' parameters (pve-storage PVE/CLI/pvesm.pm: add = POST /storage, set = PUT
-# /storage/{storage}), from PVE's schema for the lab's PVE major: the union over all storage types.
+# /storage/{storage}), from PVE's schema for the lab's PVE major: the union over all storage types. Which of
+# them a type has, and its content types, are the plugin's (lab/pve/storage_plugins.py), checked as PVE's
+# handlers do.
 ADD_OPTS = L.ApiOptions("POST", "/storage", positional=("type", "storage"))
 SET_OPTS = L.ApiOptions("PUT", "/storage/{storage}", positional=("storage",))
+# the short usage PVE's CLI handler appends to a parameter error
+ADD_USAGE = "pvesm add <type> <storage> [OPTIONS]"
+SET_USAGE = "pvesm set <storage> [OPTIONS]"
 # PVE writes a few flags without value
 FLAG_OPTS = ()
 
@@ -64,28 +69,48 @@ def remove_storage_sections_for_pool(pool):
         write_cfg(secs)
 
 
+def _verify(method, template, params, usage):
+    """PVE's RESTHandler checks the call's parameters by the method's schema before its code runs (type enum,
+    storage ID, formats such as pve-storage-content-list)."""
+    from lab.api import schema as SC  # lazily: lab.api imports the shims
+
+    try:
+        SC.validate(SC.method_schema(method, template, L.pve_major()), dict(params))
+    except SC.ParamError as error:
+        lines = "".join(f"{k}: {v}\n" for k, v in sorted(error.errors.items()))
+        raise L.PVEError(f"400 Parameter verification failed.\n{lines}{usage}", 255) from None
+
+
+def _check_config(typ, params, create, delete=()):
+    """The plugin's check_config (and update's checks of `delete`) as API2/Storage/Config.pm runs them; PVE's
+    warnings (content types the type does not take) go to stderr, as pvesm prints them."""
+    warnings = []
+    try:
+        settings = SP.check_config(typ, params, create, L.pve_major(), warnings)
+        if not create:
+            SP.check_delete(typ, list(delete), settings, L.pve_major())
+        return OrderedDict(settings)
+    finally:
+        for warning in warnings:
+            sys.stderr.write(warning + "\n")
+
+
 def cmd_add(argv):
     pos, o = L.parse_args(argv, ADD_OPTS, 2, USAGE)
     typ, sid = pos
-    if typ not in TYPES:
-        raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration '{', '.join(TYPES)}'", 255)
-    if not sid[0].isalpha() or not all(c.isalnum() or c in "-_." for c in sid):
-        raise L.PVEError(f"400 Parameter verification failed.\nstorage: invalid format - storage ID '{sid}' contains illegal characters", 255)
-    required = {"dir": ("path",), "pbs": ("server", "datastore", "username"), "nfs": ("server", "export", "path"),
-                "cifs": ("server", "share"), "lvm": ("vgname",), "lvmthin": ("vgname", "thinpool"),
-                "zfspool": ("pool",)}.get(typ, ())
-    for r in required:
-        if r not in o:
-            raise L.PVEError(f"400 Parameter verification failed.\n{r}: property is missing and it is not optional", 255)
-    opts = OrderedDict()
-    secret = {}
-    for k, v in o.items():
-        if k in SECRET_OPTS:
-            secret[k] = v
-            continue
-        if k == "delete":
-            continue
-        opts[k] = v
+    _verify("POST", "/storage", {"type": typ, "storage": sid, **o}, ADD_USAGE)
+    if o.get("nodes") in ("", "0"):  # Config.pm create: "delete $param->{nodes} if !$param->{nodes}"
+        o.pop("nodes")
+    plugin = SP.plugin(typ, L.pve_major())
+    secret = {k: o.pop(k) for k in (plugin.sensitive if plugin else SECRET_OPTS) if k in o}
+    if plugin is None:  # a type the lab has no plugin facts of: taken as given
+        opts = OrderedDict(o)
+    else:
+        # before the storage.cfg lock, so no "create storage failed: "
+        try:
+            opts = _check_config(typ, o, True)
+        except SP.StorageConfigError as error:
+            raise L.PVEError(error.msg, 255) from None
     if typ == "rbd" and "pool" not in opts:
         opts["pool"] = "rbd"
     if typ in ("dir",) and "content" not in opts:
@@ -98,35 +123,57 @@ def cmd_add(argv):
             except pbsclient.ActivationError as error:
                 raise L.PVEError(f"create storage failed: {error}", 255) from None
         add_storage_section(typ, sid, opts)
-        if "password" in secret:
-            p = L.PVE / "priv" / "storage" / f"{sid}.pw"
-            L.write_file_atomic(p, secret["password"] + "\n", 0o600)
-        if "encryption-key" in secret:
-            p = L.PVE / "priv" / "storage" / f"{sid}.enc"
-            L.write_file_atomic(p, secret["encryption-key"] + "\n", 0o600)
+        _write_secrets(sid, secret)
     if typ == "dir" and o.get("mkdir", "1") == "1":
         Path(opts["path"]).mkdir(parents=True, exist_ok=True)
     return 0
 
 
+def _write_secrets(sid, secret):
+    for key, ext in (("password", "pw"), ("encryption-key", "enc")):
+        path = L.PVE / "priv" / "storage" / f"{sid}.{ext}"
+        if key in secret and secret[key] is None:
+            path.unlink(missing_ok=True)
+        elif key in secret:
+            L.write_file_atomic(path, secret[key] + "\n", 0o600)
+
+
 def cmd_set(argv):
     pos, o = L.parse_args(argv, SET_OPTS, 1, USAGE)
     sid = pos[0]
+    _verify("PUT", "/storage/{storage}", {"storage": sid, **o}, SET_USAGE)
+    digest = o.pop("digest", None)
+    delete = SP.split_list(o.pop("delete", "") or "")
     with L.cfs_lock("file-storage_cfg"):
-        secs = read_cfg()
+        try:
+            text = STORAGE_CFG.read_text()
+        except FileNotFoundError:
+            text = ""
+        if digest and digest != hashlib.sha1(text.encode()).hexdigest():
+            raise L.PVEError("update storage failed: detected modified configuration - file changed by other user? "
+                             "Try again.", 255)
+        secs = L.parse_section_config(text)
         sec = next((s for s in secs if s[1] == sid), None)
         if sec is None:
-            raise L.PVEError(f"update storage failed: error with cfs lock 'storage-{sid}': storage '{sid}' does not exist", 255)
-        for d in (o.pop("delete", "") or "").split(","):
-            if d:
-                sec[2].pop(d.strip(), None)
-        for k, v in o.items():
-            if k in SECRET_OPTS:
-                if k == "password":
-                    L.write_file_atomic(L.PVE / "priv" / "storage" / f"{sid}.pw", v + "\n", 0o600)
-                continue
-            sec[2][k] = v
+            raise L.PVEError(f"update storage failed: storage '{sid}' does not exist", 255)
+        typ = sec[0]
+        plugin = SP.plugin(typ, L.pve_major())
+        sensitive = plugin.sensitive if plugin else SECRET_OPTS
+        secret = {k: None for k in delete if k in sensitive}
+        secret.update({k: o.pop(k) for k in sensitive if k in o})
+        if plugin is None:  # a type the lab has no plugin facts of: taken as given
+            settings = o
+        else:
+            try:
+                settings = _check_config(typ, o, False, delete)
+            except SP.StorageConfigError as error:
+                raise L.PVEError(f"update storage failed: {error.msg}", 255) from None
+        for d in delete:
+            sec[2].pop(d, None)
+        sec[2].update(settings)
         write_cfg(secs)
+        # a deleted secret goes; of new ones the shim keeps the password (as it always did)
+        _write_secrets(sid, {k: v for k, v in secret.items() if v is None or k == "password"})
     return 0
 
 
@@ -136,7 +183,7 @@ def cmd_remove(argv):
     with L.cfs_lock("file-storage_cfg"):
         secs = read_cfg()
         if not any(s[1] == sid for s in secs):
-            raise L.PVEError(f"delete storage failed: error with cfs lock 'storage-{sid}': storage '{sid}' does not exist", 255)
+            raise L.PVEError(f"delete storage failed: storage '{sid}' does not exist", 255)
         write_cfg([s for s in secs if s[1] != sid])
         for ext in ("pw", "enc"):
             (L.PVE / "priv" / "storage" / f"{sid}.{ext}").unlink(missing_ok=True)

@@ -73,13 +73,15 @@ def test_every_named_format_of_a_served_parameter_has_a_checker():
 
 def test_storage_type_options_are_post_storage_parameters():
     """pve-storage's per-type options() are not in the API schema, but each is one of POST /storage's
-    parameters (the union over all types); snapshot-as-volume-chain came with PVE 9."""
+    parameters (the union over all types) on the major they are facts of: snapshot-as-volume-chain and
+    saferemove-stepsize came with PVE 9, maxfiles went with it."""
+    from lab.pve import storage_plugins as SP
     for major in SC.PVE_SCHEMA_VERSIONS:
         post = SC.endpoint_schema("POST", "/storage", major)
-        assert set(SC.STORAGE_TYPE_OPTIONS) <= set(post["type"]["enum"])
-        names = {k for opts in SC.STORAGE_TYPE_OPTIONS.values() for k in opts}
-        absent = names - set(post)
-        assert absent == (set() if major >= 9 else {"snapshot-as-volume-chain"}), (major, absent)
+        assert set(SP.TYPES) <= set(post["type"]["enum"])
+        names = {k for t in SP.TYPES for k in SP.plugin(t, major).options}
+        assert names <= set(post), (major, names - set(post))
+        assert ("maxfiles" in names) == (major < 9) and ("snapshot-as-volume-chain" in names) == (major >= 9)
 
 
 def _call(client, method, template, params):
