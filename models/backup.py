@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from . import formats
 from .base import ConfigModel, Problem, stack_key
 from policies.pve_calendar import calendar_problem
 
-STORAGE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
 
 
@@ -22,12 +22,10 @@ class Pbs(ConfigModel):
     fingerprint: str | None = None
     namespace: str | None = None
 
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        if not STORAGE_ID.match(v):
-            raise ValueError("must start with a letter and hold only letters, digits, '_', '.', '-'")
-        return v
+    _id = field_validator("id")(classmethod(formats.validator(formats.storage_id)))
+    _server = field_validator("server")(classmethod(formats.validator(formats.storage_server)))
+    _datastore = field_validator("datastore")(classmethod(formats.validator(formats.pbs_safe_id)))
+    _namespace = field_validator("namespace")(classmethod(formats.validator(formats.pbs_namespace)))
 
     @field_validator("username")
     @classmethod
@@ -69,11 +67,22 @@ class Job(ConfigModel):
             found["mailto"] = ",".join(self.mail_to)
         return found
 
-    @field_validator("id")
+    _id = field_validator("id")(classmethod(formats.validator(formats.configid)))
+
+    @field_validator("vmids")
     @classmethod
-    def _id(cls, v: str) -> str:
-        if not re.match(r"^[A-Za-z][A-Za-z0-9_-]{1,40}$", v):
-            raise ValueError("must start with a letter and hold 2-41 letters, digits, '_' or '-'")
+    def _vmids(cls, v: list[int]) -> list[int]:
+        wrong = [vmid for vmid in v if not 100 <= vmid <= 999_999_999]
+        if wrong:
+            raise ValueError(f"{wrong[0]} is not a VM ID: PVE's pve-vmid is 100 to 999999999")
+        return v
+
+    @field_validator("mail_to")
+    @classmethod
+    def _mail_to(cls, v: list[str]) -> list[str]:
+        for address in v:
+            if (problem := formats.email_or_username(address)):
+                raise ValueError(problem)
         return v
 
     @field_validator("schedule")
@@ -92,7 +101,9 @@ class ConfigBackup(ConfigModel):
     retention_days: int = Field(14, ge=1, le=3650)
     directory: str = "/var/backups/proxmox-ha"
     # An rclone remote such as `offsite:proxmox-config`; empty keeps archives local only.
-    rclone_remote: str | None = None
+    rclone_remote: str | None = Field(None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_. -]*:[A-Za-z0-9_./-]*$")
+
+    _directory = field_validator("directory")(classmethod(formats.validator(formats.absolute_path)))
 
     def environment(self) -> dict[str, str]:
         """/etc/default/proxmox-config-backup, read by the script's systemd unit."""

@@ -1,18 +1,17 @@
 """`proxmox-ha:ceph`: release, pools, tuning."""
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from policies.contract import POOL_FACTS, RELEASES_BY_PVE
 
+from . import formats
 from .base import ConfigModel, Problem, stack_key
 
 # RBD storage can only hold disk images and container volumes.
 RBD_CONTENT = {"images", "rootdir"}
-POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 class Pool(ConfigModel):
@@ -22,12 +21,8 @@ class Pool(ConfigModel):
     pg_num: int = Field(32, ge=8, le=32768)
     content: list[Literal["images", "rootdir", "backup", "iso", "vztmpl", "snippets"]] = ["images", "rootdir"]
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not POOL_NAME.match(v):
-            raise ValueError("must start with a letter or digit and hold only letters, digits, '_', '.', '-'")
-        return v
+    # The pool is also added as an RBD storage of the same name: a storage ID (stricter than pveceph's `[^:/\s]+`).
+    _name = field_validator("name")(classmethod(formats.validator(formats.storage_id)))
 
     @field_validator("pg_num")
     @classmethod

@@ -7,15 +7,13 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from . import formats
 from .base import ConfigModel, Problem, stack_key
 
 # pvecm's own rule for cluster names: `clustername` of `pvecm create` (pve-cluster
 # PVE/API2/ClusterConfig.pm) has format 'pve-node' (pve-common PVE/JSONSchema.pm pve_verify_node_name:
 # letters, digits and '-', neither first nor last) and maxLength 15.
-CLUSTER_NAME = re.compile(r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?")
 CLUSTER_NAME_MAX = 15
-# A node name is a hostname label (PVE refuses dots and underscores in node names).
-NODE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 INTERFACE = re.compile(r"^[A-Za-z0-9_.:-]{1,15}$")
 
 
@@ -51,12 +49,8 @@ class Node(ConfigModel):
     # The node's SSH host key ("ssh-ed25519 AAAA..."); when set, every remote step pins it.
     ssh_host_key: str | None = None
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not NODE_NAME.match(v):
-            raise ValueError("must be a lowercase hostname label (a-z, 0-9, '-'; no dots), as PVE requires")
-        return v
+    _name = field_validator("name")(classmethod(formats.validator(formats.node_name)))
+    _host_key = field_validator("ssh_host_key")(classmethod(formats.validator(formats.ssh_public_key)))
 
     @field_validator("management_port", "storage_port")
     @classmethod
@@ -84,6 +78,8 @@ class QDevice(ConfigModel):
     # Its SSH host key ("ssh-ed25519 AAAA..."); when set, the program and the first node pin it.
     ssh_host_key: str | None = None
 
+    _host_key = field_validator("ssh_host_key")(classmethod(formats.validator(formats.ssh_public_key)))
+
 
 class ClusterConfig(ConfigModel):
     name: str
@@ -101,7 +97,7 @@ class ClusterConfig(ConfigModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if len(v) > CLUSTER_NAME_MAX or not CLUSTER_NAME.fullmatch(v):
+        if len(v) > CLUSTER_NAME_MAX or not formats.PVE_NODE.fullmatch(v):
             raise ValueError("must be 1-15 characters of A-Z, a-z, 0-9 and '-', starting and ending with a letter "
                              "or digit (pvecm create's rule for a cluster name)")
         return v
@@ -153,8 +149,8 @@ class ClusterConfig(ConfigModel):
                 found.append(Problem(key("storagePort"), "must differ from managementPort: two links need two ports"))
         for i, name in enumerate(self.decommission):
             key = stack_key("cluster", "decommission", i)
-            if not NODE_NAME.match(name):
-                found.append(Problem(key, f"{name!r} is not a PVE node name"))
+            if (problem := formats.node_name(name)):
+                found.append(Problem(key, f"{name!r} {problem}"))
             elif name in seen_names:
                 found.append(Problem(key, f"{name!r} is also in cluster.nodes; a node is either kept or retired"))
             elif name in self.decommission[:i]:

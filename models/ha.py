@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from . import formats
 from .base import ConfigModel, Problem, stack_key
 
+# PVE's HA resource parse: vm or ct, and a pve-vmid (100..999999999, no leading zero or sign).
 SERVICE_ID = re.compile(r"^(vm|ct):([1-9][0-9]{2,8})$")
-GROUP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,127}$")
 # Kernel watchdog modules PVE's watchdog-mux can use; softdog is PVE's default.
 WATCHDOG_MODULES = ("softdog", "ipmi_watchdog", "iTCO_wdt", "sp5100_tco", "hpwdt", "wdat_wdt")
 
@@ -20,12 +21,7 @@ class Group(ConfigModel):
     nofailback: bool = False
     restricted: bool = False
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not GROUP_ID.match(v):
-            raise ValueError("must start with a letter and hold only letters, digits, '_' and '-'")
-        return v
+    _name = field_validator("name")(classmethod(formats.validator(formats.ha_name)))
 
     @field_validator("nodes")
     @classmethod
@@ -58,13 +54,17 @@ class HaConfig(ConfigModel):
     # What HA does with services when a node shuts down (cluster option `ha: shutdown_policy`).
     shutdown_policy: Literal["conditional", "freeze", "failover", "migrate"] = "conditional"
 
-    def problems(self, node_names: set[str]) -> list[Problem]:
+    def problems(self, node_names: set[str], pve_version: int) -> list[Problem]:
         found: list[Problem] = []
         group_names = set()
         for i, group in enumerate(self.groups):
             if group.name in group_names:
                 found.append(Problem(stack_key("ha", "groups", i, "name"), f"{group.name!r} is listed twice"))
             group_names.add(group.name)
+            if pve_version >= 9 and not self.members_of(group.name):
+                found.append(Problem(stack_key("ha", "groups", i), f"{group.name!r} has no resources; on PVE 9 a group is a "
+                                     "node-affinity rule, which must list at least one (PVE and the proxmoxve plugin refuse "
+                                     "an empty one): put a resource in it, or remove it"))
             unknown = sorted(set(group.nodes) - node_names)
             if unknown:
                 found.append(Problem(stack_key("ha", "groups", i, "nodes"), f"{', '.join(unknown)} not in cluster.nodes ({', '.join(sorted(node_names))})"))

@@ -79,7 +79,7 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
         if ceph is not None:
             problems += ceph.problems(cluster.pve_version, len(cluster.osd_hosts()))
         if ha is not None:
-            problems += ha.problems(cluster.node_names())
+            problems += ha.problems(cluster.node_names(), cluster.pve_version)
     if backup is not None and ceph is not None:
         problems += backup.problems({p.name for p in ceph.pools})
     if problems:

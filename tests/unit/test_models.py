@@ -131,4 +131,4 @@ def test_decommission_names_nodes_that_are_no_longer_kept(homelab):
     text = str(caught.value)
     assert "proxmox-ha:cluster.decommission[0]: 'pve3' is also in cluster.nodes; a node is either kept or retired" in text
     assert "proxmox-ha:cluster.decommission[2]: 'pve4' is listed twice" in text
-    assert "proxmox-ha:cluster.decommission[3]: 'Bad_Name' is not a PVE node name" in text
+    assert "proxmox-ha:cluster.decommission[3]: 'Bad_Name' must be a hostname label" in text
