@@ -65,7 +65,7 @@ def ceph(paths: Paths, timings: dict | None = None) -> None:
     hosts = lab_hosts(paths)
     t = time.time()
     parallel(lambda h: on(paths, h, "test -f /etc/apt/sources.list.d/ceph.list || "
-                                    "pveceph install --repository no-subscription --version quincy >/dev/null"), hosts)
+                                    "pveceph install --repository no-subscription >/dev/null"), hosts)
     on(paths, hosts[0], f"test -f /etc/pve/ceph.conf || pveceph init --network {STORAGE_NET}")
     timings["ceph_init"] = time.time() - t
     t = time.time()

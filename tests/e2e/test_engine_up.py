@@ -66,7 +66,8 @@ def test_the_cluster_is_the_stack(converged):
     assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3
     assert pgs_clean(lab)
     # What only the PVE API half makes: HA, PBS storage, the backup job, the monitoring user, token and roles.
-    assert "group: critical_services" in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg")
+    # PVE 9: the group is a node-affinity rule listing its resources.
+    assert "node-affinity: critical_services\n\tnodes pve1:2,pve2:1,pve3:1\n\tresources vm:100" in lab.ok("pve1", "cat /etc/pve/ha/rules.cfg")
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
     storage = lab.ok("pve1", "cat /etc/pve/storage.cfg")
     assert "pbs: pbs-backup" in storage and "rbd: vm-storage" in storage
@@ -121,7 +122,7 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
     result = deploy("destroy")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "Cluster membership, OSDs and pools stay" in result.stdout
-    assert "critical_services" not in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg 2>/dev/null || true")
+    assert "critical_services" not in lab.ok("pve1", "cat /etc/pve/ha/rules.cfg 2>/dev/null || true")
     assert "vm: 100" not in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg 2>/dev/null || true")
     assert "pbs-backup" not in lab.ok("pve1", "cat /etc/pve/storage.cfg")
     assert "token:monitoring@pve!exporter" not in lab.ok("pve1", "cat /etc/pve/user.cfg")
@@ -140,6 +141,7 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
 
 CLEAN_UP = {
     "proxmoxve:index/hagroup:Hagroup": lambda name: f"ha-manager groupremove {name.removeprefix('ha-')}",
+    "proxmoxve:index/harule:Harule": lambda name: f"ha-manager rules remove {name.removeprefix('ha-')}",
     "proxmoxve:index/haresource:Haresource": lambda name: f"ha-manager remove {name.removeprefix('ha-').replace('-', ':', 1)}",
     "proxmoxve:user/token:Token": lambda name: "pveum user token remove monitoring@pve exporter",
 }

@@ -246,7 +246,7 @@ def test_join_to_non_quorate_cluster_is_refused(lab, clustered):
 # ---------------------------------------------------------------- ceph
 def test_ceph_through_pveceph(lab, cephless):
     for h in HOSTS:
-        lab.ok(h, "pveceph install --repository no-subscription --version reef")
+        lab.ok(h, "pveceph install --repository no-subscription --version squid")  # offered on PVE 8 and 9
     lab.ok("pve1", "pveceph init --network 10.254.100.0/24")
     conf = lab.ok("pve2", "cat /etc/pve/ceph.conf")
     assert "public_network = 10.254.100.0/24" in conf and "fsid = " in conf
