@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import schema
-from ..shims.pvecm import parse_conf as parse_corosync_conf
+from ..pve.corosync import parse_conf as parse_corosync_conf
 from .store import Store
 
 API_PREFIX = "/api2/json"

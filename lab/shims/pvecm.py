@@ -11,11 +11,11 @@ import secrets
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from . import cluster_setup as CS
 from . import pvelib as L
 from . import qdevice as QD
+from ..pve import corosync as C
 
 USAGE = """USAGE: pvecm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
@@ -44,122 +44,8 @@ def link_addr(v: str) -> str:
     return first.split("=", 1)[1] if first.startswith("address=") else first
 
 
-# The cluster dict: the totem section's keys at top level (cluster_name, config_version as int, crypto_*, ...),
-# "nodes" (list of node dicts), "links" (link numbers), and "_tree": every other section (logging, quorum
-# with its device, anything else) and each interface's own keys, so that a rewrite keeps what it did not touch.
-ARRAY_SECTIONS = ("node", "interface")  # pve-cluster PVE::Corosync $conf_array_sections
-CLUSTER_KEYS = ("nodes", "links", "_tree")
-
-
-def parse_tree(text: str) -> dict:
-    """PVE::Corosync::parse_conf: whitespace tokens, `key {` opens a section (node/interface repeat), `key: value`."""
-    raw = re.sub(r"#.*$", "", text, flags=re.M)
-    tokens = raw.split()
-    main: dict = {}
-    stack, section = [], main
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if nxt == "{":
-            new: dict = {}
-            if tok in ARRAY_SECTIONS:
-                section.setdefault(tok, []).append(new)
-            elif tok not in section:
-                section[tok] = new
-            else:
-                raise L.PVEError(f"section '{tok}' already exists and not marked as array!", 255)
-            stack.append(section)
-            section = new
-            i += 2
-            continue
-        if tok == "}":
-            if not stack:
-                raise L.PVEError("parse error - uncexpected '}'", 255)
-            section = stack.pop()
-            i += 1
-            continue
-        if not tok.endswith(":"):
-            raise L.PVEError(f"missing ':' after key '{tok}'", 255)
-        if nxt is None:
-            raise L.PVEError(f"parse error - no value for '{tok[:-1]}'", 255)
-        section[tok[:-1]] = nxt
-        i += 2
-    return main
-
-
-def dump_tree(section: dict, prefix: str = "") -> str:
-    """PVE::Corosync::write_conf's dump: keys sorted, nested sections indented by two, a blank line after each
-    top-level section; repeated sections (node, interface) in the order of their hash keys (name, linknumber)."""
-    raw = ""
-    for k in sorted(section):
-        v = section[k]
-        if isinstance(v, dict):
-            raw += f"{prefix}{k} {{\n" + dump_tree(v, prefix + "  ") + f"{prefix}}}\n" + ("" if prefix else "\n")
-        elif isinstance(v, list):
-            for child in v:
-                raw += f"{prefix}{k} {{\n" + dump_tree(child, prefix + "  ") + f"{prefix}}}\n"
-        else:
-            raw += f"{prefix}{k}: {v}\n"
-    return raw
-
-
-def parse_conf(text: str) -> dict:
-    """corosync.conf -> the cluster dict (see above)."""
-    tree = parse_tree(text)
-    totem = dict(tree.get("totem", {}))
-    ifaces = totem.pop("interface", [])
-    cluster = {k: v for k, v in totem.items()}
-    cluster["nodes"] = [dict(n) for n in tree.get("nodelist", {}).get("node", [])]
-    cluster["links"] = [int(i.get("linknumber", i.get("ringnumber", 0))) for i in ifaces] or [0]
-    cluster["config_version"] = int(cluster.get("config_version", 1))
-    rest = {k: v for k, v in tree.items() if k not in ("totem", "nodelist")}
-    rest["interfaces"] = {int(i.get("linknumber", i.get("ringnumber", 0))): dict(i) for i in ifaces}
-    cluster["_tree"] = rest
-    return cluster
-
-
-def render_conf(cluster: dict) -> str:
-    """corosync.conf as PVE writes it (PVE::Corosync::create_conf + write_conf): knet, `secauth: on`, no crypto_*
-    keys unless someone added them; every section this shim does not manage (quorum.device, logging, an
-    interface's knet_link_priority, ...) as it was read."""
-    rest = dict(cluster.get("_tree") or {})
-    old_ifaces = rest.pop("interfaces", {})
-    tree = {k: v for k, v in rest.items()}
-    tree.setdefault("logging", {"debug": "off", "to_syslog": "yes"})
-    tree.setdefault("quorum", {"provider": "corosync_votequorum"})
-    # write_conf: hash_to_array over the nodelist keyed by name (ring0_addr without one), interfaces by number
-    nodes = {n.get("name") or n.get("ring0_addr"): n for n in cluster["nodes"]}
-    tree["nodelist"] = {"node": [nodes[k] for k in sorted(nodes)]}
-    ifaces = {str(i): dict(old_ifaces.get(i) or {"linknumber": str(i)}) for i in cluster["links"]}
-    totem = {k: str(v) for k, v in cluster.items() if k not in CLUSTER_KEYS}
-    totem.setdefault("ip_version", "ipv4-6")
-    totem.setdefault("link_mode", "passive")
-    totem.setdefault("secauth", "on")
-    totem.setdefault("version", "2")
-    totem["interface"] = [ifaces[k] for k in sorted(ifaces)]
-    tree["totem"] = totem
-    return dump_tree(tree)
-
-
-def quorum_device(cluster: dict) -> dict | None:
-    """The quorum { device { ... } } section (model, votes, net { tls, host, algorithm }), or None."""
-    return ((cluster.get("_tree") or {}).get("quorum") or {}).get("device")
-
-
-def set_quorum_device(cluster: dict, device: dict | None) -> None:
-    quorum = cluster.setdefault("_tree", {}).setdefault("quorum", {"provider": "corosync_votequorum"})
-    if device is None:
-        quorum.pop("device", None)
-    else:
-        quorum["device"] = device
-
-
-def read_cluster(path: Path | None = None) -> dict | None:
-    try:
-        return parse_conf((path or L.PVE_COROSYNC_CONF).read_text())
-    except FileNotFoundError:
-        return None
+def read_cluster() -> dict | None:
+    return C.read_cluster(L.PVE_COROSYNC_CONF)  # L's, as shim tests repoint it
 
 
 def local_conf_install() -> None:
@@ -229,7 +115,7 @@ def cmd_create(argv):
         (L.PVE / "priv" / "authkey.key").write_bytes(key)
         os.chmod(L.PVE / "priv" / "authkey.key", 0o400)
         print("Writing corosync config to /etc/pve/corosync.conf")
-        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, C.render_conf(cluster))
         local_conf_install()
         # then ssh_merge_keys, gen_pve_node_files (the lab's certificates exist), ssh_merge_known_hosts(.., 1)
         CS.ssh_merge_keys()
@@ -324,7 +210,7 @@ def cmd_add(argv):
         cluster["config_version"] += 1
         print("Request addition of this node")
         # Members install it and reload corosync through their pmxcfs (lab/pmxcfs.py), as on PVE.
-        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, C.render_conf(cluster))
     print("Join request OK, finishing setup locally")
     L.COROSYNC_AUTHKEY.parent.mkdir(parents=True, exist_ok=True)
     if L.COROSYNC_AUTHKEY.exists():
@@ -436,7 +322,7 @@ def cmd_delnode(argv):
         # update_nodelist -> atomic_write_conf: config_version + 1. pmxcfs installs it on the members (the lab's
         # lab/pmxcfs.py loop) and reloads corosync there; PVE leaves /etc/pve/nodes/NODE and the SSH keys alone.
         cluster["config_version"] += 1
-        L.write_file_atomic(L.PVE_COROSYNC_CONF, render_conf(cluster))
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, C.render_conf(cluster))
     return 0
 
 

@@ -22,17 +22,19 @@ from pathlib import Path
 
 from ..common import pid_alive
 from ..pve import release
+from ..pve import files
+from ..pve.errors import PVEError
 
 HOST_INFO = Path("/etc/lab-host.json")
 PVE = Path("/etc/pve")
 RELEASE_RECORD = release.RECORD
+# PVE's file formats (lab/pve/files.py), by the names the shims have always used.
+parse_section_config, format_section_config = files.parse_section_config, files.format_section_config
+read_sections, write_file_atomic, GUEST_DIRS = files.read_sections, files.write_file_atomic, files.GUEST_DIRS
 
 
-class PVEError(Exception):
-    def __init__(self, msg: str, code: int = 255):
-        super().__init__(msg)
-        self.msg = msg
-        self.code = code
+def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
+    return files.vmlist(pve_dir or PVE)  # PVE, as tests repoint it
 
 
 def host_info() -> dict:
@@ -181,52 +183,6 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
     return pos, opts
 
 
-# ---------------------------------------------------------------- section config (PVE format)
-def parse_section_config(text: str) -> list:
-    """-> list of [type, id, OrderedDict(options)]"""
-    sections, cur = [], None
-    for raw in text.splitlines():
-        line = raw.rstrip()
-        if not line.strip() or line.lstrip().startswith("#"):
-            if not line.strip():
-                cur = None
-            continue
-        if not raw[0].isspace() and ":" in line:
-            typ, sid = line.split(":", 1)
-            cur = [typ.strip(), sid.strip(), OrderedDict()]
-            sections.append(cur)
-        elif cur is not None:
-            parts = line.strip().split(None, 1)
-            cur[2][parts[0]] = parts[1] if len(parts) > 1 else ""
-    return sections
-
-
-def format_section_config(sections) -> str:
-    out = []
-    for typ, sid, opts in sections:
-        out.append(f"{typ}: {sid}")
-        for k, v in opts.items():
-            out.append(f"\t{k} {v}".rstrip() if v != "" else f"\t{k}")
-        out.append("")
-    return "\n".join(out) + ("\n" if out else "")
-
-
-def read_sections(path: Path) -> list:
-    try:
-        return parse_section_config(path.read_text())
-    except FileNotFoundError:
-        return []
-
-
-def write_file_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    if mode is not None:
-        os.chmod(tmp, mode)
-    tmp.replace(path)
-
-
 @contextlib.contextmanager
 def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
     """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir.
@@ -253,19 +209,6 @@ def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
     finally:
         fcntl.flock(f, fcntl.LOCK_UN)
         f.close()
-
-
-# ---------------------------------------------------------------- guests (pmxcfs's vmlist)
-GUEST_DIRS = {"qemu": "qemu-server", "lxc": "lxc"}
-
-
-def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
-    """{vmid: {"node", "type"}} from nodes/*/qemu-server|lxc/VMID.conf, as pmxcfs builds PVE's vmlist."""
-    found = {}
-    for kind, sub in GUEST_DIRS.items():
-        for conf in sorted(((pve_dir or PVE) / "nodes").glob(f"*/{sub}/*.conf")):
-            found[conf.stem] = {"node": conf.parent.parent.name, "type": kind}
-    return found
 
 
 def parse_guest_conf(text: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import pvelib as L
+from ..pve import corosync as C
 
 BASE_DIR = Path("/etc/corosync/qdevice/net")
 DB_DIR_QNETD = "/etc/corosync/qnetd/nssdb"
@@ -119,7 +120,7 @@ def cmd_setup(argv, pvecm) -> int:
     members = L.members()
     check_all_online(members)
     conf = pvecm.read_cluster() or {}
-    if pvecm.quorum_device(conf) is not None and not force:
+    if C.quorum_device(conf) is not None and not force:
         raise L.PVEError("QDevice already configured!", 255)
     # --network is taken and checked, and then not used by PVE's setup_qdevice either.
     model, algorithm = "net", "ffsplit"
@@ -172,14 +173,14 @@ def cmd_setup(argv, pvecm) -> int:
     print("\nINFO: add QDevice to cluster configuration")
     with L.cfs_lock("file-corosync_conf", timeout=10):
         conf = pvecm.read_cluster()
-        if pvecm.quorum_device(conf) is not None:  # must not be forced!
+        if C.quorum_device(conf) is not None:  # must not be forced!
             raise L.PVEError("Qdevice already configured, must be removed before setting up new one!", 255)
         device = {"model": model, model: {"tls": "on", "host": qnetd_addr, "algorithm": algorithm}}
         if algorithm == "ffsplit":
             device["votes"] = "1"
-        pvecm.set_quorum_device(conf, device)
+        C.set_quorum_device(conf, device)
         conf["config_version"] += 1  # atomic_write_conf
-        L.write_file_atomic(L.PVE_COROSYNC_CONF, pvecm.render_conf(conf))
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, C.render_conf(conf))
     wait_members_reloaded(members, want_device=True)
 
     def start(node, ip):
@@ -199,11 +200,11 @@ def cmd_remove(argv, pvecm) -> int:
     check_all_online(members)
     with L.cfs_lock("file-corosync_conf", timeout=10):
         conf = pvecm.read_cluster()
-        if pvecm.quorum_device(conf) is None:
+        if C.quorum_device(conf) is None:
             raise L.PVEError("No QDevice configured!", 255)
-        pvecm.set_quorum_device(conf, None)
+        C.set_quorum_device(conf, None)
         conf["config_version"] += 1
-        L.write_file_atomic(L.PVE_COROSYNC_CONF, pvecm.render_conf(conf))
+        L.write_file_atomic(L.PVE_COROSYNC_CONF, C.render_conf(conf))
         # cleanup qdev state (cert storage)
         foreach_member(lambda node, ip: run_command([*L.member_ssh(node, ip), "--", "rm", "-rf", QDEV_STATE_DIR]),
                        members)

@@ -6,6 +6,7 @@ import types
 
 import pytest
 
+from lab.pve import corosync as C
 from lab.shims import pvecm
 from lab.shims import pvelib as L
 
@@ -69,32 +70,32 @@ totem {
 
 
 def test_pve_layout_round_trips_byte_for_byte():
-    assert pvecm.render_conf(pvecm.parse_conf(PVE_CONF)) == PVE_CONF
+    assert C.render_conf(C.parse_conf(PVE_CONF)) == PVE_CONF
 
 
 def test_the_quorum_device_survives_every_rewrite():
-    cluster = pvecm.parse_conf(PVE_CONF)
-    assert pvecm.quorum_device(cluster) == {"model": "net", "votes": "1",
+    cluster = C.parse_conf(PVE_CONF)
+    assert C.quorum_device(cluster) == {"model": "net", "votes": "1",
                                             "net": {"algorithm": "ffsplit", "host": "10.254.10.50", "tls": "on"}}
     # what add / delnode / a crypto edit do: nodelist, config_version, totem keys
     cluster["nodes"].append({"name": "pve3", "nodeid": "3", "quorum_votes": "1", "ring0_addr": "10.254.10.13",
                              "ring1_addr": "10.254.100.13"})
     cluster["config_version"] += 1
     cluster["crypto_cipher"] = "aes128"
-    again = pvecm.parse_conf(pvecm.render_conf(cluster))
-    assert pvecm.quorum_device(again) == pvecm.quorum_device(cluster)
+    again = C.parse_conf(C.render_conf(cluster))
+    assert C.quorum_device(again) == C.quorum_device(cluster)
     assert again["config_version"] == 8 and again["crypto_cipher"] == "aes128"
     assert [n["name"] for n in again["nodes"]] == ["pve1", "pve2", "pve3"]
     assert again["_tree"]["interfaces"][0]["knet_link_priority"] == "10"
-    pvecm.set_quorum_device(again, None)
-    text = pvecm.render_conf(again)
+    C.set_quorum_device(again, None)
+    text = C.render_conf(again)
     assert "device" not in text and "provider: corosync_votequorum" in text
 
 
 def test_a_fresh_cluster_is_written_as_pve_create_conf_does():
     cluster = {"cluster_name": "lab", "config_version": 1, "links": [0],
                "nodes": [{"name": "pve1", "nodeid": "1", "quorum_votes": "1", "ring0_addr": "10.0.0.1"}]}
-    assert pvecm.render_conf(cluster) == (
+    assert C.render_conf(cluster) == (
         "logging {\n  debug: off\n  to_syslog: yes\n}\n\n"
         "nodelist {\n  node {\n    name: pve1\n    nodeid: 1\n    quorum_votes: 1\n    ring0_addr: 10.0.0.1\n  }\n}\n\n"
         "quorum {\n  provider: corosync_votequorum\n}\n\n"
@@ -104,9 +105,9 @@ def test_a_fresh_cluster_is_written_as_pve_create_conf_does():
 
 def test_parse_errors_are_pves():
     with pytest.raises(L.PVEError, match="missing ':' after key 'totem'"):
-        pvecm.parse_conf("totem\n")
+        C.parse_conf("totem\n")
     with pytest.raises(L.PVEError, match="section 'totem' already exists"):
-        pvecm.parse_conf("totem {\n}\ntotem {\n}\n")
+        C.parse_conf("totem {\n}\ntotem {\n}\n")
 
 
 # ---------------------------------------------------------------- delnode
@@ -156,7 +157,7 @@ def test_delnode_kills_the_node_and_bumps_the_version_keeping_the_rest(cluster_d
     after = pvecm.read_cluster()
     assert [n["name"] for n in after["nodes"]] == ["pve1"]
     assert after["config_version"] == 8
-    assert pvecm.quorum_device(after)["net"]["host"] == "10.254.10.50"
+    assert C.quorum_device(after)["net"]["host"] == "10.254.10.50"
     assert after["crypto_cipher"] == "aes256"
 
 

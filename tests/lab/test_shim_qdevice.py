@@ -12,6 +12,7 @@ import types
 
 import pytest
 
+from lab.pve import corosync as C
 from lab.shims import pvecm, qdevice as QD
 from lab.shims import pvelib as L
 
@@ -74,7 +75,7 @@ def test_setup_runs_pves_steps_in_order_and_writes_the_device(env, capsys):
     ]
     conf = pvecm.read_cluster()
     assert conf["config_version"] == 8
-    assert pvecm.quorum_device(conf) == {"model": "net", "votes": "1",
+    assert C.quorum_device(conf) == {"model": "net", "votes": "1",
                                          "net": {"tls": "on", "host": "10.254.10.50", "algorithm": "ffsplit"}}
     assert (env.pve / "corosync.conf").read_text() == PVE_CONF.replace("config_version: 7", "config_version: 8")
     out = capsys.readouterr().out
@@ -106,7 +107,7 @@ def test_forced_setup_on_an_odd_cluster_uses_lms_without_votes(env):
     (env.tmp / "nssdb").mkdir()
     QD.cmd_qdevice(["setup", "10.254.10.50", "--force"], pvecm)
     assert not (env.tmp / "nssdb").exists()  # rmtree'd by --force (the fake certutil made no new one)
-    assert pvecm.quorum_device(pvecm.read_cluster()) == {
+    assert C.quorum_device(pvecm.read_cluster()) == {
         "model": "net", "net": {"tls": "on", "host": "10.254.10.50", "algorithm": "lms"}}
 
 

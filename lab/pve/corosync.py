@@ -1,0 +1,160 @@
+"""corosync.conf as PVE reads and writes it (pve-cluster PVE::Corosync parse_conf/write_conf), and the members corosync
+sees online. The shims and the lab's daemons use it; it imports neither."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from .errors import PVEError
+
+PVE_COROSYNC_CONF = Path("/etc/pve/corosync.conf")
+LOCAL_COROSYNC_CONF = Path("/etc/corosync/corosync.conf")
+
+
+# The cluster dict: the totem section's keys at top level (cluster_name, config_version as int, crypto_*, ...),
+# "nodes" (list of node dicts), "links" (link numbers), and "_tree": every other section (logging, quorum
+# with its device, anything else) and each interface's own keys, so that a rewrite keeps what it did not touch.
+ARRAY_SECTIONS = ("node", "interface")  # pve-cluster PVE::Corosync $conf_array_sections
+CLUSTER_KEYS = ("nodes", "links", "_tree")
+
+
+def parse_tree(text: str) -> dict:
+    """PVE::Corosync::parse_conf: whitespace tokens, `key {` opens a section (node/interface repeat), `key: value`."""
+    raw = re.sub(r"#.*$", "", text, flags=re.M)
+    tokens = raw.split()
+    main: dict = {}
+    stack, section = [], main
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if nxt == "{":
+            new: dict = {}
+            if tok in ARRAY_SECTIONS:
+                section.setdefault(tok, []).append(new)
+            elif tok not in section:
+                section[tok] = new
+            else:
+                raise PVEError(f"section '{tok}' already exists and not marked as array!", 255)
+            stack.append(section)
+            section = new
+            i += 2
+            continue
+        if tok == "}":
+            if not stack:
+                raise PVEError("parse error - uncexpected '}'", 255)
+            section = stack.pop()
+            i += 1
+            continue
+        if not tok.endswith(":"):
+            raise PVEError(f"missing ':' after key '{tok}'", 255)
+        if nxt is None:
+            raise PVEError(f"parse error - no value for '{tok[:-1]}'", 255)
+        section[tok[:-1]] = nxt
+        i += 2
+    return main
+
+
+def dump_tree(section: dict, prefix: str = "") -> str:
+    """PVE::Corosync::write_conf's dump: keys sorted, nested sections indented by two, a blank line after each
+    top-level section; repeated sections (node, interface) in the order of their hash keys (name, linknumber)."""
+    raw = ""
+    for k in sorted(section):
+        v = section[k]
+        if isinstance(v, dict):
+            raw += f"{prefix}{k} {{\n" + dump_tree(v, prefix + "  ") + f"{prefix}}}\n" + ("" if prefix else "\n")
+        elif isinstance(v, list):
+            for child in v:
+                raw += f"{prefix}{k} {{\n" + dump_tree(child, prefix + "  ") + f"{prefix}}}\n"
+        else:
+            raw += f"{prefix}{k}: {v}\n"
+    return raw
+
+
+def parse_conf(text: str) -> dict:
+    """corosync.conf -> the cluster dict (see above)."""
+    tree = parse_tree(text)
+    totem = dict(tree.get("totem", {}))
+    ifaces = totem.pop("interface", [])
+    cluster = {k: v for k, v in totem.items()}
+    cluster["nodes"] = [dict(n) for n in tree.get("nodelist", {}).get("node", [])]
+    cluster["links"] = [int(i.get("linknumber", i.get("ringnumber", 0))) for i in ifaces] or [0]
+    cluster["config_version"] = int(cluster.get("config_version", 1))
+    rest = {k: v for k, v in tree.items() if k not in ("totem", "nodelist")}
+    rest["interfaces"] = {int(i.get("linknumber", i.get("ringnumber", 0))): dict(i) for i in ifaces}
+    cluster["_tree"] = rest
+    return cluster
+
+
+def render_conf(cluster: dict) -> str:
+    """corosync.conf as PVE writes it (PVE::Corosync::create_conf + write_conf): knet, `secauth: on`, no crypto_*
+    keys unless someone added them; every section this shim does not manage (quorum.device, logging, an
+    interface's knet_link_priority, ...) as it was read."""
+    rest = dict(cluster.get("_tree") or {})
+    old_ifaces = rest.pop("interfaces", {})
+    tree = {k: v for k, v in rest.items()}
+    tree.setdefault("logging", {"debug": "off", "to_syslog": "yes"})
+    tree.setdefault("quorum", {"provider": "corosync_votequorum"})
+    # write_conf: hash_to_array over the nodelist keyed by name (ring0_addr without one), interfaces by number
+    nodes = {n.get("name") or n.get("ring0_addr"): n for n in cluster["nodes"]}
+    tree["nodelist"] = {"node": [nodes[k] for k in sorted(nodes)]}
+    ifaces = {str(i): dict(old_ifaces.get(i) or {"linknumber": str(i)}) for i in cluster["links"]}
+    totem = {k: str(v) for k, v in cluster.items() if k not in CLUSTER_KEYS}
+    totem.setdefault("ip_version", "ipv4-6")
+    totem.setdefault("link_mode", "passive")
+    totem.setdefault("secauth", "on")
+    totem.setdefault("version", "2")
+    totem["interface"] = [ifaces[k] for k in sorted(ifaces)]
+    tree["totem"] = totem
+    return dump_tree(tree)
+
+
+def quorum_device(cluster: dict) -> dict | None:
+    """The quorum { device { ... } } section (model, votes, net { tls, host, algorithm }), or None."""
+    return ((cluster.get("_tree") or {}).get("quorum") or {}).get("device")
+
+
+def set_quorum_device(cluster: dict, device: dict | None) -> None:
+    quorum = cluster.setdefault("_tree", {}).setdefault("quorum", {"provider": "corosync_votequorum"})
+    if device is None:
+        quorum.pop("device", None)
+    else:
+        quorum["device"] = device
+
+
+def read_cluster(path: Path | None = None) -> dict | None:
+    try:
+        return parse_conf((path or PVE_COROSYNC_CONF).read_text())
+    except FileNotFoundError:
+        return None
+
+
+
+
+def node_names(cluster: dict | None) -> list[str]:
+    return sorted(n["name"] for n in cluster["nodes"]) if cluster else []
+
+
+def quorate() -> bool | None:
+    """This host's corosync quorum (corosync-quorumtool -s: 0 quorate, 2 not); None outside a cluster."""
+    if not LOCAL_COROSYNC_CONF.exists():
+        return None
+    try:
+        return subprocess.run(["corosync-quorumtool", "-s"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def online_members(cluster: dict | None) -> list[str]:
+    """The members corosync sees now (corosync-quorumtool -l), by name: the nodelist's name for each nodeid. With a
+    QDevice the list has a flags column and the device's own row (nodeid 0), which is no member."""
+    if not cluster:
+        return []
+    try:
+        listed = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    by_id = {str(n.get("nodeid")): n["name"] for n in cluster["nodes"]}
+    return sorted(by_id[parts[0]] for parts in (line.split() for line in listed.splitlines())
+                  if parts and parts[0].isdigit() and parts[0] in by_id)
