@@ -158,6 +158,11 @@ def start_pmxcfs(paths: Paths, name: str) -> None:
     _start_in_host(paths, name, "pmxcfs", ["-m", "lab.pmxcfs"])
 
 
+def start_ha(paths: Paths, name: str) -> None:
+    """pve-ha-crm and pve-ha-lrm (lab/hamanager.py): the CRM and the LRM of this host."""
+    _start_in_host(paths, name, "ha", ["-m", "lab.hamanager"])
+
+
 def api_token(paths: Paths) -> str:
     """root@pam's privsep=0 token for the stack's secret apiToken (idempotent: the same token every time)."""
     from .api.auth import bootstrap_token
@@ -272,6 +277,7 @@ def up(paths: Paths | None = None, count: int | None = None, pve: int | None = N
     for h in hosts:
         start_api(paths, h)
         start_pmxcfs(paths, h)
+        start_ha(paths, h)
     pbs.up(paths)
     for h in hosts:
         if not wait_port(mgmt_addr(h), 8006, 15):

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from . import schema
 from . import store
-from .cluster_ha import lab_ha_state
 from .nodes import guests, node_stats
-from ..pve import storage_plugins
+from ..pve import ha, storage_plugins
 
 # ---------------------------------------------------------------- status, resources, qdevice
 def cluster_status(api, ident, p):
@@ -56,14 +55,15 @@ def cluster_resources(api, ident, p):
     if typ in (None, "node"):
         stats = node_stats()
         has_ha = bool(api.store.sections("ha/resources.cfg"))
-        maint = set(lab_ha_state(api).get("maintenance", []))
+        # The CRM's node states (lab/pve/ha.py), as pmxcfs's resources list reports them.
+        hastate = ha.read_json(api.store.dir / ha.MANAGER_STATUS).get("node_status", {})
         for name in sorted(api.node_names()):
             if not api.has(ident, f"/nodes/{name}", "Sys.Audit"):
                 continue
             e = {"id": f"node/{name}", "type": "node", "node": name,
                  "status": "online" if name in online else "offline", "level": "", "cgroup-mode": 2}
             if has_ha:
-                e["hastate"] = ("maintenance" if name in maint else "online") if name in online else "unknown"
+                e["hastate"] = hastate.get(name, "unknown")
             if name in online:
                 e.update(stats)
             out.append(e)

@@ -2,12 +2,12 @@
 in ha/groups.cfg, ha/resources.cfg and ha/rules.cfg (pve-ha-manager's PVE/API2/HA/*.pm)."""
 from __future__ import annotations
 
-import json
 import re
 import time
 
 from . import schema
 from . import store
+from ..pve import ha
 from .core import APIError, check_digest, existing_section, fail, typed
 from ..shims import pvelib
 
@@ -334,63 +334,6 @@ def delete_rule(api, ident, p):
 
 
 # ---------------------------------------------------------------- status (as `ha-manager status`)
-def lab_ha_state(api) -> dict:
-    try:
-        return json.loads(api.store.read_text("ha/lab-manager-status.json") or "{}")
-    except ValueError:
-        return {}
-
-
 def current_status(api, ident, p):
-    q = api.cluster.quorate()
-    quorate = q is not False
-    now = int(time.time())
-    tstr = time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(now))
-    out = [{"id": "quorum", "type": "quorum", "node": api.node, "quorate": 1 if quorate else 0,
-            "status": "OK" if quorate else f"No quorum on node '{api.node}'!"}]
-    resources = api.store.sections("ha/resources.cfg")
-    online = sorted(api.online()) if quorate else [api.node]
-    st = lab_ha_state(api)
-    maint = set(st.get("maintenance", []))
-    if resources and quorate:
-        master = online[0] if online else api.node
-        out.append({"id": "master", "type": "master", "node": master, "timestamp": now,
-                    "status": f"{master} (active, {tstr})"})
-        for n in sorted(api.node_names()):
-            mode = "maintenance mode" if n in maint else ("active" if n in online else "old timestamp - dead?")
-            out.append({"id": f"lrm:{n}", "type": "lrm", "node": n, "timestamp": now,
-                        "status": f"{n} ({mode}, {tstr})"})
-    groups = {i: o for _, i, o in api.store.sections("ha/groups.cfg")}
-    rules = api.store.sections("ha/rules.cfg") if api.major >= 9 else []
-    for t, i, o in resources:
-        sid = f"{t}:{i}"
-        state = o.get("state", "started")
-        state = {"enabled": "started", "disabled": "stopped"}.get(state, state)
-        prio = None
-        restricted = False
-        g = groups.get(o.get("group", ""))
-        if g:
-            prio = {n.split(":")[0]: int(n.split(":")[1]) if ":" in n else 0 for n in schema.split_list(g.get("nodes", ""))}
-            restricted = g.get("restricted") == "1"
-        for rt, _, ro in rules:
-            if rt == "node-affinity" and sid in schema.split_list(ro.get("resources", "")) and "disable" not in ro:
-                prio = {n.split(":")[0]: int(n.split(":")[1]) if ":" in n else 0 for n in schema.split_list(ro.get("nodes", ""))}
-                restricted = ro.get("strict") == "1"
-        cands = [n for n in online if n not in maint]
-        if prio:
-            inside = sorted((n for n in cands if n in prio), key=lambda n: (-prio[n], n))
-            cands = inside or ([] if restricted else cands)
-        node = st.get("placement", {}).get(sid)
-        if node not in cands:
-            node = cands[0] if cands else api.node
-        if not quorate and state == "started":
-            state = "freeze"
-        e = {"id": f"service:{sid}", "type": "service", "sid": sid, "node": node, "state": state,
-             "crm_state": state, "request_state": o.get("state", "started"),
-             "max_restart": int(o.get("max_restart", 1)), "max_relocate": int(o.get("max_relocate", 1)),
-             "status": f"{sid} ({node}, {state})"}
-        if o.get("group"):
-            e["group"] = o["group"]
-        out.append(e)
-    return out
-
+    """What the lab's CRM and LRMs last wrote (lab/pve/ha.py), as PVE::API2::HA::Status->status returns it."""
+    return ha.status(api.store.dir, api.node, api.cluster.quorate() is not False, api.major, time.time())

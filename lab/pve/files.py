@@ -3,6 +3,8 @@
 The API (lab/api) and the shims (lab/shims) both use these; this module imports neither."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -65,3 +67,16 @@ def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
         for conf in sorted(((pve_dir or PVE) / "nodes").glob(f"*/{sub}/*.conf")):
             found[conf.stem] = {"node": conf.parent.parent.name, "type": kind}
     return found
+
+
+@contextlib.contextmanager
+def locked(pve_dir: Path, name: str):
+    """The flock on PVE_DIR/priv/lock/NAME.lock that pvelib.cfs_lock takes too (pmxcfs's cfs_lock_* stand-in)."""
+    d = pve_dir / "priv" / "lock"
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d / f"{name}.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)

@@ -8,13 +8,15 @@ import time
 from collections import OrderedDict
 
 from . import pvelib as L
+from ..pve import corosync as C
+from ..pve import ha as HA_CORE
 
 USAGE = """USAGE: ha-manager <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
 Stands in for Proxmox VE's `ha-manager`: keeps /etc/pve/ha/groups.cfg, resources.cfg and
-rules.cfg in PVE's section-config format. There are no guests and no CRM/LRM in the lab:
-`status` reports the real corosync quorum of this host and places each started service on
-the first online, non-maintenance node by group priority.
+rules.cfg in PVE's section-config format; crm-command queues for the lab's CRM (lab/pve/ha.py,
+run by each host's lab.hamanager), and `status` prints what the CRM and LRMs last wrote, with
+the real corosync quorum of this host.
 
        ha-manager add <sid> [--state started|stopped|enabled|disabled|ignored] [--group G]
                             [--max_restart N] [--max_relocate N] [--comment TEXT]
@@ -39,7 +41,6 @@ HA = L.PVE / "ha"
 GROUPS = HA / "groups.cfg"
 RESOURCES = HA / "resources.cfg"
 RULES = HA / "rules.cfg"
-LAB_STATE = HA / "lab-manager-status.json"
 
 # Options are the API methods' parameters (pve-ha-manager PVE/CLI/ha_manager.pm maps each command to one),
 # from PVE's schema for the lab's PVE major: e.g. `failback` only on PVE 9, `rules` not on PVE 8.
@@ -80,17 +81,6 @@ def parse_nodes(spec: str) -> OrderedDict:
     if not out:
         raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
     return out
-
-
-def lab_state() -> dict:
-    try:
-        return json.loads(LAB_STATE.read_text())
-    except (OSError, ValueError):
-        return {"maintenance": []}
-
-
-def save_lab_state(st: dict) -> None:
-    L.write_file_atomic(LAB_STATE, json.dumps(st, indent=1) + "\n")
 
 
 # ---------------------------------------------------------------- resources
@@ -298,6 +288,8 @@ def cmd_rules(argv):
 
 # ---------------------------------------------------------------- crm-command
 def cmd_crm(argv):
+    """PVE::CLI::ha_manager crm-command: checked here as PVE's CLI and API check it, then queued in
+    /etc/pve/ha/crm_commands for the CRM's next round (lab/pve/ha.py), which may still drop it."""
     if not argv:
         raise L.PVEError(f"400 not enough arguments\n{USAGE}", 255)
     sub = argv[0]
@@ -311,22 +303,18 @@ def cmd_crm(argv):
                              f"name\nha-manager crm-command node-maintenance {action} <node>", 255)
         if node not in cluster_nodes():  # PVE::Cluster::check_node_exists (pmxcfs's nodelist)
             raise L.PVEError(f"no such cluster node '{node}'", 255)
-        # PVE queues `enable-node-maintenance NODE` for the CRM (PVE::HA::Config::queue_crm_commands under the
-        # HA domain lock); the CRM then moves the node's services away. The lab's placement applies it at once.
-        with L.cfs_lock("domain-ha"):
-            st = lab_state()
-            m = set(st.get("maintenance", []))
-            (m.add if action == "enable" else m.discard)(node)
-            st["maintenance"] = sorted(m)
-            save_lab_state(st)
+        HA_CORE.queue_command(L.PVE, f"{action}-node-maintenance {node}")
         return 0
     if sub in ("migrate", "relocate"):
         pos, _ = L.parse_args(argv[1:], {}, 2, USAGE)
-        sid = norm_sid(pos[0])
-        with L.cfs_lock("domain-ha"):
-            st = lab_state()
-            st.setdefault("placement", {})[sid] = pos[1]
-            save_lab_state(st)
+        sid, node = norm_sid(pos[0]), pos[1]
+        typ, vmid = sid.split(":")
+        opts = next((o for t, i, o in L.read_sections(RESOURCES) if t == typ and i == vmid), None)
+        if opts is None or opts.get("state") == "ignored":  # API2/HA/Resources.pm service_is_ha_managed
+            raise L.PVEError(f"resource '{sid}' is not HA managed", 255)
+        if node not in cluster_nodes():
+            raise L.PVEError(f"no such cluster node '{node}'", 255)
+        HA_CORE.queue_command(L.PVE, f"{sub} {sid} {node}")
         return 0
     if sub == "stop":
         pos, _ = L.parse_args(argv[1:], {}, 2, USAGE)
@@ -335,104 +323,18 @@ def cmd_crm(argv):
 
 
 # ---------------------------------------------------------------- status
-def online_nodes() -> list[str]:
-    """Cluster members that corosync currently sees (or this node alone if not clustered)."""
-    me = L.nodename()
-    if L.quorate() is None:
-        return [me]
-    res = L.run(["corosync-quorumtool", "-l"], check=False, timeout=10)
-    names = []
-    for line in res.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":  # nodeid 0: a QDevice, no node
-            # The name is the last column (with a QDevice a flags column, e.g. A,V,NMW, comes before it).
-            name = [p for p in parts[2:] if p != "(local)"][-1]
-            n = L.resolve_host(name) or name
-            names.append(n)
-    return names or [me]
-
-
 def cluster_nodes() -> list[str]:
     """The nodes pmxcfs knows: the corosync nodelist of /etc/pve/corosync.conf, this node alone outside a cluster."""
     from .pvecm import read_cluster
 
-    cluster = read_cluster() if L.COROSYNC_CONF.exists() else None
-    return sorted(n["name"] for n in cluster["nodes"]) if cluster else [L.nodename()]
-
-
-def crs_extra() -> str:
-    """Status.pm master line: ' - static load CRS' (and the like) when datacenter.cfg sets crs: ha=... not basic."""
-    try:
-        text = (L.PVE / "datacenter.cfg").read_text()
-    except OSError:
-        return ""
-    for line in text.splitlines():
-        if line.startswith("crs:"):
-            for part in line.split(":", 1)[1].strip().split(","):
-                key, _, value = part.partition("=")
-                if key.strip() == "ha" and value.strip() and value.strip() != "basic":
-                    return f" - {value.strip()} load CRS"
-    return ""
-
-
-def placements(nodes: list[str], maint: set, st: dict) -> list[tuple[str, str, str]]:
-    """(sid, node, state) of each HA resource: its group's best online, non-maintenance node (a node in
-    maintenance mode is never picked: the CRM moves its services away)."""
-    me = L.nodename()
-    group_sections = {i: opts for t, i, opts in L.read_sections(GROUPS)}
-    out = []
-    for typ, vmid, opts in L.read_sections(RESOURCES):
-        sid = f"{typ}:{vmid}"
-        state = opts.get("state", "started")
-        state = {"enabled": "started", "disabled": "stopped"}.get(state, state)
-        cands = [n for n in nodes if n not in maint]
-        gopts = group_sections.get(opts.get("group", ""))
-        if gopts is not None:
-            g = parse_nodes(gopts.get("nodes", ""))
-            in_group = sorted((n for n in cands if n in g), key=lambda n: (-g[n], n))
-            cands = in_group or ([] if gopts.get("restricted") == "1" else sorted(cands))
-        else:
-            cands = sorted(cands)
-        node = st.get("placement", {}).get(sid)
-        if node not in cands:
-            node = cands[0] if cands else me
-        out.append((sid, node, state))
-    return out
+    return C.node_names(read_cluster()) or [L.nodename()]
 
 
 def cmd_status(argv):
     """PVE::CLI::ha_manager status: '$type $status' of each entry of PVE::API2::HA::Status->status."""
-    _, o = L.parse_args(argv, {"verbose": "bool"}, 0, USAGE)
-    q = L.quorate()
-    me = L.nodename()
-    now = time.ctime()  # perl's scalar localtime
-    watchdog = L.pve_major() >= 9  # pve-ha-manager 5.1.3+ (PVE 9.1): fencing line and LRM watchdog state
-    print("quorum OK" if q in (True, None) else f"quorum No quorum on node '{me}'!")
-    online = online_nodes() if q is not False else [me]
-    st = lab_state()
-    maint = set(st.get("maintenance", []))
-    services = placements(online, maint, st)
-    crm_active = bool(services) and q is not False
-    if crm_active:
-        print(f"master {sorted(online)[0]} (active, {now}){crs_extra()}")
-    if watchdog:
-        print("fencing armed (CRM watchdog active)" if crm_active else "fencing standby (CRM watchdog standby)")
-    if crm_active:
-        for n in cluster_nodes():
-            active_count = sum(1 for _, node, state in services if node == n and state == "started")
-            if n not in online:
-                status, wd = ("maintenance mode" if n in maint else "old timestamp - dead?"), "watchdog standby"
-            elif n in maint:
-                status, wd = "maintenance mode", "watchdog active"
-            elif active_count:
-                status, wd = "active", "watchdog active"
-            else:
-                status, wd = "idle", "watchdog standby"  # wait_for_agent_lock without active services
-            print(f"lrm {n} ({status}, {wd + ', ' if watchdog else ''}{now})")
-    for sid, node, state in services:
-        if q is False:
-            state = "freeze" if state == "started" else state
-        print(f"service {sid} ({node}, {state})")
+    L.parse_args(argv, {"verbose": "bool"}, 0, USAGE)
+    for entry in HA_CORE.status(L.PVE, L.nodename(), L.quorate() is not False, L.pve_major(), time.time()):
+        print(f"{entry['type']} {entry['status']}")
     return 0
 
 

@@ -1,8 +1,10 @@
 """HA groups/resources/rules over the API, in the format of (and readable by) the ha-manager shim."""
+import time
 from collections import OrderedDict
 
 import pytest
 
+from lab.pve import ha
 from lab.shims import ha_manager, pvelib
 
 
@@ -105,8 +107,12 @@ def test_status_current(lab):
     c.post("/cluster/ha/resources", {"sid": "vm:100", "group": "grp"})
     st = c.get("/cluster/ha/status/current")[2]["data"]
     assert st[0] == {"id": "quorum", "type": "quorum", "node": "pve1", "quorate": 1, "status": "OK"}
+    assert [(e["node"], e["state"]) for e in st if e["type"] == "service"] == [("pve1", "queued")]  # no CRM round yet
+    ha.crm_round(lab.pve, "pve1", ["pve1", "pve2", "pve3"], ["pve1", "pve2", "pve3"], 8, time.time(), lambda m: None)
+    st = c.get("/cluster/ha/status/current")[2]["data"]
     svc = [e for e in st if e["type"] == "service"][0]
     assert svc["sid"] == "vm:100" and svc["node"] == "pve2" and svc["state"] == "started"
+    assert (lab.pve / "nodes" / "pve2" / "qemu-server" / "100.conf").exists()  # the CRM moved it to its group's node
     lab.quorum["quorate"] = False
     st = c.get("/cluster/ha/status/current")[2]["data"]
     assert st[0]["quorate"] == 0 and st[0]["status"] == "No quorum on node 'pve1'!"
