@@ -15,10 +15,6 @@ from ..shims import pvelib
 HA_LOCK = "domain-ha"
 
 
-def _groups_migrated(api) -> bool:
-    return not api.store.sections("ha/groups.cfg")
-
-
 def _parse_sid(api, sid: str) -> tuple[str, str]:
     if sid.isdigit():
         guest = pvelib.vmlist(api.store.dir).get(sid)
@@ -44,15 +40,13 @@ def _group_entry(api, name, opts, digest):
 
 
 def list_groups(api, ident, p):
-    if api.major >= 9 and _groups_migrated(api):
-        fail("cannot index groups: ha groups have been migrated to rules")
+    ha.refuse_groups_once_migrated(api.store.dir, api.major, "index groups")
     digest = api.store.digest("ha/groups.cfg")
     return [_group_entry(api, i, o, digest) for t, i, o in api.store.sections("ha/groups.cfg") if t == "group"]
 
 
 def get_group(api, ident, p):
-    if api.major >= 9 and _groups_migrated(api):
-        fail("cannot read group: ha groups have been migrated to rules")
+    ha.refuse_groups_once_migrated(api.store.dir, api.major, "read group")
     for t, i, o in api.store.sections("ha/groups.cfg"):
         if i == p["group"]:
             return _group_entry(api, i, o, api.store.digest("ha/groups.cfg"))
@@ -60,8 +54,7 @@ def get_group(api, ident, p):
 
 
 def create_group(api, ident, p):
-    if api.major >= 9 and _groups_migrated(api):
-        fail("cannot create group: ha groups have been migrated to rules")
+    ha.refuse_groups_once_migrated(api.store.dir, api.major, "create group")
     if p.get("type", "group") != "group":
         fail("types does not match")
     name = p["group"]
@@ -86,8 +79,7 @@ def _apply_delete(opts: dict, delete: str | None, allowed: dict, required=(), se
 
 
 def update_group(api, ident, p):
-    if api.major >= 9 and _groups_migrated(api):
-        fail("cannot update group: ha groups have been migrated to rules")
+    ha.refuse_groups_once_migrated(api.store.dir, api.major, "update group")
     name = p["group"]
     with api.store.lock(HA_LOCK):
         secs, sec = existing_section(api.store, "ha/groups.cfg", name, p.get("digest"),
@@ -102,8 +94,7 @@ def update_group(api, ident, p):
 
 
 def delete_group(api, ident, p):
-    if api.major >= 9 and _groups_migrated(api):
-        fail("cannot delete group: ha groups have been migrated to rules")
+    ha.refuse_groups_once_migrated(api.store.dir, api.major, "delete group")
     name = p["group"]
     with api.store.lock(HA_LOCK):
         secs = api.store.sections("ha/groups.cfg")
@@ -131,7 +122,7 @@ def _resource_entry(api, typ, vmid, opts, digest, exclude_group=False):
 
 def list_resources(api, ident, p):
     digest = api.store.digest("ha/resources.cfg")
-    excl = api.major >= 9 and _groups_migrated(api)
+    excl = api.major >= 9 and ha.groups_migrated(api.store.dir)
     groups = {i for _, i, _ in api.store.sections("ha/groups.cfg")}
     out = []
     for t, i, o in api.store.sections("ha/resources.cfg"):
@@ -148,7 +139,7 @@ def get_resource(api, ident, p):
     typ, vmid = _parse_sid(api, p["sid"])
     for t, i, o in api.store.sections("ha/resources.cfg"):
         if t == typ and i == vmid:
-            excl = api.major >= 9 and _groups_migrated(api)
+            excl = api.major >= 9 and ha.groups_migrated(api.store.dir)
             return _resource_entry(api, t, i, o, api.store.digest("ha/resources.cfg"), excl)
     fail(f"no such resource '{typ}:{vmid}'")
 
@@ -160,7 +151,7 @@ def create_resource(api, ident, p):
     typ, vmid = _parse_sid(api, p["sid"])
     if p.get("type") and p["type"] != typ:
         fail("types does not match")
-    if "group" in p and api.major >= 9 and _groups_migrated(api):
+    if "group" in p and api.major >= 9 and ha.groups_migrated(api.store.dir):
         fail("invalid parameter 'group': ha groups have been migrated to rules")
     missing = pvelib.ha_guest_missing(typ, vmid, api.store.dir)
     if missing:
@@ -181,7 +172,7 @@ def update_resource(api, ident, p):
     if p.get("type") and p["type"] != typ:
         fail("types does not match")
     if p.get("group"):
-        if api.major >= 9 and _groups_migrated(api):
+        if api.major >= 9 and ha.groups_migrated(api.store.dir):
             fail("invalid parameter 'group': ha groups have been migrated to rules")
         if not any(i == p["group"] for _, i, _ in api.store.sections("ha/groups.cfg")):
             fail(f"HA group '{p['group']}' does not exist")
@@ -283,8 +274,7 @@ def _check_rule_opts(api, typ, p, create):
 
 
 def create_rule(api, ident, p):
-    if not _groups_migrated(api):
-        fail("cannot create ha rule: ha groups have not been migrated yet")
+    ha.refuse_rules_before_migration(api.store.dir, "create ha rule")
     typ, rid = p["type"], p["rule"]
     if p.get("disable") == "0":
         p.pop("disable")
@@ -302,8 +292,7 @@ def create_rule(api, ident, p):
 
 
 def update_rule(api, ident, p):
-    if not _groups_migrated(api):
-        fail("cannot update ha rule: ha groups have not been migrated yet")
+    ha.refuse_rules_before_migration(api.store.dir, "update ha rule")
     rid = p["rule"]
     if p.get("disable") == "0":
         p.pop("disable")

@@ -24,12 +24,30 @@ import time
 from pathlib import Path
 
 from . import files
+from .errors import PVEError
 
 RESOURCES, GROUPS, RULES = "ha/resources.cfg", "ha/groups.cfg", "ha/rules.cfg"
 MANAGER_STATUS, CRM_COMMANDS = "ha/manager_status", "ha/crm_commands"
 LAB_FENCE_SECONDS = 20
 STALE_SECONDS = 30  # Status.pm: an LRM or master timestamp older than this is "old timestamp - dead?"
 CONFIG_DIRS = {"vm": "qemu-server", "ct": "lxc"}
+
+
+def groups_migrated(pve: Path) -> bool:
+    """Config.pm have_groups_been_migrated: no group left."""
+    return not files.read_sections(pve / GROUPS)
+
+
+def refuse_groups_once_migrated(pve: Path, major: int, action: str) -> None:
+    """API2/HA/Groups.pm on PVE 9: once groups are migrated, they are rules."""
+    if major >= 9 and groups_migrated(pve):
+        raise PVEError(f"cannot {action}: ha groups have been migrated to rules")
+
+
+def refuse_rules_before_migration(pve: Path, action: str) -> None:
+    """API2/HA/Rules.pm: while a group is left, the groups rule placement (PVE 8's way, or PVE 9 mid-upgrade)."""
+    if not groups_migrated(pve):
+        raise PVEError(f"cannot {action}: ha groups have not been migrated yet")
 
 
 def lrm_status_path(pve: Path, node: str) -> Path:

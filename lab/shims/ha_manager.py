@@ -173,6 +173,7 @@ def cmd_config(argv):
 # ---------------------------------------------------------------- groups
 def cmd_groupadd(argv):
     pos, o = L.parse_args(argv, GROUP_ADD_OPTS, 1, USAGE)
+    HA_CORE.refuse_groups_once_migrated(L.PVE, L.pve_major(), "create group")
     name = pos[0]
     if "nodes" not in o:
         raise L.PVEError("400 Parameter verification failed.\nnodes: property is missing and it is not optional", 255)
@@ -194,6 +195,7 @@ def cmd_groupadd(argv):
 
 def cmd_groupset(argv):
     pos, o = L.parse_args(argv, GROUP_SET_OPTS, 1, USAGE)
+    HA_CORE.refuse_groups_once_migrated(L.PVE, L.pve_major(), "update group")
     name = pos[0]
     if "nodes" in o:
         parse_nodes(o["nodes"])
@@ -209,6 +211,7 @@ def cmd_groupset(argv):
 
 def cmd_groupremove(argv):
     pos, _ = L.parse_args(argv, {}, 1, USAGE)
+    HA_CORE.refuse_groups_once_migrated(L.PVE, L.pve_major(), "delete group")
     name = pos[0]
     with L.cfs_lock("domain-ha"):
         secs = L.read_sections(GROUPS)
@@ -223,6 +226,7 @@ def cmd_groupremove(argv):
 
 def cmd_groupconfig(argv):
     _, o = L.parse_args(argv, {"output-format": "str"}, 0, USAGE)
+    HA_CORE.refuse_groups_once_migrated(L.PVE, L.pve_major(), "index groups")
     secs = L.read_sections(GROUPS)
     if o.get("output-format", "text").startswith("json"):
         print(json.dumps([dict(group=i, type=t, **opts) for t, i, opts in secs]))
@@ -255,6 +259,7 @@ def cmd_rules(argv):
     if sub in ("add", "set"):
         pos, o = L.parse_args(rest, RULE_ADD_OPTS if sub == "add" else RULE_SET_OPTS, 2, USAGE)
         typ, rid = pos
+        HA_CORE.refuse_rules_before_migration(L.PVE, f"{'create' if sub == 'add' else 'update'} ha rule")
         if typ not in ("node-affinity", "resource-affinity"):
             raise L.PVEError(f"400 Parameter verification failed.\ntype: value '{typ}' does not have a value in the enumeration 'node-affinity, resource-affinity'", 255)
         if "resources" in o:

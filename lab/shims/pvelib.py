@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..common import pid_alive
 from ..pve import release
-from ..pve import files
+from ..pve import corosync, files
 from ..pve.errors import PVEError
 
 HOST_INFO = Path("/etc/lab-host.json")
@@ -264,9 +264,7 @@ def member_ssh(node: str, ip: str, *extra_options: str) -> list[str]:
 def members() -> dict[str, dict]:
     """PVE::Cluster::get_members as pmxcfs reports it: {node: {"id", "ip", "online"}} from the nodelist of
     /etc/pve/corosync.conf (ip: ring0_addr) and this host's real corosync membership; {} outside a cluster."""
-    from .pvecm import read_cluster  # lazily: pvecm imports this module
-
-    cluster = read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
+    cluster = corosync.read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
     if cluster is None:
         return {}
     online = set()

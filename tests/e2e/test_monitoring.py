@@ -45,11 +45,16 @@ def test_bad_tokens_are_refused(fresh_lab, root_token):
 
 
 def test_api_and_shims_agree(fresh_lab, root_token):
-    status, _ = api(fresh_lab, "POST", "/cluster/ha/groups", root_token, group="api_group", nodes="pve1:2,pve3:1")
-    assert status == 200
-    assert "group: api_group" in fresh_lab.ok("pve2", "ha-manager groupconfig")
+    # PVE 9: no group left, so the API refuses groups as the CLI does, and placement is a rule.
+    status, detail = api(fresh_lab, "POST", "/cluster/ha/groups", root_token, group="api_group", nodes="pve1:2,pve3:1")
+    assert status == 500 and "cannot create group: ha groups have been migrated to rules" in detail
+    assert "migrated to rules" in fresh_lab.ssh("pve2", "ha-manager groupconfig").stderr
     assert "does not exist in cluster" in fresh_lab.ssh("pve3", "ha-manager add vm:101").stderr
-    fresh_lab.ok("pve3", "qm create 101 --name api-guest --memory 256 && ha-manager add vm:101 --group api_group --state started")
+    fresh_lab.ok("pve3", "qm create 101 --name api-guest --memory 256 && ha-manager add vm:101 --state started")
+    status, _ = api(fresh_lab, "POST", "/cluster/ha/rules", root_token, rule="api_rule", type="node-affinity",
+                    resources="vm:101", nodes="pve1:2,pve3:1")
+    assert status == 200
+    assert "node-affinity: api_rule" in fresh_lab.ok("pve2", "ha-manager rules config")
     status, resources = api(fresh_lab, "GET", "/cluster/ha/resources", root_token, node="pve2")
     assert status == 200 and "vm:101" in {r["sid"] for r in resources}
     # PVE activates a PBS storage on create: the lab's PBS stand-in answers over TLS on its own address.

@@ -344,23 +344,26 @@ def test_pvesm_section_config(lab, with_ceph):
 
 
 def test_ha_manager(lab, clustered):
-    lab.ok("pve1", 'ha-manager groupadd critical_services --nodes "pve1:2,pve2:1,pve3:1" --nofailback 0')
-    r = lab.ssh("pve2", 'ha-manager groupadd critical_services --nodes "pve1:2"')
-    assert r.returncode == 255
-    lab.ok("pve2", "ha-manager add vm:100 --state started --group critical_services --max_restart 3 --max_relocate 3")
+    # PVE 9: with no group left, groups are refused and placement is a node-affinity rule.
+    r = lab.ssh("pve1", 'ha-manager groupadd critical_services --nodes "pve1:2,pve2:1,pve3:1"')
+    assert r.returncode == 255 and "cannot create group: ha groups have been migrated to rules" in r.stderr
+    lab.ok("pve2", "ha-manager add vm:100 --state started --max_restart 3 --max_relocate 3")
     assert lab.ssh("pve2", "ha-manager add vm:100").returncode == 255
-    groups = lab.ok("pve3", "cat /etc/pve/ha/groups.cfg")
-    assert groups == "group: critical_services\n\tnodes pve1:2,pve2:1,pve3:1\n\tnofailback 0\n\trestricted 0\n\n"
+    lab.ok("pve1", 'ha-manager rules add node-affinity critical --resources vm:100 --nodes "pve1:2,pve2:1,pve3:1"')
+    assert lab.ssh("pve2", 'ha-manager rules add node-affinity critical --resources vm:100 --nodes pve1').returncode == 255
     res = lab.ok("pve3", "cat /etc/pve/ha/resources.cfg")
-    assert res == "vm: 100\n\tgroup critical_services\n\tmax_relocate 3\n\tmax_restart 3\n\tstate started\n\n"
-    st = lab.ok("pve3", "ha-manager status")
-    assert st.splitlines()[0] == "quorum OK" and "service vm:100 (pve1, started)" in st
+    assert res == "vm: 100\n\tmax_relocate 3\n\tmax_restart 3\n\tstate started\n\n"
+    assert "node-affinity: critical\n\tnodes pve1:2,pve2:1,pve3:1\n\tresources vm:100\n" in lab.ok("pve3", "cat /etc/pve/ha/rules.cfg")
+    wait_for("vm:100 started on pve1", lambda: "service vm:100 (pve1, started)" in lab.ok("pve3", "ha-manager status"), 60)
+    assert lab.ok("pve3", "ha-manager status").splitlines()[0] == "quorum OK"
+    # Maintenance moves the started service to the next priority, and the config file goes with it.
     lab.ok("pve1", "ha-manager crm-command node-maintenance enable pve1")
-    assert "service vm:100 (pve2, started)" in lab.ok("pve1", "ha-manager status")
+    wait_for("vm:100 moved to pve2", lambda: "service vm:100 (pve2, started)" in lab.ok("pve1", "ha-manager status"), 60)
+    assert lab.ssh("pve1", "test -e /etc/pve/nodes/pve2/qemu-server/100.conf").returncode == 0
     lab.ok("pve1", "ha-manager crm-command node-maintenance disable pve1")
     lab.ok("pve1", "ha-manager set vm:100 --max_restart 2")
     assert "max_restart 2" in lab.ok("pve1", "ha-manager config")
-    lab.ok("pve1", "ha-manager remove vm:100 && ha-manager groupremove critical_services")
+    lab.ok("pve1", "ha-manager rules remove critical && ha-manager remove vm:100")
     assert lab.ok("pve1", "cat /etc/pve/ha/resources.cfg").strip() == ""
 
 
