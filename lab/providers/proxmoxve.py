@@ -18,7 +18,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 from .grpc_plugin import Provider, Resource, ResourceError, serve
-from .pve_rest import Client, NotFound
+from .pve_rest import Client, NotFound, configure
 
 VERSION = "8.6.0"
 
@@ -287,7 +287,7 @@ RESOURCES: dict[str, Callable[[dict[str, Any]], Resource]] = {
 
 
 def main() -> None:
-    serve(Provider(VERSION, RESOURCES, config_prefix="proxmoxve:config:"))
+    serve(Provider(VERSION, RESOURCES, config_prefix="proxmoxve:config:", configure=configure))
 
 
 if __name__ == "__main__":

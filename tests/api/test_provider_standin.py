@@ -8,6 +8,7 @@ import pytest
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
 from lab.providers import proxmoxve as pve
+from lab.providers import pve_rest
 from lab.providers.grpc_plugin import ResourceError, to_struct
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,3 +84,80 @@ def test_the_plugin_serves_grpc_and_prints_its_port_first():
     finally:
         plugin.kill()
         plugin.wait()
+
+
+# --- bpg's provider configuration (fwprovider/provider.go Configure, proxmox/api) -------------------------------
+from lab.providers.grpc_plugin import UNKNOWN, Provider  # noqa: E402
+from lab.providers.pve_rest import Client  # noqa: E402
+
+
+class Aborted(Exception):
+    pass
+
+
+class Context:
+    """A gRPC servicer context: abort raises, as grpc's does."""
+
+    def abort(self, code, details):
+        raise Aborted(code, details)
+
+
+def provider(config, engine=None):
+    served = Provider(pve.VERSION, pve.RESOURCES, "proxmoxve:config:", configure=pve_rest.configure, engine=engine)
+    served.config = config
+    return served
+
+
+@pytest.fixture(autouse=True)
+def no_proxmox_env(monkeypatch):
+    for name in ("PROXMOX_VE_ENDPOINT", "PROXMOX_VE_API_TOKEN", "PROXMOX_VE_INSECURE", "PROXMOX_VE_MIN_TLS",
+                 "PROXMOX_VE_USERNAME", "PROXMOX_VE_PASSWORD", "PROXMOX_VE_AUTH_TICKET", "PROXMOX_VE_CSRF_PREVENTION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_provider_config_is_refused_as_bpgs_configure_does(lab, config, monkeypatch):
+    def refusal(**changes):
+        with pytest.raises(ResourceError) as error:
+            Client({k: v for k, v in {**config, **changes}.items() if v is not None})
+        return str(error.value)
+
+    credentials, connection = "Unable to create Proxmox VE API credentials: ", "Unable to create Proxmox VE API connection: "
+    none = credentials + "must provide either username and password, an API token, or a ticket"
+    assert refusal(apiToken="") == refusal(apiToken=None) == none  # empty falls through to the other ways
+    assert refusal(apiToken=config["apiToken"] + "\n") == credentials + "the API token must be in the format " \
+                                                                       "'USER@REALM!TOKENID=UUID'"
+    assert refusal(endpoint="") == (
+        '[AttributeName("endpoint")] Missing Proxmox VE API Endpoint: The provider cannot create the Proxmox VE API client '
+        "as there is a missing or empty value for the API endpoint. Set the host value in the configuration or use the "
+        "PROXMOX_VE_ENDPOINT environment variable. If either is already set, ensure the value is not empty.")
+    assert refusal(endpoint="pve1") == connection + "you must specify a valid endpoint for the Proxmox Virtual " \
+                                                    "Environment API (valid: https://host:port/)"
+    assert refusal(endpoint="http://pve1:8006") == connection + "you must specify a secure endpoint for the Proxmox " \
+                                                                "Virtual Environment API (valid: https://host:port/)"
+    assert refusal(minTls="1.4") == connection + "unsupported minimal TLS version 1.4, must be one of: , 1.0, 1.1, 1.2, 1.3"
+    assert Client(config).tls.minimum_version == pve_rest.ssl.TLSVersion.TLSv1_3
+    assert Client({**config, "minTls": "1.2"}).tls.minimum_version == pve_rest.ssl.TLSVersion.TLSv1_2
+    monkeypatch.setenv("PROXMOX_VE_API_TOKEN", config["apiToken"])  # bpg's environment, where the config is silent
+    assert Client({**config, "apiToken": None}).call("GET", "/version")["version"]
+    with pytest.raises(Aborted) as aborted:  # refused when the provider is configured, as bpg's Configure does
+        provider({}).Configure(provider_pb2.ConfigureRequest(args=to_struct({**config, "apiToken": "x"})), Context())
+    assert aborted.value.args[1] == credentials + "the API token must be in the format 'USER@REALM!TOKENID=UUID'"
+    provider({}).Configure(provider_pb2.ConfigureRequest(args=to_struct({**config, "endpoint": UNKNOWN})), Context())
+
+
+def test_api_errors_read_as_bpgs_client_reports_them(lab, config):
+    api = Client(config)
+    with pytest.raises(pve_rest.NotFound) as error:  # a 500 saying it does not exist is "not found"
+        api.call("GET", "/cluster/ha/groups/nope")
+    assert str(error.value) == ("the requested resource does not exist\n"
+                                "received an HTTP 500 response - Reason: no such ha group 'nope'")
+    lab.client().post("/access/users", {"userid": "monitoring@pve"})
+    api.call("POST", "/access/users/monitoring@pve/token/tk")
+    with pytest.raises(pve_rest.AlreadyExists) as error:
+        api.call("POST", "/access/users/monitoring@pve/token/tk")
+    assert str(error.value) == ("the requested resource already exists\nreceived an HTTP 400 response - Reason: "
+                                "Parameter verification failed. (tokenid: Token already exists.)")
+    with pytest.raises(pve_rest.ApiError) as error:
+        api.call("POST", "/access/users/nobody@pve/token/tk")
+    assert type(error.value) is pve_rest.ApiError
+    assert str(error.value) == "received an HTTP 500 response - Reason: no such user ('nobody@pve')"
