@@ -7,13 +7,14 @@ accept them, so the engine strips them here and marks the matching outputs secre
 """
 from __future__ import annotations
 
+import sys
 import traceback
 from concurrent import futures
 from typing import Any, Callable
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
-from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
+from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, plugin_pb2, provider_pb2, provider_pb2_grpc
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _SIG, _SECRET = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
@@ -59,9 +60,26 @@ class Resource:
     replace_on: frozenset[str] = frozenset()
     # Output-only keys: unknown in a preview of a create.
     computed: tuple[str, ...] = ()
+    # The resource this request is about (the provider sets it per request).
+    urn = ""
 
     def __init__(self, config: dict[str, Any]):
         self.config = config
+
+    @property
+    def name(self) -> str:
+        """The resource's name: the URN's last part (urn:pulumi:STACK::PROJECT::TYPE::NAME)."""
+        parts = self.urn.split("::", 3)
+        return parts[3] if len(parts) == 4 else ""
+
+    def log(self, severity: str, message: str) -> None:
+        """A diagnostic for the engine (severity debug|info|warning|error); the provider routes it there per
+        request. Outside a provider it goes to stderr."""
+        print(message, file=sys.stderr, flush=True)
+
+    def preview(self, news: dict[str, Any], olds: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The outputs a preview shows: of a create (olds None) or of an update of `olds`; computed keys unknown."""
+        return {**(olds or {}), **news, **{k: UNKNOWN for k in self.computed}}
 
     def check(self, news: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         return news, []
@@ -91,17 +109,39 @@ class Resource:
 
 
 class Provider(provider_pb2_grpc.ResourceProviderServicer):
-    def __init__(self, version: str, resources: dict[str, Callable[[dict[str, Any]], Resource]], config_prefix: str):
+    def __init__(self, version: str, resources: dict[str, Callable[[dict[str, Any]], Resource]], config_prefix: str,
+                 configure: Callable[[dict[str, Any]], None] | None = None, engine: str | None = None):
+        """`configure` refuses a provider config (raising ResourceError) as the real plugin's Configure does;
+        `engine` is the engine's address, where resources' log lines go."""
         self.version = version
         self.factories = resources
         self.prefix = config_prefix
         self.config: dict[str, Any] = {}
+        self.configure = configure
+        self.engine = engine
+        self._engine_stub = None
 
-    def _resource(self, type_: str, context) -> Resource:
+    def _resource(self, type_: str, context, urn: str = "") -> Resource:
         factory = self.factories.get(type_)
         if factory is None:
             context.abort(grpc.StatusCode.UNIMPLEMENTED, f"this stand-in provider does not serve {type_}")
-        return factory(self.config)
+        resource = factory(self.config)
+        resource.urn = urn
+        resource.log = lambda severity, message: self.log(urn, severity, message)
+        return resource
+
+    def log(self, urn: str, severity: str, message: str) -> None:
+        """Log to the engine (shown with the resource, as the real plugin's diagnostics are), else to stderr."""
+        if self.engine:
+            try:
+                if self._engine_stub is None:
+                    self._engine_stub = engine_pb2_grpc.EngineStub(grpc.insecure_channel(self.engine))
+                self._engine_stub.Log(engine_pb2.LogRequest(
+                    severity=getattr(engine_pb2, severity.upper()), message=message, urn=urn), timeout=30)
+                return
+            except grpc.RpcError:
+                pass
+        print(message, file=sys.stderr, flush=True)
 
     def _guard(self, context, work: Callable[[], Any]) -> Any:
         try:
@@ -135,11 +175,13 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
         for key, value in request.variables.items():
             config.setdefault(key.removeprefix(self.prefix), value)
         self.config = config
+        if self.configure is not None:
+            self._guard(context, lambda: self.configure(config))
         return provider_pb2.ConfigureResponse(acceptSecrets=False, supportsPreview=True, acceptResources=False)
 
     # --- resources ----------------------------------------------------------------------------
     def Check(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         inputs, failures = self._guard(context, lambda: resource.check(to_py(request.news)))
         return provider_pb2.CheckResponse(
             inputs=to_struct(inputs),
@@ -147,7 +189,7 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
         )
 
     def Diff(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         olds, news = to_py(request.olds), to_py(request.news)
         old_inputs = to_py(request.old_inputs) if request.HasField("old_inputs") else {
             k: v for k, v in olds.items() if k not in resource.computed}
@@ -163,37 +205,54 @@ class Provider(provider_pb2_grpc.ResourceProviderServicer):
         )
 
     def Create(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         inputs = to_py(request.properties)
         if request.preview:
-            return provider_pb2.CreateResponse(properties=to_struct({**inputs, **{k: UNKNOWN for k in resource.computed}}))
-        id_, outputs = self._guard(context, lambda: resource.create(request.urn, inputs))
-        return provider_pb2.CreateResponse(id=id_, properties=to_struct(outputs))
+            return provider_pb2.CreateResponse(properties=self._guard(context, lambda: to_struct(resource.preview(inputs))))
+        def create():
+            id_, outputs = resource.create(request.urn, inputs)
+            return provider_pb2.CreateResponse(id=id_, properties=to_struct(outputs))
+        return self._guard(context, create)
 
     def Read(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         state = self._guard(context, lambda: resource.read(request.id, to_py(request.properties)))
         if state is None:
             return provider_pb2.ReadResponse()  # gone: the engine drops it from the state
         return provider_pb2.ReadResponse(id=request.id, properties=to_struct(state), inputs=request.inputs)
 
     def Update(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         olds, news = to_py(request.olds), to_py(request.news)
         news = _ignoring(request.ignoreChanges, olds, news)
         if request.preview:
-            return provider_pb2.UpdateResponse(properties=to_struct({**olds, **news, **{k: UNKNOWN for k in resource.computed}}))
-        outputs = self._guard(context, lambda: resource.update(request.id, olds, news))
-        return provider_pb2.UpdateResponse(properties=to_struct(outputs))
+            return provider_pb2.UpdateResponse(properties=self._guard(context, lambda: to_struct(resource.preview(news, olds))))
+        outputs = self._guard(context, lambda: to_struct(resource.update(request.id, olds, news)))
+        return provider_pb2.UpdateResponse(properties=outputs)
 
     def Delete(self, request, context):
-        resource = self._resource(request.type, context)
+        resource = self._resource(request.type, context, request.urn)
         self._guard(context, lambda: resource.delete(request.id, to_py(request.properties)))
         return empty_pb2.Empty()
 
 
+def engine_address(argv: list[str]) -> str | None:
+    """The engine's address: the last plain argument (the engine passes [--logtostderr] [-v=N] [--tracing X] ADDR)."""
+    plain, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--tracing":
+            skip = True
+        elif not arg.startswith("-"):
+            plain.append(arg)
+    return plain[-1] if plain else None
+
+
 def serve(provider: Provider) -> None:
     """Listen on a free loopback port, tell the engine which (first stdout line), serve until killed."""
+    if provider.engine is None:
+        provider.engine = engine_address(sys.argv[1:])
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), options=[("grpc.max_receive_message_length", 256 << 20)])
     provider_pb2_grpc.add_ResourceProviderServicer_to_server(provider, server)
     port = server.add_insecure_port("127.0.0.1:0")
