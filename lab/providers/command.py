@@ -16,6 +16,7 @@ pulumi-go-provider defaults it relies on), not copied from it:
 - `hostKey` pins the key (RSA, ECDSA, Ed25519); only its algorithm is offered (`ssh-rsa`, SHA-1, for an RSA key,
   as Go does, so a server that refuses SHA-1 host signatures fails the handshake). A mismatch is a dial error,
   retried like any other (backoff from 100 ms ×1.5 up to 5 s), as every failed attempt is.
+- `proxy` is not modelled: Check refuses it rather than ignore it.
 - In preview nothing is dialled and stdout/stderr are unknown; refresh (Read) never dials.
 """
 from __future__ import annotations
@@ -197,6 +198,10 @@ class RemoteCommand(Resource):
             failures.append(("connection", "Missing required field 'connection' on 'remote.Command'"))
         elif not conn.get("host"):
             failures.append(("connection.host", "Missing required field 'host' on 'remote.Connection'"))
+        elif conn.get("proxy") is not None:
+            failures.append(("connection.proxy", "the command stand-in does not model proxy connections (the real "
+                             "plugin dials the proxy, then the host through it); it refuses them rather than "
+                             "connect directly"))
         else:
             news = {**news, "connection": {**CONNECTION_DEFAULTS, **conn}}
         return news, failures

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from lab.providers.command import Connection, run
+from lab.providers.command import Connection, RemoteCommand, run
 from lab.providers.grpc_plugin import ResourceError
 from tests.api.sshservers import PASSWORD, Keys, RecordingServer, SshAgent, Sshd, sshd_unavailable
 
@@ -270,3 +270,11 @@ def test_private_key_errors_are_go_s_and_fail_before_anything_is_dialled(keys):
     for key in (openssh_protected, pem_protected):
         assert dial_error({"host": "127.0.0.1", "port": 1.0, "privateKey": key, "privateKeyPassword": "right",
                            "dialErrorLimit": 0.0}) == "after 0 failed attempts: dial tcp 127.0.0.1:1: connect: connection refused"
+
+
+# --- what the stand-in does not model ----------------------------------------------------------
+def test_check_refuses_a_proxy_rather_than_ignore_it():
+    _, failures = RemoteCommand({}).check({"create": "true", "connection": {"host": "10.0.0.1", "proxy": {"host": "jump"}}})
+    assert [p for p, _ in failures] == ["connection.proxy"] and "proxy" in failures[0][1]
+    inputs, failures = RemoteCommand({}).check({"create": "true", "connection": {"host": "10.0.0.1"}})
+    assert failures == [] and inputs["connection"]["user"] == "root"
