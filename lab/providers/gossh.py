@@ -26,9 +26,8 @@ from typing import Callable, NamedTuple
 
 import bcrypt
 import paramiko
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa, x448, x25519
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, padding, rsa, x25519
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from paramiko.auth_handler import AuthHandler
 from paramiko.common import (
@@ -412,91 +411,220 @@ def parse_authorized_key(text: str) -> PublicKey:
 
 
 # --- private keys: ParsePrivateKey and ParsePrivateKeyWithPassphrase ---------------------------
-class _DerShape:
-    """Just enough ASN.1 to tell PKCS#1, PKCS#8 and SEC1 apart, as Go's hints ("use ... instead") do."""
-
-    @staticmethod
-    def _elements(der: bytes) -> list[int] | None:
-        def header(pos: int) -> tuple[int, int, int] | None:
-            if pos + 2 > len(der):
-                return None
-            tag, length, pos = der[pos], der[pos + 1], pos + 2
-            if length & 0x80:
-                count = length & 0x7F
-                if count == 0 or count > 4 or pos + count > len(der):
-                    return None
-                length, pos = int.from_bytes(der[pos:pos + count], "big"), pos + count
-            if pos + length > len(der):
-                return None
-            return tag, pos, pos + length
-
-        outer = header(0)
-        if outer is None or outer[0] != 0x30 or outer[2] != len(der):
-            return None
-        tags, pos = [], outer[1]
-        while pos < outer[2]:
-            item = header(pos)
-            if item is None:
-                return None
-            tags.append(item[0])
-            pos = item[2]
-        return tags
-
-    @classmethod
-    def kind(cls, der: bytes) -> str | None:
-        tags = cls._elements(der)
-        if not tags or tags[0] != 0x02:
-            return None
-        if len(tags) >= 9 and all(t == 0x02 for t in tags[:9]):
-            return "pkcs1"
-        if len(tags) >= 3 and tags[1] == 0x30 and tags[2] == 0x04:
-            return "pkcs8"
-        if len(tags) >= 2 and tags[1] == 0x04:
-            return "sec1"
-        if len(tags) == 6 and all(t == 0x02 for t in tags):
-            return "dsa"
-        return None
-
-
-# Keys Go's x509.ParsePKCS8PrivateKey does not know, and the OID it names for each.
-_PKCS8_UNKNOWN = ((dsa.DSAPrivateKey, "1.2.840.10040.4.1"), (ed448.Ed448PrivateKey, "1.3.101.113"),
-                  (x448.X448PrivateKey, "1.3.101.111"))
-_GO_X509_CURVES = ("secp224r1", "secp256r1", "secp384r1", "secp521r1")
-_HINTS = {"pkcs1": "ParsePKCS1PrivateKey", "pkcs8": "ParsePKCS8PrivateKey", "sec1": "ParseECPrivateKey"}
-
-
 class _Malformed(GoError):
-    """DER that Go's encoding/asn1 would refuse (after decryption, Go reads that as a wrong password)."""
+    """DER that Go's encoding/asn1 refuses."""
 
 
-def _der_key(der: bytes, want: str):
-    kind = _DerShape.kind(der)
-    if kind != want:
-        if kind in _HINTS and kind != "dsa":
-            raise GoError(f"x509: failed to parse private key (use {_HINTS[kind]} instead for this key format)")
-        raise _Malformed("x509: malformed private key (the command stand-in does not reproduce Go's "
-                         "encoding/asn1 message for this)")
+class _Structural(_Malformed):
+    """asn1.StructuralError: after decrypting a legacy PEM key, Go takes it for a wrong password."""
+
+
+_SEQUENCE, _INTEGER, _OCTETS, _OID = 0x30, 0x02, 0x04, 0x06
+_ASN1_DETAIL = " (the command stand-in does not reproduce Go's detail)"
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    if pos >= len(data):
+        raise _Malformed("asn1: syntax error: sequence truncated")
+    if pos + 2 > len(data):
+        raise _Malformed("asn1: syntax error: data truncated")
+    tag, length, pos = data[pos], data[pos + 1], pos + 2
+    if length & 0x80:
+        count = length & 0x7F
+        if count > 4:
+            raise _Structural("asn1: structure error: length too large")
+        if count == 0 or pos + count > len(data):
+            raise _Malformed("asn1: syntax error: data truncated")
+        length, pos = int.from_bytes(data[pos:pos + count], "big"), pos + count
+    if pos + length > len(data):
+        raise _Malformed("asn1: syntax error: data truncated")
+    return tag, data[pos:pos + length], pos + length
+
+
+def _elements(content: bytes) -> list[tuple[int, bytes]]:
+    out, pos = [], 0
+    while pos < len(content):
+        tag, item, pos = _tlv(content, pos)
+        out.append((tag, item))
+    return out
+
+
+def _fields(der: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """asn1.Unmarshal into a struct: the SEQUENCE's elements, and what follows the SEQUENCE."""
+    tag, content, end = _tlv(der, 0)
+    if tag != _SEQUENCE:
+        raise _Structural("asn1: structure error: tags don't match" + _ASN1_DETAIL)
+    return _elements(content), der[end:]
+
+
+def _want(fields: list[tuple[int, bytes]], index: int, tag: int) -> bytes:
+    if index >= len(fields):
+        raise _Malformed("asn1: syntax error: sequence truncated")
+    if fields[index][0] != tag:
+        raise _Structural("asn1: structure error: tags don't match" + _ASN1_DETAIL)
+    return fields[index][1]
+
+
+def _integer(content: bytes) -> int:
+    if not content:
+        raise _Structural("asn1: structure error: empty integer")
+    return int.from_bytes(content, "big", signed=True)
+
+
+def _oid_text(content: bytes) -> str:
+    parts, value = [], 0
+    for byte in content:
+        value = value << 7 | byte & 0x7F
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    if not parts:
+        return ""
+    head = min(parts[0] // 40, 2)
+    return ".".join(str(n) for n in [head, parts[0] - 40 * head] + parts[1:])
+
+
+# The curves Go's x509 knows (P-224 too: the ssh package refuses it afterwards), and each one's order n.
+_EC_CURVES_BY_OID = {"1.3.132.0.33": ec.SECP224R1(), "1.2.840.10045.3.1.7": ec.SECP256R1(),
+                     "1.3.132.0.34": ec.SECP384R1(), "1.3.132.0.35": ec.SECP521R1()}
+_ORDERS = {"secp224r1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFF16A2E0B8F03E13DD29455C5C2A3D,
+           "secp256r1": _CURVE_ORDERS["nistp256"], "secp384r1": _CURVE_ORDERS["nistp384"],
+           "secp521r1": _CURVE_ORDERS["nistp521"]}
+
+
+def _shape(der: bytes) -> str | None:
+    """Which of Go's key structures the DER fits, for x509's "use ... instead" hints."""
     try:
-        key = serialization.load_der_private_key(der, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-        raise _Malformed(f"x509: invalid private key ({error}; the command stand-in words this differently)") from None
-    if want == "pkcs1" and not isinstance(key, rsa.RSAPrivateKey):
-        raise _Malformed("x509: invalid RSA private key")
-    if want == "sec1" and not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise _Malformed("x509: invalid EC private key")
-    for kind, oid in _PKCS8_UNKNOWN if want == "pkcs8" else ():
-        if isinstance(key, kind):
-            raise GoError(f"x509: PKCS#8 wrapping contained private key with unknown algorithm: {oid}")
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name not in _GO_X509_CURVES:
-        inner = "x509: unknown elliptic curve"
-        raise GoError(f"x509: failed to parse EC private key embedded in PKCS#8: {inner}" if want == "pkcs8" else inner)
-    return key
+        tags = [t for t, _ in _fields(der)[0]]
+    except _Malformed:
+        return None
+    if tags[:6] == [_INTEGER] * 6:
+        return "pkcs1"
+    if tags[:3] == [_INTEGER, _SEQUENCE, _OCTETS]:
+        return "pkcs8"
+    if tags[:2] == [_INTEGER, _OCTETS]:
+        return "sec1"
+    return None
+
+
+def _hint(der: bytes, *others: str) -> None:
+    names = {"pkcs1": "ParsePKCS1PrivateKey", "pkcs8": "ParsePKCS8PrivateKey", "sec1": "ParseECPrivateKey"}
+    shape = _shape(der)
+    if shape in others:
+        raise GoError(f"x509: failed to parse private key (use {names[shape]} instead for this key format)")
+
+
+def _pkcs1(der: bytes) -> rsa.RSAPrivateKey:
+    """x509.ParsePKCS1PrivateKey."""
+    try:
+        fields, rest = _fields(der)
+        version, n, e, d, p, q = (_integer(_want(fields, i, _INTEGER)) for i in range(6))
+        crt = [_integer(c) if t == _INTEGER else None for t, c in fields[6:9]]
+    except _Malformed:
+        _hint(der, "sec1", "pkcs8")
+        raise
+    if rest:
+        raise _Malformed("asn1: syntax error: trailing data")
+    if version > 1:
+        raise GoError("x509: unsupported private key version")
+    if min(n, d, p, q) <= 0 or any(v is not None and v <= 0 for v in crt):
+        raise GoError("x509: private key contains zero or negative value")
+    dmp1, dmq1, iqmp = (crt + [None] * 3)[:3]
+    try:
+        return rsa.RSAPrivateNumbers(p, q, d, dmp1 if dmp1 is not None else rsa.rsa_crt_dmp1(d, p),
+                                     dmq1 if dmq1 is not None else rsa.rsa_crt_dmq1(d, q),
+                                     iqmp if iqmp is not None else rsa.rsa_crt_iqmp(p, q),
+                                     rsa.RSAPublicNumbers(e, n)).private_key()
+    except (ValueError, ZeroDivisionError) as error:
+        raise GoError(f"crypto/rsa: invalid key ({error}; the command stand-in words this differently)") from None
+
+
+def _sec1(der: bytes, curve_oid: str | None = None) -> ec.EllipticCurvePrivateKey:
+    """x509.ParseECPrivateKey: the scalar and the curve; Go does not even read the public key in the DER."""
+    try:
+        fields, _ = _fields(der)
+        version, secret = _integer(_want(fields, 0, _INTEGER)), _want(fields, 1, _OCTETS)
+        named = None
+        for tag, content in fields[2:]:
+            if tag == 0xA0:
+                inner_tag, inner, _ = _tlv(content, 0)
+                if inner_tag != _OID:
+                    raise _Structural("asn1: structure error: tags don't match" + _ASN1_DETAIL)
+                named = _oid_text(inner)
+    except _Malformed as error:
+        _hint(der, "pkcs8", "pkcs1")
+        raise GoError(f"x509: failed to parse EC private key: {error}") from None
+    if version != 1:
+        raise GoError(f"x509: unknown EC private key version {version}")
+    curve = _EC_CURVES_BY_OID.get(curve_oid if curve_oid is not None else named or "")
+    if curve is None:
+        raise GoError("x509: unknown elliptic curve")
+    order = _ORDERS[curve.name]
+    size = (order.bit_length() + 7) // 8
+    while len(secret) > size:
+        if secret[0]:
+            raise GoError("x509: invalid private key length")
+        secret = secret[1:]
+    scalar = int.from_bytes(secret, "big")
+    if scalar >= order:
+        raise GoError("input overflows the modulus")
+    if scalar == 0:
+        raise GoError("ecdsa: private key is zero")
+    return ec.derive_private_key(scalar, curve)
+
+
+def _pkcs8(der: bytes):
+    """x509.ParsePKCS8PrivateKey."""
+    try:
+        fields, _ = _fields(der)
+        _want(fields, 0, _INTEGER)
+        algorithm = _elements(_want(fields, 1, _SEQUENCE))
+        secret = _want(fields, 2, _OCTETS)
+        oid = _oid_text(_want(algorithm, 0, _OID))
+    except _Malformed:
+        _hint(der, "sec1", "pkcs1")
+        raise
+    parameters = algorithm[1:2]
+    if oid == "1.2.840.113549.1.1.1":
+        try:
+            return _pkcs1(secret)
+        except GoError as error:
+            raise GoError(f"x509: failed to parse RSA private key embedded in PKCS#8: {error}") from None
+    if oid == "1.2.840.10045.2.1":
+        named = _oid_text(parameters[0][1]) if parameters and parameters[0][0] == _OID else None
+        try:
+            return _sec1(secret, named)
+        except GoError as error:
+            raise GoError(f"x509: failed to parse EC private key embedded in PKCS#8: {error}") from None
+    if oid in ("1.3.101.112", "1.3.101.110"):
+        name = "Ed25519" if oid == "1.3.101.112" else "X25519"
+        if parameters:
+            raise GoError(f"x509: invalid {name} private key parameters")
+        try:
+            tag, seed, _ = _tlv(secret, 0)
+            if tag != _OCTETS:
+                raise _Structural("asn1: structure error: tags don't match" + _ASN1_DETAIL)
+        except _Malformed as error:
+            raise GoError(f"x509: invalid {name} private key: {error}") from None
+        if name == "X25519":
+            raise GoError("ssh: unsupported key type *ecdh.PrivateKey")
+        if len(seed) != 32:
+            raise GoError(f"x509: invalid Ed25519 private key length: {len(seed)}")
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    raise GoError(f"x509: PKCS#8 wrapping contained private key with unknown algorithm: {oid}")
 
 
 def _dsa_der(der: bytes):
-    if _DerShape.kind(der) != "dsa":
-        raise _Malformed("ssh: failed to parse DSA key (the command stand-in does not reproduce Go's "
-                         "encoding/asn1 message for this)")
+    """ParseDSAPrivateKey, then what paramiko cannot do."""
+    try:
+        fields, rest = _fields(der)
+        values = [_integer(_want(fields, i, _INTEGER)) for i in range(6)]
+    except _Malformed as error:
+        raise GoError(f"ssh: failed to parse DSA key: {error}") from None
+    if rest:
+        raise GoError("ssh: garbage after DSA key")
+    if values[1].bit_length() != 1024:
+        raise GoError(f"ssh: unsupported DSA key size {values[1].bit_length()}")
     raise StandInLimit("the command stand-in cannot use DSA private keys (paramiko has no DSA); the real plugin "
                        "accepts them")
 
@@ -615,8 +743,9 @@ def _openssh_key(raw: bytes, passphrase: bytes | None):
         inner.text("Comment")
         _openssh_padding(inner.rest())
         try:
-            numbers = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), iqmp,
-                                            rsa.RSAPublicNumbers(e, n))
+            # Go keeps N, E, D, P and Q and computes the CRT values itself: the stored iqmp is never read.
+            numbers = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q),
+                                            rsa.rsa_crt_iqmp(p, q), rsa.RSAPublicNumbers(e, n))
             return numbers.private_key()
         except (ValueError, ZeroDivisionError) as error:
             raise GoError(f"crypto/rsa: invalid key ({error}; the command stand-in words this differently)") from None
@@ -686,9 +815,9 @@ def parse_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
         if encrypted:
             raise GoError(PASSPHRASE_MISSING)
         readers: dict[str, Callable[[bytes], object]] = {
-            "RSA PRIVATE KEY": lambda der: _der_key(der, "pkcs1"),
-            "PRIVATE KEY": lambda der: _der_key(der, "pkcs8"),
-            "EC PRIVATE KEY": lambda der: _der_key(der, "sec1"),
+            "RSA PRIVATE KEY": _pkcs1,
+            "PRIVATE KEY": _pkcs8,
+            "EC PRIVATE KEY": _sec1,
             "DSA PRIVATE KEY": _dsa_der,
             "OPENSSH PRIVATE KEY": lambda raw: _openssh_key(raw, None),
         }
@@ -705,13 +834,12 @@ def parse_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
         if str(error) == INCORRECT_PASSWORD:
             raise
         raise GoError(f"ssh: cannot decode encrypted private keys: {error}") from None
-    readers = {"RSA PRIVATE KEY": lambda d: _der_key(d, "pkcs1"), "EC PRIVATE KEY": lambda d: _der_key(d, "sec1"),
-               "DSA PRIVATE KEY": _dsa_der}
+    readers = {"RSA PRIVATE KEY": _pkcs1, "EC PRIVATE KEY": _sec1, "DSA PRIVATE KEY": _dsa_der}
     if block.type not in readers:
         raise GoError(f"ssh: unsupported key type {go_q(block.type)}")
     try:
         key = readers[block.type](der)
-    except _Malformed:  # what a wrong password decrypts to, when its padding happened to look right
+    except _Structural:  # what a wrong password decrypts to, when its padding happened to look right
         raise GoError(INCORRECT_PASSWORD) from None
     return _signer(key)
 

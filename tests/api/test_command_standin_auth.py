@@ -12,6 +12,8 @@ import shutil
 import time
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed448, x25519
 
 from lab.providers.command import Connection, RemoteCommand, run
 from lab.providers.grpc_plugin import ResourceError
@@ -242,6 +244,15 @@ def test_a_malformed_pin_fails_before_anything_is_dialled(pin, error):
 
 
 # --- private keys ------------------------------------------------------------------------------
+def rearmoured(pem: str, was: str, now: str) -> str:
+    return pem.replace(f"BEGIN {was}-----", f"BEGIN {now}-----").replace(f"END {was}-----", f"END {now}-----")
+
+
+def pkcs8(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
 @NO_AGENT
 def test_private_key_errors_are_go_s_and_fail_before_anything_is_dialled(keys):
     openssh = Keys.private(keys.ed25519)
@@ -260,6 +271,13 @@ def test_private_key_errors_are_go_s_and_fail_before_anything_is_dialled(keys):
         (pem, "x", "ssh: not an encrypted key"),
         ("-----BEGIN FOO-----\nAAAA\n-----END FOO-----\n", None, 'ssh: unsupported key type "FOO"'),
         (Keys.private(keys.rsa, "pkcs8", passphrase="right"), None, 'ssh: unsupported key type "ENCRYPTED PRIVATE KEY"'),
+        (rearmoured(Keys.private(keys.rsa, "pkcs8"), "PRIVATE KEY", "RSA PRIVATE KEY"), None,
+         "x509: failed to parse private key (use ParsePKCS8PrivateKey instead for this key format)"),
+        (rearmoured(Keys.private(keys.ecdsa, "pem"), "EC PRIVATE KEY", "PRIVATE KEY"), None,
+         "x509: failed to parse private key (use ParseECPrivateKey instead for this key format)"),
+        (pkcs8(x25519.X25519PrivateKey.generate()), None, "ssh: unsupported key type *ecdh.PrivateKey"),
+        (pkcs8(ed448.Ed448PrivateKey.generate()), None,
+         "x509: PKCS#8 wrapping contained private key with unknown algorithm: 1.3.101.113"),
     ]
     for key, passphrase, error in cases:
         conn = {"host": "127.0.0.1", "port": 1.0, "privateKey": key, "dialErrorLimit": 10.0}
