@@ -9,13 +9,18 @@ pulumi-go-provider defaults it relies on), not copied from it:
   message. The previous stdout/stderr go the same way on update and delete, where a refusal is only a warning.
 - `stdin` is sent, then EOF. One SSH exec of the raw command; a non-zero exit fails with
   `Process exited with status N: running "CMD":` and the interleaved output.
-- `hostKey` is compared byte for byte; a mismatch is a dial error, retried like any other
-  (backoff from 100 ms ×1.5 up to 5 s). In preview nothing is dialled and stdout/stderr are unknown.
+- The connection is built and authenticated as x/crypto/ssh does it for the real plugin (gossh): the private
+  key, the password (password, then keyboard-interactive) and the SSH agent (`agentSocketPath`, else
+  SSH_AUTH_SOCK) are all offered, after "none", with Go's errors. A bad host key pin, private key or agent
+  socket fails before anything is dialled and is not retried.
+- `hostKey` pins the key (RSA, ECDSA, Ed25519); only its algorithm is offered (`ssh-rsa`, SHA-1, for an RSA key,
+  as Go does, so a server that refuses SHA-1 host signatures fails the handshake). A mismatch is a dial error,
+  retried like any other (backoff from 100 ms ×1.5 up to 5 s), as every failed attempt is.
+- `proxy` is not modelled: Check refuses it rather than ignore it.
+- In preview nothing is dialled and stdout/stderr are unknown; refresh (Read) never dials.
 """
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import secrets
@@ -25,11 +30,11 @@ from typing import Any
 
 import paramiko
 
+from . import gossh
 from .grpc_plugin import Provider, Resource, ResourceError, serve
 
 VERSION = "1.2.1"
 CONNECTION_DEFAULTS = {"port": 22.0, "user": "root", "dialErrorLimit": 10.0, "perDialTimeout": 15.0}
-KEY_TYPES = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 
 
 def go_quote(text: str) -> str:
@@ -37,37 +42,48 @@ def go_quote(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def _private_key(text: str, passphrase: str | None) -> paramiko.PKey:
-    for kind in KEY_TYPES:
-        try:
-            return kind.from_private_key(io.StringIO(text), password=passphrase)
-        except paramiko.SSHException:
-            continue
-    raise ResourceError("ssh: no key found")
-
-
-def _host_key(line: str) -> tuple[str, bytes]:
-    for raw in line.splitlines():
-        fields = raw.strip().split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        # authorized_keys style, tolerating one leading field (options, or a known_hosts host list).
-        for i in range(min(2, len(fields))):
-            try:
-                blob = base64.b64decode(fields[i + 1], validate=True) if i + 1 < len(fields) else b""
-            except ValueError:
-                continue
-            if blob:
-                return fields[i], blob
-    raise ResourceError("failed to parse host key: ssh: no key found")
+def _set(conn: dict[str, Any], key: str) -> bool:
+    """The real plugin tests its optional fields against nil: an empty string is set."""
+    return conn.get(key) is not None
 
 
 class Connection:
+    """remote.Connection as the real plugin turns it into an ssh.ClientConfig, then dials it.
+
+    Building the config can fail, and then nothing is dialled or retried: the host key pin is parsed, then the
+    private key, then the agent socket is dialled. The auth methods are, in this order: the private key
+    (publickey), the password (password, then keyboard-interactive answering every prompt with it), the agent
+    (publickey again, so never tried when a private key is given). See gossh for how they are walked.
+    """
+
     def __init__(self, conn: dict[str, Any]):
         self.conn = {**CONNECTION_DEFAULTS, **conn}
-        self.pinned = _host_key(self.conn["hostKey"]) if self.conn.get("hostKey") else None
-        key = self.conn.get("privateKey")
-        self.pkey = _private_key(key, self.conn.get("privateKeyPassword")) if key else None
+        self.pinned = None
+        if _set(self.conn, "hostKey"):
+            try:
+                self.pinned = gossh.parse_authorized_key(self.conn["hostKey"])
+            except gossh.StandInLimit as error:
+                raise ResourceError(str(error)) from None
+            except gossh.GoError as error:
+                raise ResourceError(f"failed to parse host key: {error}") from None
+        self.methods: list[gossh.Method] = []
+        if _set(self.conn, "privateKey"):
+            passphrase = self.conn.get("privateKeyPassword")
+            try:
+                key = gossh.parse_private_key(self.conn["privateKey"], passphrase)
+            except gossh.GoError as error:
+                raise ResourceError(str(error)) from None
+            self.methods.append(gossh.PublicKeys(lambda signer=gossh.KeySigner(key): [signer]))
+        if _set(self.conn, "password"):
+            self.methods += [gossh.Password(self.conn["password"]), gossh.KeyboardInteractive(self.conn["password"])]
+        self.agent = None
+        agent_path = self.conn["agentSocketPath"] if _set(self.conn, "agentSocketPath") else os.environ.get("SSH_AUTH_SOCK") or None
+        if agent_path is not None:
+            try:
+                self.agent = gossh.dial_agent(agent_path)
+            except gossh.GoError as error:
+                raise ResourceError(str(error)) from None
+            self.methods.append(gossh.PublicKeys(self.agent.signers))
 
     def _dial_once(self) -> paramiko.Transport:
         host, port = self.conn["host"], int(self.conn["port"])
@@ -80,36 +96,35 @@ class Connection:
             reason = os.strerror(error.errno).lower() if error.errno else str(error)
             raise ResourceError(f"dial tcp {host}:{port}: connect: {reason}") from None
         sock.settimeout(None)
-        transport = paramiko.Transport(sock)
-        if self.pinned:
-            transport.get_security_options().key_types = [self.pinned[0]]
+        transport = gossh.GoTransport(sock, self.pinned)
         try:
-            transport.start_client(timeout=60)
-            if self.pinned and transport.get_remote_server_key().asbytes() != self.pinned[1]:
-                raise ResourceError("ssh: handshake failed: ssh: host key mismatch")
-            user = self.conn["user"]
-            if self.pkey is not None:
-                transport.auth_publickey(user, self.pkey)
-            elif self.conn.get("password"):
-                transport.auth_password(user, self.conn["password"])
-            if not transport.is_authenticated():
-                raise ResourceError("ssh: handshake failed: ssh: unable to authenticate")
-        except Exception:
+            transport.handshake(self.conn["user"], self.methods, timeout=60)
+        except gossh.GoError as error:
+            transport.close()
+            raise ResourceError(str(error)) from None
+        except BaseException:
             transport.close()
             raise
         return transport
 
     def dial(self) -> paramiko.Transport:
+        """dialWithRetry: every failed attempt is retried, up to dialErrorLimit (-1: no limit)."""
         limit, attempt, wait = int(self.conn["dialErrorLimit"]), 0, 0.1
-        while True:
-            try:
-                return self._dial_once()
-            except (OSError, paramiko.SSHException, ResourceError) as error:
-                last = str(error) or type(error).__name__
-                if -1 < limit < attempt + 1:
-                    raise ResourceError(f"after {attempt} failed attempts: {last}") from None
-            time.sleep(wait)
-            wait, attempt = min(wait * 1.5, 5.0), attempt + 1
+        try:
+            while True:
+                try:
+                    return self._dial_once()
+                except Exception as error:  # noqa: BLE001 - the real plugin retries whatever failed
+                    last = str(error) or type(error).__name__
+                    if not isinstance(error, (ResourceError, gossh.GoError, OSError, EOFError, paramiko.SSHException)):
+                        last = f"{type(error).__name__}: {last} (a command stand-in bug)"
+                    if -1 < limit < attempt + 1:
+                        raise ResourceError(f"after {attempt} failed attempts: {last}") from None
+                time.sleep(wait)
+                wait, attempt = min(wait * 1.5, 5.0), attempt + 1
+        finally:
+            if self.agent is not None:  # the agent signs only during auth
+                self.agent.close()
 
 
 def _setenv(channel: paramiko.Channel, key: str, value: str) -> None:
@@ -183,6 +198,10 @@ class RemoteCommand(Resource):
             failures.append(("connection", "Missing required field 'connection' on 'remote.Command'"))
         elif not conn.get("host"):
             failures.append(("connection.host", "Missing required field 'host' on 'remote.Connection'"))
+        elif conn.get("proxy") is not None:
+            failures.append(("connection.proxy", "the command stand-in does not model proxy connections (the real "
+                             "plugin dials the proxy, then the host through it); it refuses them rather than "
+                             "connect directly"))
         else:
             news = {**news, "connection": {**CONNECTION_DEFAULTS, **conn}}
         return news, failures
