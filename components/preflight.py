@@ -1,5 +1,6 @@
 """Preflight: read-only checks on every node before anything changes on any of them (each node runs the PVE major
-the stack is written for; every cluster member is in the config or listed to be retired)."""
+the stack is written for; every cluster member is in the config or listed to be retired; a QDevice that must step
+aside can)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ class Preflight(pulumi.ComponentResource):
                              connection_for(n, args.private_key), self) for n in cluster.nodes]
         first = cluster.first_node
         # The members are read on the first node, which creates the cluster (or is in it already).
-        self.ready = run_step(cluster_steps.members_known(first.name, [n.name for n in cluster.nodes], cluster.decommission),
-                              connection_for(first, args.private_key), self, depends_on=releases)
+        kept = [n.name for n in cluster.nodes]
+        members = run_step(cluster_steps.members_known(first.name, kept, cluster.decommission),
+                           connection_for(first, args.private_key), self, depends_on=releases)
+        self.ready = run_step(cluster_steps.qdevice_aside_possible(first.name, kept),
+                              connection_for(first, args.private_key), self, depends_on=[members])
         self.register_outputs(facts)

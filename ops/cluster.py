@@ -1,7 +1,6 @@
 """Read the cluster's state and run the node-by-node procedures, each step behind a gate."""
 from __future__ import annotations
 
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -9,12 +8,9 @@ from typing import Callable, Protocol
 
 from models import StackConfig
 from models.cluster import Node
-from remote import ceph_steps, cluster_steps
+from remote import probes
 from remote.step import probe
 
-SERVICE_LINE = re.compile(r"^service (\S+) \((\S+), (\S+)\)")
-# HA states in which a service is not running anywhere (so not on the node being emptied).
-NOT_RUNNING = {"stopped", "disabled", "ignored", "error"}
 
 
 class Shell(Protocol):
@@ -50,19 +46,26 @@ class ClusterOps:
 
     # --- what the cluster says ---------------------------------------------------
 
-    # The same predicates the program's steps wait on: one home for what "quorate" and "clean" mean.
-    def votes(self, via: Node) -> tuple[bool, int]:
-        quorate = self.shell.command(via, probe(cluster_steps.QUORATE), timeout=30).returncode == 0
-        total = self.shell.command(via, cluster_steps.TOTAL_VOTES, timeout=30).stdout.strip()
-        return quorate, int(total) if total.isdigit() else 0
+    # The program's own probes (remote/probes.py): one home for what "quorate", "whole" and "clean" mean.
+    def ask(self, via: Node, command: str) -> str:
+        """A probe's answer; a probe that cannot read the cluster stops the procedure rather than read as 'none'."""
+        done = self.shell.command(via, probe(command), timeout=30)
+        if done.returncode == 2:
+            raise GateFailed(f"{done.stderr.strip()} (on {via.name})")
+        return done.stdout.strip()
+
+    def whole(self, via: Node) -> tuple[bool, str]:
+        """Quorate, every configured node online, and every vote the cluster expects present (a QDevice's too)."""
+        quorate = self.shell.command(via, probe(probes.QUORATE), timeout=30).returncode == 0
+        online = set(self.ask(via, probes.ONLINE_NAMES).split())
+        total, expected = self.ask(via, probes.TOTAL_VOTES), self.ask(via, probes.EXPECTED_VOTES)
+        missing = sorted(n.name for n in self.nodes if n.name not in online)
+        ok = quorate and not missing and total.isdigit() and total == expected
+        return ok, (f"quorate={quorate}, {total or '?'}/{expected or '?'} votes"
+                    + (f", {', '.join(missing)} offline" if missing else "") + f" (pvecm status on {via.name})")
 
     def pgs_clean(self, via: Node) -> bool:
-        return self.shell.command(via, ceph_steps.ALL_PGS_CLEAN, timeout=30).returncode == 0
-
-    def ha_services(self, via: Node) -> list[tuple[str, str, str]]:
-        """(sid, node, state) from `ha-manager status`."""
-        out = self.sh(via, "ha-manager status", timeout=30)
-        return [m.groups() for m in map(SERVICE_LINE.match, out.splitlines()) if m]
+        return self.shell.command(via, probe(probes.ALL_PGS_CLEAN), timeout=30).returncode == 0
 
     # --- gates ----------------------------------------------------------------------
 
@@ -74,15 +77,14 @@ class ClusterOps:
             time.sleep(self.poll_seconds)
 
     def require_healthy(self, via: Node, ceph: bool) -> None:
-        quorate, votes = self.votes(via)
-        if not quorate or votes != len(self.nodes):
-            raise GateFailed(f"cluster not whole: quorate={quorate}, {votes}/{len(self.nodes)} votes (pvecm status on {via.name}); "
-                             "never take a node down while another is out")
+        ok, said = self.whole(via)
+        if not ok:
+            raise GateFailed(f"cluster not whole: {said}; never take a node down while another is out")
         if ceph and not self.pgs_clean(via):
             raise GateFailed(f"Ceph placement groups are not all active+clean (ceph pg stat on {via.name}); wait for recovery first")
 
     def wait_healthy(self, via: Node, ceph: bool, timeout: float) -> None:
-        self.wait(f"quorum with {len(self.nodes)} votes", lambda: self.votes(via) == (True, len(self.nodes)), timeout)
+        self.wait("quorum with every node and vote", lambda: self.whole(via)[0], timeout)
         if ceph:
             self.wait("all placement groups active+clean", lambda: self.pgs_clean(via), timeout)
 
@@ -95,8 +97,10 @@ class ClusterOps:
         node = self.node(name)
         via = self.peer_of(node)
         self.sh(via, f"ha-manager crm-command node-maintenance enable {node.name}")
-        self.wait(f"HA services to leave {node.name}",
-                  lambda: not [s for s in self.ha_services(via) if s[1] == node.name and s[2] not in NOT_RUNNING], timeout)
+        # Maintenance moves the started services; then the node's LRM gives up its watchdog ("watchdog closed").
+        self.wait(f"HA to move the started services off {node.name} and its LRM to close its watchdog",
+                  lambda: not self.ask(via, probes.ha_services(node.name, "started"))
+                  and self.ask(via, probes.lrm_state(node.name)) == "maintenance", timeout)
 
     def maintenance_exit(self, name: str) -> None:
         node = self.node(name)

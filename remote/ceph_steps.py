@@ -3,15 +3,8 @@ from __future__ import annotations
 
 import shlex
 
+from .probes import ALL_PGS_CLEAN
 from .step import Step, wait_for
-
-ALL_PGS_CLEAN = (
-    "ceph pg stat --format json 2>/dev/null | python3 -c "
-    "'import json,sys; s=json.load(sys.stdin); s=s.get(\"pg_summary\", s); "
-    "n=s[\"num_pgs\"]; ok=sum(x[\"num\"] for x in s[\"num_pg_by_state\"] if x[\"name\"]==\"active+clean\"); "
-    "sys.exit(0 if n and ok==n else 1)'"
-)
-
 
 # The repository file `pveceph install` writes, per PVE major (pve-manager PVE/CLI/pveceph.pm):
 # PVE 8 (bookworm) a one-line ceph.list, PVE 9 (trixie) a deb822 ceph.sources.

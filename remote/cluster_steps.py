@@ -3,21 +3,8 @@ from __future__ import annotations
 
 import shlex
 
+from .probes import CLUSTER_COROSYNC, HAS_QDEVICE, LOCAL_COROSYNC, MEMBERS, ONLINE_NAMES, QUORATE
 from .step import Step, wait_for
-
-LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
-CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
-QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
-# Prints the cluster's total votes (empty when this node is in no cluster).
-TOTAL_VOTES = "pvecm status 2>/dev/null | awk '/^Total votes:/ {print $3}'"
-# The cluster's members by name, sorted, one a line (nothing outside a cluster).
-MEMBERS = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
-# The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
-HAS_QDEVICE = f"grep -q '^[[:space:]]*device[[:space:]]*{{' {CLUSTER_COROSYNC}"
-# The names of the members online now, one a line. `pvecm nodes` (corosync-quorumtool -l) prints Nodeid, Votes,
-# then, with a QDevice, a flags column, then the name, then "(local)" on this node; the QDevice's own row is id 0.
-ONLINE_NAMES = ("pvecm nodes 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $1 != 0 "
-                "{name = $NF; if (name == \"(local)\") name = $(NF - 1); print name}'")
 
 
 def _membership_check(cluster: str) -> str:
@@ -116,6 +103,29 @@ def qdevice_aside(node: str, kept: list[str]) -> Step:
         check=f"! {HAS_QDEVICE} || [ \"$({MEMBERS} | paste -sd ' ')\" = {shlex.quote(wanted)} ]",
         act="pvecm qdevice remove",
         verify=f"! {HAS_QDEVICE}",
+    )
+
+
+def qdevice_aside_possible(node: str, kept: list[str]) -> Step:
+    """Check-only, before anything changes: when the QDevice must step aside (qdevice_aside), every member is
+    online, as `pvecm qdevice remove` demands ("All nodes must be online!"). PVE has no other way to set a QDevice
+    aside, so a dead member in a QDevice cluster is refused with the manual procedure."""
+    wanted = " ".join(sorted(kept))
+    offline = f"comm -23 <({MEMBERS}) <({ONLINE_NAMES} | sort) | paste -sd ' '"
+    manual = (
+        "the cluster has a QDevice that must step aside for the membership change, and member(s) $offline are offline: "
+        "\\`pvecm qdevice remove\\` needs every member online. If a member is back soon, start it and re-run up. If it is "
+        "dead for good: on a kept node remove the \\`device {...}\\` block from the quorum section of /etc/pve/corosync.conf "
+        "and raise totem's config_version by one (pvecm.adoc, Edit corosync.conf); on every online node run "
+        "\\`systemctl disable --now corosync-qdevice; rm -rf /etc/corosync/qdevice\\`; check that \\`pvecm status\\` is still "
+        "quorate (without the QDevice's vote a two-node cluster with one node down is not: \\`pvecm expected 1\\` there); "
+        "then re-run up, which retires the node (proxmox-ha:cluster.decommission) and sets the QDevice up again"
+    )
+    return Step(
+        name="qdevice-aside-possible",
+        node=node,
+        check=f"! {HAS_QDEVICE} || [ \"$({MEMBERS} | paste -sd ' ')\" = {shlex.quote(wanted)} ] || [ -z \"$({offline})\" ]",
+        act=f"offline=$({offline})\nfail \"{manual}\"",
     )
 
 

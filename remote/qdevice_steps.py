@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import shlex
 
-from .cluster_steps import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES, trust_host
+from .cluster_steps import trust_host
+from .probes import CLUSTER_COROSYNC, HAS_QDEVICE, MEMBERS, TOTAL_VOTES
 from .node_steps import apt_install, installed
 from .step import Step, wait_for
 

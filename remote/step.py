@@ -57,7 +57,7 @@ class Step:
 
 def probe(condition: str) -> str:
     """A step's condition as a command of its own (with the helpers it may use), for tools that only ask."""
-    return f"has() {{ grep \"$@\" >/dev/null; }}; {condition}"
+    return f"has() {{ grep \"$@\" >/dev/null; }}; fail() {{ echo \"$*\" >&2; exit 2; }}; {condition}"
 
 
 def wait_for(condition: str, what: str, seconds: int = 120) -> str:

@@ -1,6 +1,7 @@
 """Rolling update and maintenance logic against a simulated cluster (the lab test runs it for real)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 
@@ -8,20 +9,21 @@ import pytest
 
 from models import parse_stack_config
 from ops.cluster import ClusterOps, GateFailed
-from remote import ceph_steps, cluster_steps
+from remote import probes
 from remote.step import probe
 from tests.unit.conftest import ROOT, stack_sections
 
 
 class FakeCluster:
-    """Answers the commands ops runs, like a 3-node PVE cluster whose nodes go away while rebooting."""
+    """Answers the commands ops runs, like a PVE cluster (a QDevice optional) whose nodes go away while rebooting.
+    The probes ops runs are real shell over fake `pvecm`, `ceph` and `ha-manager` that print what it says."""
 
-    def __init__(self, names, bin_dir):
+    def __init__(self, names, bin_dir, qdevice=False):
         self.names = names
-        # Fake `pvecm` and `ceph` print what this cluster says; the probes ops runs are real shell.
+        self.qdevice = qdevice
         self.bin_dir = bin_dir
-        for tool in ("pvecm", "ceph"):
-            (bin_dir / tool).write_text(f"#!/bin/sh\ncat {bin_dir}/{tool}.out\n")
+        for tool in ("pvecm", "ceph", "ha-manager"):
+            (bin_dir / tool).write_text(f'#!/bin/sh\ncat "{bin_dir}/{tool}-$1.out"\n')
             (bin_dir / tool).chmod(0o755)
         self.down: dict[str, int] = {}  # node -> polls left until it is back
         self.maintenance: set[str] = set()
@@ -36,23 +38,36 @@ class FakeCluster:
             if self.down[name] <= 0:
                 del self.down[name]
 
+    def _say(self, via: str) -> None:
+        up = [n for n in self.names if n not in self.down]
+        expected = len(self.names) + self.qdevice
+        votes = len(up) + self.qdevice
+        (self.bin_dir / "pvecm-status.out").write_text(
+            f"Expected votes:   {expected}\nTotal votes:      {votes}\nQuorum:           {expected // 2 + 1}\n"
+            f"Quorate:          {'Yes' if votes > expected // 2 else 'No'}\n")
+        rows = "".join(f"{i:>10} {1:>10} {'A,V,NMW' if self.qdevice else ''} {n}{' (local)' if n == via else ''}\n"
+                       for i, n in enumerate(self.names, 1) if n in up)
+        (self.bin_dir / "pvecm-nodes.out").write_text(
+            "Membership information\n----------------------\n    Nodeid      Votes Name\n" + rows
+            + (f"{0:>10} {1:>10}            Qdevice\n" if self.qdevice else ""))
+        clean = 32 if self.pgs_clean and not self.down else 20
+        (self.bin_dir / "ceph-pg.out").write_text(json.dumps({"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": clean}]}}))
+        target = next(n for n in self.names if n not in self.maintenance and n not in self.down)
+        (self.bin_dir / "ha-manager-status.out").write_text(f"quorum OK\nservice vm:100 ({target}, started)\nservice vm:101 ({self.names[0]}, stopped)\n")
+
     def command(self, node, command, stdin=None, timeout=600):
         self.tick()
         self.log.append((node.name, command))
         ok = lambda out="": subprocess.CompletedProcess(command, 0, out, "")  # noqa: E731
         if node.name in self.down:
             return subprocess.CompletedProcess(command, 255, "", "ssh: connect to host: No route to host")
-        if "pvecm status" in command or "ceph pg stat" in command:
-            votes = len(self.names) - len(self.down)
-            (self.bin_dir / "pvecm.out").write_text(f"Quorate:          {'Yes' if votes * 2 > len(self.names) else 'No'}\nTotal votes:      {votes}\n")
-            clean = 32 if self.pgs_clean and not self.down else 20
-            (self.bin_dir / "ceph.out").write_text(json.dumps({"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": clean}]}}))
+        if "lrm_status" in command:  # each LRM's state, as lrm_status says: maintenance once its watchdog is closed
+            name = command.split("/etc/pve/nodes/")[1].split("/")[0]
+            return ok("maintenance\n" if name in self.maintenance else "active\n")
+        if any(tool in command for tool in ("pvecm ", "ceph pg", "ha-manager status")):
+            self._say(node.name)
             return subprocess.run(["bash", "-c", f"set -o pipefail; {command}"], capture_output=True, text=True,
                                   env={"PATH": f"{self.bin_dir}:/usr/bin:/bin"})
-        if command == "ha-manager status":
-            target = next(n for n in self.names if n not in self.maintenance and n not in self.down)
-            lrms = "".join(f"lrm {n} (maintenance mode, now)\n" for n in sorted(self.maintenance))
-            return ok(f"quorum OK\n{lrms}service vm:100 ({target}, started)\n")
         if command.startswith("ha-manager crm-command node-maintenance"):
             _, _, _, action, name = command.split()
             (self.maintenance.add if action == "enable" else self.maintenance.discard)(name)
@@ -106,14 +121,17 @@ def test_never_starts_while_a_node_is_out(ops):
 def test_dry_run_changes_nothing(ops):
     ops_, fake = ops
     ops_.rolling_update("upgrade-now", "reboot-now", dry_run=True)
-    assert {cmd for _, cmd in fake.log} <= {probe(cluster_steps.QUORATE), cluster_steps.TOTAL_VOTES, ceph_steps.ALL_PGS_CLEAN}
+    probes_run = {probe(c) for c in (probes.QUORATE, probes.ONLINE_NAMES, probes.TOTAL_VOTES, probes.EXPECTED_VOTES, probes.ALL_PGS_CLEAN)}
+    assert {cmd for _, cmd in fake.log} <= probes_run
 
 
 def test_maintenance_moves_services_away(ops):
     ops_, fake = ops
     ops_.maintenance_enter("pve1")
     assert fake.maintenance == {"pve1"}
-    assert all(node != "pve1" for _, node, _ in ops_.ha_services(ops_.node("pve2")))
+    # The started service moved; the stopped one stays (PVE's maintenance moves only started services).
+    assert "vm:100" not in ops_.ask(ops_.node("pve2"), probes.ha_services("pve1"))
+    assert ops_.ask(ops_.node("pve2"), probes.ha_services("pve1")) == "vm:101"
     ops_.maintenance_exit("pve1")
     assert fake.maintenance == set()
 
@@ -122,3 +140,20 @@ def test_unknown_node_is_refused(ops):
     ops_, _ = ops
     with pytest.raises(GateFailed, match="pve9 is not in proxmox-ha:cluster.nodes"):
         ops_.maintenance_enter("pve9")
+
+
+def test_rolling_update_with_a_qdevice(tmp_path):
+    """Two nodes and a QDevice: three votes expected, and the gate counts them all (not one per node)."""
+    stack = parse_stack_config(stack_sections(ROOT / "Pulumi.lab.yaml"))
+    two = dataclasses.replace(stack, cluster=stack.cluster.model_copy(update={"nodes": stack.cluster.nodes[:2]}))
+    fake = FakeCluster([n.name for n in two.cluster.nodes], tmp_path, qdevice=True)
+    ClusterOps(two, fake, log=lambda line: None, poll_seconds=0).rolling_update("upgrade-now", "reboot-now")
+    assert [node for node, cmd in fake.log if cmd == "upgrade-now"] == ["pve1", "pve2"]
+    assert fake.max_down_at_once == 1 and not fake.maintenance
+
+
+def test_a_probe_that_cannot_read_the_cluster_stops_the_gate(ops):
+    ops_, fake = ops
+    (fake.bin_dir / "ha-manager").write_text("#!/bin/sh\necho 'ipcc_send_rec[1] failed: Connection refused' >&2\nexit 255\n")
+    with pytest.raises(GateFailed, match="cannot read ha-manager status: ipcc_send_rec"):
+        ops_.maintenance_enter("pve1")

@@ -215,7 +215,7 @@ def test_retiring_runs_one_node_after_another_before_cephs_gate(homelab):
     homelab["cluster"]["decommission"] = ["pve4", "pve5"]
     resources = run_program(homelab)
     retire = [r.name for r in resources if r.type == COMMAND and r.name.startswith("decommission-")]
-    steps = ("guests", "osds-out", "osds-destroy", "ceph-daemons", "membership", "files")
+    steps = ("replication", "guests", "osds-out", "osds-destroy", "ceph-daemons", "membership", "files")
     assert retire == [f"decommission-pve1-retire-{n}-{s}" for n in ("pve4", "pve5") for s in steps]
     (component,) = _of_type(resources, "proxmox-ha:decommission:Decommission")
     assert component.inputs == {"retiring": ["pve4", "pve5"], "remaining": ["pve1", "pve2", "pve3"], "ceph": True}
@@ -270,6 +270,9 @@ def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are
     releases = [seen[f"pve{i}-pve-release"][0] for i in (1, 2, 3)]
     members, members_deps = seen["pve1-cluster-members"]
     assert members_deps == releases
-    node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(("-pve-release", "-cluster-members"))]
-    assert len(node_steps) >= 18 and all(members in deps for deps in node_steps)
+    aside, aside_deps = seen["pve1-qdevice-aside-possible"]
+    assert aside_deps == [members]
+    preflight = ("-pve-release", "-cluster-members", "-qdevice-aside-possible")
+    node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(preflight)]
+    assert len(node_steps) >= 18 and all(aside in deps for deps in node_steps)
     assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]

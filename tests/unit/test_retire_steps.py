@@ -49,34 +49,97 @@ def test_osds_out_marks_them_out_and_waits_for_clean_pgs(etc):
     assert "already done" in etc.run(step).stderr
 
 
-def test_a_guest_ha_does_not_manage_stops_the_retirement(etc):
+def nodes_online(*names: str) -> str:
+    """A fake `pvecm` body for `pvecm nodes` with `names` online."""
+    rows = "".join(f"         {i}          1 {n}\\n" for i, n in enumerate(names, 1))
+    return f'[ "$1" = nodes ] && printf "    Nodeid      Votes Name\\n{rows}"'
+
+
+def test_a_guest_ha_does_not_move_stops_the_retirement_before_anything_changes(etc):
     etc.file("/etc/pve/nodes/pve4/qemu-server/205.conf", "memory: 512\n")
-    etc.fake("ha-manager", 'echo "quorum OK"')
+    etc.file("/etc/pve/nodes/pve4/qemu-server/206.conf", "memory: 512\n")
+    etc.file("/etc/pve/nodes/pve4/qemu-server/207.conf", "memory: 512\n")
+    etc.file("/etc/pve/ha/resources.cfg", "vm: 206\n\tstate ignored\n\nvm: 207\n\tstate started\n\n")
+    etc.fake("ha-manager", 'echo "quorum OK"; echo "service vm:206 (pve4, ignored)"; echo "service vm:207 (pve4, started)"')
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3", "pve4"))
     result = etc.run(retire_steps.guests("pve1", "pve4"))
     assert result.returncode == 1
-    assert "pve4 still holds guest(s) that HA does not manage: 205. Migrate them" in result.stderr
-    assert not [c for c in etc.called() if "node-maintenance" in c]
+    assert ("pve4 holds guest(s) HA does not move: 205 206 (ignored by HA: vm:206; the rest are not HA resources). "
+            "Migrate them") in result.stderr
+    assert not [c for c in etc.called() if "crm-command" in c]
 
 
-def test_ha_guests_move_off_through_node_maintenance(etc):
-    # ha-manager reports the guest on pve4 until maintenance is enabled, then on pve2.
-    etc.fake("ha-manager", '[ "$2" = node-maintenance ] && touch /etc/maint; '
-                           '[ "$1" = status ] && { [ -e /etc/maint ] && echo "service vm:100 (pve2, started)" || echo "service vm:100 (pve4, started)"; }; true')
-    result = etc.run(retire_steps.guests("pve1", "pve4"))
+def test_started_and_stopped_ha_guests_move_off_and_the_lrm_closes_its_watchdog(etc):
+    etc.file("/etc/pve/nodes/pve4/qemu-server/100.conf", "memory: 512\n")
+    etc.file("/etc/pve/nodes/pve4/qemu-server/101.conf", "memory: 512\n")
+    etc.file("/etc/pve/ha/resources.cfg", "vm: 100\n\tstate started\n\nvm: 101\n\tstate stopped\n\n")
+    etc.file("/etc/pve/nodes/pve4/lrm_status", '{"mode": "active", "state": "active"}')
+    # Maintenance moves only the started vm:100 (and then the LRM closes its watchdog); `migrate` moves vm:101.
+    etc.fake("ha-manager", '[ "$3 $4" = "enable pve4" ] && { mv /etc/pve/nodes/pve4/qemu-server/100.conf /etc/pve/; '
+                           'echo \'{"mode": "maintenance", "state": "maintenance"}\' > /etc/pve/nodes/pve4/lrm_status; }; '
+                           '[ "$2 $3 $4" = "migrate vm:101 pve1" ] && mv /etc/pve/nodes/pve4/qemu-server/101.conf /etc/pve/; '
+                           '[ "$1" = status ] && { echo "quorum OK"; '
+                           '[ -e /etc/pve/100.conf ] && echo "service vm:100 (pve2, started)" || echo "service vm:100 (pve4, started)"; '
+                           '[ -e /etc/pve/101.conf ] && echo "service vm:101 (pve1, stopped)" || echo "service vm:101 (pve4, stopped)"; }; true')
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3", "pve4"))
+    step = retire_steps.guests("pve1", "pve4")
+    result = etc.run(step)
     assert result.returncode == 0, result.stderr
-    assert "ha-manager crm-command node-maintenance enable pve4" in etc.called()
+    calls = etc.called()
+    assert "ha-manager crm-command node-maintenance enable pve4" in calls
+    assert "ha-manager crm-command migrate vm:101 pve1" in calls
+    assert "already done" in etc.run(step).stderr
 
 
-def test_membership_refuses_without_a_majority(etc):
-    etc.file("/etc/pve/corosync.conf", COROSYNC)
-    # pve1 and pve4 online of four: removing pve4 leaves 1 of 3 online.
-    etc.fake("pvecm", '[ "$1" = status ] && echo "Quorate:          Yes"; '
-                      '[ "$1" = nodes ] && printf "\\nMembership information\\n----\\n    Nodeid      Votes Name\\n         1          1 pve1 (local)\\n         4          1 pve4\\n"; true')
-    etc.fake("ssh", "exit 255")
-    result = etc.run(retire_steps.membership("pve1", "pve4"))
+def test_a_dead_node_with_a_disabled_ha_guest_is_refused_with_the_manual_move(etc):
+    etc.file("/etc/pve/nodes/pve4/qemu-server/102.conf", "memory: 512\n")
+    etc.file("/etc/pve/ha/resources.cfg", "vm: 102\n\tstate disabled\n\n")
+    etc.fake("ha-manager", 'echo "quorum OK"; echo "service vm:102 (pve4, disabled)"')
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3"))
+    result = etc.run(retire_steps.guests("pve1", "pve4"))
     assert result.returncode == 1
-    assert "removing pve4 would leave 1 of 3 remaining node(s) online, not a majority" in result.stderr
-    assert "pvecm delnode pve4" not in etc.called()
+    assert "pve4 is offline and holds disabled HA service(s) vm:102, which HA does not recover: move their configs" in result.stderr
+    assert not [c for c in etc.called() if "crm-command" in c]
+
+
+def test_ha_status_that_cannot_be_read_stops_the_step(etc):
+    etc.fake("ha-manager", "echo 'ipcc_send_rec[1] failed: Connection refused' >&2; exit 255")
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3", "pve4"))
+    result = etc.run(retire_steps.guests("pve1", "pve4"))
+    assert result.returncode == 1 and "already done" not in result.stderr
+    assert "cannot read ha-manager status: ipcc_send_rec[1] failed" in result.stderr
+
+
+def test_replication_jobs_involving_the_node_are_refused(etc):
+    etc.file("/etc/pve/nodes/pve4/qemu-server/101.conf", "memory: 512\n")
+    etc.file("/etc/pve/replication.cfg", "local: 100-0\n\ttarget pve4\n\tschedule */15\n\n"
+                                         "local: 101-0\n\ttarget pve2\n\n"
+                                         "local: 102-0\n\ttarget pve3\n\n")
+    result = etc.run(retire_steps.replication("pve1", "pve4"))
+    assert result.returncode == 1
+    assert "replication job(s) 100-0 101-0 involve pve4: remove each with `pvesr delete ID`" in result.stderr
+    etc.file("/etc/pve/replication.cfg", "local: 102-0\n\ttarget pve3\n\n")
+    assert "already done" in etc.run(retire_steps.replication("pve1", "pve4")).stderr
+
+
+def votes(expected: int, total: int) -> str:
+    """A fake `pvecm` body for `pvecm status` (votequorum's numbers)."""
+    return (f'[ "$1" = status ] && printf "Expected votes:   {expected}\\nTotal votes:      {total}\\n'
+            f'Quorum:           {expected // 2 + 1}\\nQuorate:          Yes\\n"')
+
+
+def test_membership_counts_the_votes_quorum_still_expects(etc):
+    # Five nodes, pve4 already retired (expected 4); pve3 died while it drained. Retiring pve5 now would leave
+    # 2 of 4 expected votes: the old count (2 of the 3 remaining nodes online) said yes, and quorum was lost.
+    three_left = COROSYNC.replace("name: pve4", "name: pve5")
+    etc.file("/etc/pve/corosync.conf", three_left)
+    etc.fake("pvecm", votes(4, 3) + "; " + nodes_online("pve1", "pve2", "pve5").replace("pve5", "pve5") + "; true")
+    etc.fake("ssh", "exit 0")
+    result = etc.run(retire_steps.membership("pve1", "pve5"))
+    assert result.returncode == 1
+    assert ("stopping pve5 would leave 2 of 4 expected votes, fewer than the 3 quorum needs (pvecm status); "
+            "bring the offline member(s) back (pve3), then re-run up") in result.stderr
+    assert not [c for c in etc.called() if "delnode" in c or "systemctl stop" in c]
 
 
 def test_a_qdevice_steps_aside_only_while_members_join_or_leave(etc):
@@ -94,19 +157,26 @@ def test_a_qdevice_steps_aside_only_while_members_join_or_leave(etc):
     assert etc.called() == ["pvecm qdevice remove"]
 
 
-def test_membership_stops_the_node_then_deletes_it(etc):
+def test_membership_separates_the_node_clears_its_maintenance_then_deletes_it(etc):
     etc.file("/etc/pve/corosync.conf", COROSYNC)
-    online = "".join(f"         {i}          1 pve{i}\\n" for i in range(1, 5))
-    etc.fake("pvecm", '[ "$1" = status ] && { echo "Quorate:          Yes"; grep -q pve4 /etc/pve/corosync.conf && echo "Expected votes:   4" || echo "Expected votes:   3"; }; '
-                      f'[ "$1" = nodes ] && printf "    Nodeid      Votes Name\\n{online}"; '
+    etc.file("/etc/pve/ha/manager_status", '{"node_request": {"pve4": {"maintenance": 1}}}')
+    etc.fake("pvecm", '[ "$1" = status ] && { grep -q pve4 /etc/pve/corosync.conf && n=4 || n=3; '
+                      'printf "Expected votes:   $n\\nTotal votes:      $n\\nQuorum:           3\\nQuorate:          Yes\\n"; }; '
+                      '[ "$1" = nodes ] && { printf "    Nodeid      Votes Name\\n         1          1 pve1\\n         2          1 pve2\\n'
+                      '         3          1 pve3\\n"; [ -e /etc/separated ] || echo "         4          1 pve4"; }; '
                       '[ "$1" = delnode ] && sed -i "/name: pve4/,/}/d" /etc/pve/corosync.conf; true')
-    etc.fake("ssh", "exit 0")
+    etc.fake("ssh", 'case "$*" in *"pmxcfs -l"*) touch /etc/separated;; esac')
+    etc.fake("ha-manager", '[ "$3" = disable ] && echo "{}" > /etc/pve/ha/manager_status; true')
     result = etc.run(retire_steps.membership("pve1", "pve4"))
     assert result.returncode == 0, result.stderr
     calls = etc.called()
-    stop = next(i for i, c in enumerate(calls) if c.startswith("ssh") and "systemctl stop corosync" in c)
-    assert calls.index("pvecm delnode pve4") > stop, "the node must be stopped before it is deleted"
-    assert "-o HostKeyAlias=pve4" in calls[stop] and "root@10.0.10.14" in calls[stop]
+    separate = next(i for i, c in enumerate(calls) if c.startswith("ssh") and "pmxcfs -l" in c)
+    assert ("systemctl stop pve-cluster && systemctl stop corosync && pmxcfs -l && rm -f /etc/pve/corosync.conf "
+            "&& rm -rf /etc/corosync/* && killall pmxcfs && systemctl start pve-cluster") in calls[separate]
+    assert "-o HostKeyAlias=pve4" in calls[separate] and "root@10.0.10.14" in calls[separate]
+    assert calls.index("ha-manager crm-command node-maintenance disable pve4") > separate
+    assert calls.index("pvecm delnode pve4") > calls.index("ha-manager crm-command node-maintenance disable pve4")
+    assert "pve4 was separated from the cluster as PVE's docs say" in result.stderr
 
 
 def test_qdevice_setup_refuses_a_membership_other_than_the_configured_one(etc):
@@ -139,3 +209,46 @@ def test_the_quorum_gate_reads_member_names_with_a_qdevice_too(etc):
     assert not gate_passes(["pve1", "pve2", "pve3"])
     # Neither the flags column nor the QDevice's own row is a member.
     assert not gate_passes(["A,V,NMW"]) and not gate_passes(["Qdevice"])
+
+
+def test_the_ceph_checks_fail_closed_when_ceph_cannot_be_read(etc):
+    # No mon quorum: every `ceph` call times out. That is not "the bucket, the mon and the mgr are gone".
+    etc.fake("ceph", "echo 'error connecting to the cluster' >&2; exit 1")
+    for step in (retire_steps.osds_out("pve1", "pve4", [("vm-storage", 3)]), retire_steps.osds_destroyed("pve1", "pve4"),
+                 retire_steps.ceph_daemons("pve1", "pve4")):
+        result = etc.run(step)
+        assert result.returncode == 1 and "already done" not in result.stderr, step.name
+        assert "from Ceph (exit 1): error connecting to the cluster" in result.stderr or \
+               "cannot read the monmap from Ceph: error connecting to the cluster" in result.stderr, result.stderr
+    # A bucket Ceph says is not there is done.
+    etc.fake("ceph", "echo \"Error ENOENT: no such bucket 'pve4'\" >&2; exit 2")
+    assert "already done" in etc.run(retire_steps.osds_destroyed("pve1", "pve4")).stderr
+
+
+def test_scrubbing_pgs_are_clean(etc):
+    tree = osd_tree({h: [(i, "up", 1.0)] for i, h in enumerate(("pve1", "pve2", "pve3"))})
+    etc.file("/etc/tree.json", tree)
+    pgs = {"pg_summary": {"num_pgs": 32, "num_pg_by_state": [{"name": "active+clean", "num": 20},
+                                                             {"name": "active+clean+scrubbing+deep", "num": 8},
+                                                             {"name": "active+clean+scrubbing", "num": 4}]}}
+    etc.file("/etc/pgs.json", json.dumps(pgs))
+    etc.fake("ceph", '[ "$1 $2" = "osd crush" ] && exit 0; [ "$1 $2" = "osd ls-tree" ] && echo 3; '
+                     '[ "$1 $2" = "osd dump" ] && echo "osd.3 up   out weight 0"; [ "$1 $2" = "pg stat" ] && cat /etc/pgs.json; true')
+    assert "already done" in etc.run(retire_steps.osds_out("pve1", "pve4", [("vm-storage", 3)])).stderr
+    pgs["pg_summary"]["num_pg_by_state"][2]["name"] = "active+undersized+degraded"
+    etc.file("/etc/pgs.json", json.dumps(pgs))
+    assert "already done" not in etc.run(retire_steps.osds_out("pve1", "pve4", [("vm-storage", 3)])).stderr
+
+
+def test_a_dead_member_in_a_qdevice_cluster_is_refused_with_the_manual_procedure(etc):
+    with_device = COROSYNC.replace("provider: corosync_votequorum", "provider: corosync_votequorum\n  device {\n    model: net\n  }")
+    etc.file("/etc/pve/corosync.conf", with_device)
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3") + "; true")
+    result = etc.run(cluster_steps.qdevice_aside_possible("pve1", ["pve1", "pve2", "pve3"]))
+    assert result.returncode == 1
+    assert "member(s) pve4 are offline: `pvecm qdevice remove` needs every member online" in result.stderr
+    assert "raise totem's config_version by one" in result.stderr
+    # Nothing to set aside (the membership stays), or every member online: fine.
+    assert "already done" in etc.run(cluster_steps.qdevice_aside_possible("pve1", ["pve1", "pve2", "pve3", "pve4"])).stderr
+    etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3", "pve4") + "; true")
+    assert "already done" in etc.run(cluster_steps.qdevice_aside_possible("pve1", ["pve1", "pve2", "pve3"])).stderr
