@@ -32,7 +32,8 @@ class BackupPlan(pulumi.ComponentResource):
         facts = contract.facts(
             contract.BACKUP,
             storages=[cfg.pbs.id] if cfg.pbs else [],
-            jobs=[{"id": j.id, "schedule": j.schedule, "storage": j.storage, "all": j.all, "vmids": j.vmids} for j in cfg.jobs],
+            jobs=[{"id": j.id, "schedule": j.schedule, "storage": j.storage, "all": j.all, "vmids": j.vmids,
+                   "mailNotification": j.mail_notification, "mailTo": j.mail_to} for j in cfg.jobs],
             configBackup=cfg.config_backup.enabled,
         )
         super().__init__(contract.BACKUP, name, facts, opts)

@@ -50,15 +50,18 @@ class Job(ConfigModel):
     compress: Literal["0", "1", "gzip", "lzo", "zstd"] = "zstd"
     all: bool = False
     vmids: list[int] = Field(default_factory=list)
-    mail_notification: Literal["always", "failure"] = "failure"
+    # Only with mailTo: without it PVE (8.1+, notification-mode auto) notifies through its notification system
+    # and ignores mailnotification (VZDump.pm); the policy pack refuses that combination.
+    mail_notification: Literal["always", "failure"] | None = None
     mail_to: list[str] = Field(default_factory=list)
     enabled: bool = True
 
     def settings(self) -> dict[str, str | int]:
         """The job as PVE's /cluster/backup parameters (what `pvesh get` reads back)."""
         found: dict[str, str | int] = {"schedule": self.schedule, "storage": self.storage, "mode": self.mode,
-                                       "compress": self.compress, "mailnotification": self.mail_notification,
-                                       "enabled": int(self.enabled)}
+                                       "compress": self.compress, "enabled": int(self.enabled)}
+        if self.mail_notification:
+            found["mailnotification"] = self.mail_notification
         if self.all:
             found["all"] = 1
         else:

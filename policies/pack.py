@@ -183,6 +183,12 @@ POLICIES = [
         remediation_steps="Write e.g. '02:00' or 'mon..fri 21:00' instead of '0 2 * * *'.",
     ),
     ResourceValidationPolicy(
+        name="backup-job-mail",
+        description="A backup job's mailNotification has recipients (mailTo); PVE ignores it otherwise.",
+        enforcement_level=MANDATORY,
+        validate=_on(BACKUP, lambda a: rules.job_mail(a.props)),
+    ),
+    ResourceValidationPolicy(
         name="no-plaintext-secrets",
         description="Passwords, API tokens and SSH keys reach resources only as secrets.",
         enforcement_level=MANDATORY,

@@ -221,6 +221,15 @@ def job_schedules(plan: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def job_mail(plan: Mapping[str, Any]) -> list[str]:
+    """mailnotification works only with mailto: without it, notification-mode auto uses PVE's notification system
+    (PVE 8.1+, VZDump.pm) and the setting silently does nothing."""
+    return [f"backup job {job.get('id')}: mailNotification is set without mailTo, so PVE ignores it and notifies "
+            "through its notification system (Datacenter > Notifications); add mailTo, or drop mailNotification "
+            "and set up a notification matcher"
+            for job in plan.get("jobs") or [] if job.get("mailNotification") and not job.get("mailTo")]
+
+
 # --- secrets ---------------------------------------------------------------------
 
 def plaintext_secrets(resource_type: str, raw_props: Mapping[str, Any]) -> list[str]:

@@ -132,6 +132,14 @@ def test_backup_job_storage_and_schedule():
     assert "'02:00'" in violations("backup-job-schedule", [backup(cron)])[0]
 
 
+def test_backup_mail_needs_recipients():
+    assert violations("backup-job-mail", [backup(NIGHTLY, {**NIGHTLY, "id": "m", "mailNotification": "failure",
+                                                             "mailTo": ["ops@example.com"]})]) == []
+    silent = {**NIGHTLY, "id": "quiet", "mailNotification": "failure", "mailTo": []}
+    (found,) = violations("backup-job-mail", [backup(silent)])
+    assert found.startswith("backup job quiet: mailNotification is set without mailTo, so PVE ignores it")
+
+
 def test_ceph_release_supported_is_advisory_about_releases_past_their_end_of_life():
     assert violations("ceph-release-supported", ceph(release="tentacle", pveVersion=9.0)) == []
     assert violations("ceph-release-supported", ceph(release="squid", pveVersion=9.0)) == [
