@@ -1,4 +1,4 @@
-"""PBS storage and vzdump jobs through PVE's own `pvesh`, on one node (the objects are cluster-wide).
+"""PBS storage and vzdump jobs through PVE's own `pvesm` and `pvesh`, on one node (the objects are cluster-wide).
 
 Not through pulumi-proxmoxve: its storage.Pbs and backup.Job panic right after PVE accepted the object
 (muhlba91/pulumi-proxmoxve#967, "interface conversion: interface {} is nil, not int", in the plugin's
@@ -48,7 +48,9 @@ def _pbs_answers(server: str, fingerprint: str | None, key: str) -> str:
 
 def pbs_storage(node: str, storage: str, server: str, datastore: str, username: str,
                 fingerprint: str | None, namespace: str | None, key: str) -> Step:
-    """The `pbs` storage; its password arrives on stdin. PVE itself then logs in and finds the datastore."""
+    """The `pbs` storage; its password arrives on the step's stdin and goes on to `pvesm`'s (a bare `--password`
+    reads it there: pvesm.pm's param mapping, PVE::PTY::read_password), never onto a command line. PVE itself
+    then logs in and finds the datastore."""
     path = f"/storage/{storage}"
     fixed = {"server": server, "datastore": datastore}
     changeable = {"username": username, "content": "backup"}
@@ -63,10 +65,10 @@ def pbs_storage(node: str, storage: str, server: str, datastore: str, username: 
         act=(
             f"if {_exists(path)}; then\n"
             f"{_holds(path, fixed)} || fail {shlex.quote(moved)}\n"
-            f"pvesh set {path} {_options(changeable)} --password \"$PBS_PASSWORD\"\n"
+            f"printf '%s\\n' \"$PBS_PASSWORD\" | pvesm set {storage} {_options(changeable)} --password\n"
             "else\n"
             f"{_pbs_answers(server, fingerprint, key)}\n"
-            f"pvesh create /storage --storage {storage} --type pbs {_options({**fixed, **changeable})} --password \"$PBS_PASSWORD\"\n"
+            f"printf '%s\\n' \"$PBS_PASSWORD\" | pvesm add pbs {storage} {_options({**fixed, **changeable})} --password\n"
             "fi"
         ),
         verify=f"{_holds(path, {'type': 'pbs', **fixed, **changeable})} && {same_password}",
@@ -78,7 +80,7 @@ def pbs_storage(node: str, storage: str, server: str, datastore: str, username: 
 def backup_job(node: str, job_id: str, settings: dict[str, str | int]) -> Step:
     """A vzdump job with `settings` (API names: schedule, storage, mode, ..., all or vmid); others unset."""
     path = f"/cluster/backup/{job_id}"
-    unset = [k for k in ("all", "vmid", "mailto") if k not in settings]
+    unset = [k for k in ("all", "vmid", "mailto", "mailnotification") if k not in settings]
     delete = f" --delete {','.join(unset)}" if unset else ""
     return Step(
         name=f"backup-job-{job_id}",

@@ -106,9 +106,11 @@ class ApiOptions(Mapping):
     (`node`: this node). Read from the lab's extract of PVE's API schema for pve_major() on each use, as
     parse_args kinds. A PVE without the method has no such command."""
 
-    def __init__(self, method: str, template: str, positional=(), fixed=("node",), command: str = ""):
+    def __init__(self, method: str, template: str, positional=(), fixed=("node",), command: str = "", interactive=()):
         self.method, self.template, self.skip = method, template, set(positional) | set(fixed)
         self.command = command or f"{method} {template}"
+        # The CLI's param mapping with `interactive => 1` (pve-password): a bare `--password` reads it (read_password).
+        self.interactive = set(interactive)
 
     def table(self) -> dict:
         from lab.api import schema as SC  # lazily: lab.api imports this module
@@ -119,7 +121,8 @@ class ApiOptions(Mapping):
         out = {}
         for name, spec in schema.items():
             if name not in self.skip:
-                out.update(dict.fromkeys(INDEXED.get(name, [name]), CLI_KINDS.get(spec.get("type"), "str")))
+                kind = "interactive" if name in self.interactive else CLI_KINDS.get(spec.get("type"), "str")
+                out.update(dict.fromkeys(INDEXED.get(name, [name]), kind))
         return out
 
     def __getitem__(self, key):
@@ -155,6 +158,8 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
                     val = argv[i + 1]
                     i += 1
                 val = "1" if val is None else ("1" if val.lower() in ("1", "true", "yes", "on") else "0")
+            elif kind == "interactive" and val is None and (i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                val = ""  # Getopt's `password:s`: no value given, the command reads it (read_password)
             else:
                 if val is None:
                     if i + 1 >= len(argv):
@@ -276,6 +281,16 @@ def members() -> dict[str, dict]:
                 online.add(parts[0])
     return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": str(n["nodeid"]) in online}
             for n in cluster["nodes"]}
+
+
+def read_password() -> str:
+    """PVE::PTY::read_password when stdin is not a terminal: one line, without its newline."""
+    if sys.stdin.isatty():
+        raise PVEError("the lab reads a password only from a pipe, not a terminal", 255)
+    line = sys.stdin.readline()
+    if not line:
+        raise PVEError("EOF while reading password", 255)
+    return line.rstrip("\n")
 
 
 def warn(msg: str) -> None:

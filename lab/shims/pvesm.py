@@ -35,8 +35,9 @@ SECRET_OPTS = ("password", "encryption-key", "keyring", "master-pubkey")
 # /storage/{storage}), from PVE's schema for the lab's PVE major: the union over all storage types. Which of
 # them a type has, and its content types, are the plugin's (lab/pve/storage_plugins.py), checked as PVE's
 # handlers do.
-ADD_OPTS = L.ApiOptions("POST", "/storage", positional=("type", "storage"))
-SET_OPTS = L.ApiOptions("PUT", "/storage/{storage}", positional=("storage",))
+# pvesm.pm param_mapping: create and update read a bare --password from stdin (PVE::PTY::read_password).
+ADD_OPTS = L.ApiOptions("POST", "/storage", positional=("type", "storage"), interactive=("password",))
+SET_OPTS = L.ApiOptions("PUT", "/storage/{storage}", positional=("storage",), interactive=("password",))
 # the short usage PVE's CLI handler appends to a parameter error
 ADD_USAGE = "pvesm add <type> <storage> [OPTIONS]"
 SET_USAGE = "pvesm set <storage> [OPTIONS]"
@@ -95,8 +96,14 @@ def _check_config(typ, params, create, delete=()):
             sys.stderr.write(warning + "\n")
 
 
+def _read_password(o) -> None:
+    if o.get("password") == "":
+        o["password"] = L.read_password()
+
+
 def cmd_add(argv):
     pos, o = L.parse_args(argv, ADD_OPTS, 2, USAGE)
+    _read_password(o)
     typ, sid = pos
     _verify("POST", "/storage", {"type": typ, "storage": sid, **o}, ADD_USAGE)
     if o.get("nodes") in ("", "0"):  # Config.pm create: "delete $param->{nodes} if !$param->{nodes}"
@@ -140,6 +147,7 @@ def _write_secrets(sid, secret):
 
 def cmd_set(argv):
     pos, o = L.parse_args(argv, SET_OPTS, 1, USAGE)
+    _read_password(o)
     sid = pos[0]
     _verify("PUT", "/storage/{storage}", {"storage": sid, **o}, SET_USAGE)
     digest = o.pop("digest", None)

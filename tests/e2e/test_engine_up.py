@@ -16,7 +16,7 @@ from lab.common import Paths
 from tests.lab.conftest import lab_cli
 
 from .conftest import REPO, bare_lab, deploy, deploy_popen
-from .helpers import NODES, pgs_clean, quorum, wait_until
+from .helpers import NODES, command_lines_while, lab_secrets, pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -102,22 +102,14 @@ def test_preview_and_refresh_see_no_changes(converged):
 
 def test_the_state_holds_no_secret_and_the_tracked_stack_file_none_either(converged, engine_backend):
     state = (engine_backend / ".pulumi" / "stacks" / "proxmox-ha" / "lab.json").read_text()
-    info = converged.info
-    key_body = "".join(Path(info["ssh"]["private_key"]).read_text().splitlines()[1:-1])
-    tokens = converged.ok("pve1", "cat /etc/pve/priv/token.cfg")
-    secrets = {
-        "SSH private key": key_body[120:160],
-        "API token": Path(info["api"]["token_file"]).read_text().strip().split("=", 1)[1],
-        "PBS password": Path(info["pbs"]["password_file"]).read_text().strip(),
-        "exporter token": re.search(r"^monitoring@pve!exporter (\S+)", tokens, re.M).group(1),
-    }
-    assert all(len(v) >= 16 for v in secrets.values())
+    secrets = lab_secrets(converged)
+    assert len(secrets) == 4 and all(len(v) >= 16 for v in secrets.values())
     assert [name for name, value in secrets.items() if value in state] == []
     assert '"ciphertext"' in state
     assert "secure: v1:" not in (REPO / "Pulumi.lab.yaml").read_text()  # no encrypted value either
 
 
-def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged):
+def test_destroy_removes_only_the_api_objects_and_up_brings_them_back_with_no_secret_on_a_command_line(converged, tmp_path):
     lab = converged
     result = deploy("destroy")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
@@ -134,9 +126,17 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back(converged)
     assert quorum(lab, "pve1") == (True, 3)
     assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3
     assert "rbd: vm-storage" in lab.ok("pve1", "cat /etc/pve/storage.cfg")
-    again = deploy("up")
-    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    # The up that makes them again, the PBS storage and the exporter's token included: no secret is ever on a
+    # process's command line (/proc/*/cmdline, readable by every user), sampled the whole time.
+    log = tmp_path / "up.log"
+    again = deploy_popen("up", log)
+    seen = command_lines_while(again)
+    assert again.wait() == 0, log.read_text()[-4000:]
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
+    assert len(seen) > 100 and any("pvesm add pbs" in line for line in seen), "the sampling saw the steps run"
+    secrets = lab_secrets(lab)
+    assert len(secrets) == 4
+    assert {name: line for name, value in secrets.items() for line in seen if value in line} == {}
 
 
 CLEAN_UP = {

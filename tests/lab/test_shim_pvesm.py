@@ -124,3 +124,19 @@ def test_remove_names_a_missing_storage_as_pve_does(pve, capsys):
     """Config.pm delete: storage_config's error under lock_storage_config's "delete storage failed"."""
     assert refused(pvesm.cmd_remove, ["nope"], capsys)[0] == "delete storage failed: storage 'nope' does not exist"
     assert pvesm.cmd_remove(["local"]) == 0 and section("local") is None
+
+
+def test_a_bare_password_is_read_from_stdin_as_pves_read_password_does(pve, capsys, monkeypatch):
+    import io
+
+    path, _ = pve
+    (path / "storage.cfg").write_text("pbs: p1\n\tserver 10.0.0.5\n\tdatastore store\n\tusername backup@pbs\n\tcontent backup\n\n")
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret\n"))
+    assert pvesm.cmd_set(["p1", "--password"]) == 0
+    assert (path / "priv" / "storage" / "p1.pw").read_text() == "s3cret\n"
+    # A bare --password before another option is still bare (Getopt's `password:s`).
+    monkeypatch.setattr("sys.stdin", io.StringIO("other\n"))
+    assert pvesm.cmd_set(["p1", "--password", "--username", "backup@pbs"]) == 0
+    assert (path / "priv" / "storage" / "p1.pw").read_text() == "other\n"
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert refused(pvesm.cmd_set, ["p1", "--password"], capsys)[0] == "EOF while reading password"

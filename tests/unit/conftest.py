@@ -114,12 +114,13 @@ class PrivateEtc:
         tool.write_text(f"#!/bin/bash\necho \"{name} $*\" >> {self.calls}\n{body}\n")
         tool.chmod(0o755)
 
-    def run(self, step: Step) -> subprocess.CompletedProcess:
+    def run(self, step: Step, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """The step's script; `stdin` carries its secrets, one a line, as the engine sends them."""
         script = self.root / "step.sh"
         script.write_text(step.script())
         inner = f"mount --bind {self.etc} /etc && PATH={self.bin}:$PATH exec bash {script}"
         return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", inner],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, input=stdin)
 
     def called(self) -> list[str]:
         return self.calls.read_text().splitlines() if self.calls.exists() else []

@@ -95,11 +95,11 @@ def test_pve8_yields_ha_groups_and_bookworm_repositories(homelab):
     assert "pve-no-subscription.list" in repos and "bookworm pve-no-subscription" in repos
 
 
-def test_pbs_storage_and_nightly_job_through_pvesh_on_the_first_node(homelab_resources):
+def test_pbs_storage_and_nightly_job_through_pves_cli_on_the_first_node(homelab_resources):
     # Not pulumi-proxmoxve's storage.Pbs/backup.Job: they panic after PVE accepted the object (#967).
     assert not _of_type(homelab_resources, "proxmoxve:storage/pbs:Pbs") and not _of_type(homelab_resources, "proxmoxve:backup/job:Job")
     (pbs,) = _named(homelab_resources, "pve1-pbs-storage-pbs-backup")
-    assert "pvesh create /storage --storage pbs-backup --type pbs --server 10.0.10.50 --datastore homelab-backups" in pbs.inputs["create"]
+    assert "| pvesm add pbs pbs-backup --server 10.0.10.50 --datastore homelab-backups" in pbs.inputs["create"]
     assert "if pvesh get /storage/pbs-backup >/dev/null 2>&1; then pvesh delete /storage/pbs-backup; fi" in pbs.inputs["delete"]
     (job,) = _named(homelab_resources, "pve1-backup-job-nightly")
     assert "pvesh create /cluster/backup --id nightly --schedule 02:00 --storage pbs-backup" in job.inputs["create"]

@@ -252,13 +252,19 @@ def test_pbs_storage_checks_the_server_before_pve_is_asked(etc):
     assert result.returncode == 1 and f"presents fingerprint CD:CD, not proxmox-ha:backup.pbs.fingerprint ({PBS_FP})" in result.stderr
 
 
-def test_pbs_storage_password_goes_to_pvesh_from_stdin_only(etc):
+def test_pbs_storage_password_reaches_pvesm_on_stdin_never_in_arguments(etc):
     etc.fake("pvesh", "exit 1")
     etc.fake("openssl", f"[ \"$1\" = x509 ] && echo 'sha256 Fingerprint={PBS_FP}'; exit 0")
+    # pvesm reads a bare --password from stdin (PVE::PTY::read_password); it saves what it read.
+    etc.fake("pvesm", 'mkdir -p /etc/pve/priv/storage; [ "${!#}" = --password ] && IFS= read -r pw && echo "$pw" > /etc/pve/priv/storage/pbs-backup.pw')
     step = _pbs_step()
     script = step.script()
-    assert "hunter2" not in script and '--password "$PBS_PASSWORD"' in script
-    assert "pvesh create /storage --storage pbs-backup --type pbs --server 10.0.10.50 --datastore store" in script
+    assert "hunter2" not in script
+    assert "printf '%s\\n' \"$PBS_PASSWORD\" | pvesm add pbs pbs-backup --server 10.0.10.50 --datastore store" in script
+    result = etc.run(step, "hunter2\n")
+    adds = [c for c in etc.called() if c.startswith("pvesm add")]
+    assert adds and all("hunter2" not in c for c in etc.called()) and adds[0].endswith("--password")
+    assert (etc.etc / "pve/priv/storage/pbs-backup.pw").read_text() == "hunter2\n", result.stderr
 
 
 FAKE_PVESH_OPTIONS = """options=/etc/fake-datacenter.json
