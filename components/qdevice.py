@@ -42,6 +42,6 @@ class QDevice(pulumi.ComponentResource):
             cluster_steps.authorize_root_key(label, first.node_name, ""), server, self, depends_on=[qnetd],
             script=first_key.apply(lambda k: cluster_steps.authorize_root_key(label, first.node_name, k).script()),
         )
-        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key, args.nodes), first.connection, self,
+        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key, args.nodes, cfg.ssh_port), first.connection, self,
                  depends_on=[args.after, trusted])
         self.register_outputs(facts)

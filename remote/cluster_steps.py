@@ -50,14 +50,15 @@ def authorize_root_key(node: str, owner: str, public_key: str) -> Step:
     )
 
 
-def trust_host(address: str, host_key: str | None) -> str:
+def trust_host(address: str, host_key: str | None, port: int = 22) -> str:
     """Shell: root here knows `address`'s SSH host key (pinned when the config gives it, else learnt on first
     contact), so PVE's own ssh calls in batch mode (pvecm add --use_ssh, pvecm qdevice setup) can reach it."""
     if host_key:
-        entry = shlex.quote(f"{address} {host_key}")
+        name = address if port == 22 else f"[{address}]:{port}"  # known_hosts names another port so
+        entry = shlex.quote(f"{name} {host_key}")
         return (f"mkdir -p -m 700 /root/.ssh\n"
                 f"grep -qsF {entry} /root/.ssh/known_hosts || echo {entry} >> /root/.ssh/known_hosts")
-    return f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new root@{shlex.quote(address)} true"
+    return f"ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -p {port} root@{shlex.quote(address)} true"
 
 
 def join(node: str, cluster: str, first_address: str, first_host_key: str | None, link0: str, link1: str | None) -> Step:

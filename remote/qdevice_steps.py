@@ -41,7 +41,19 @@ def root_rsa_key(node: str) -> Step:
     )
 
 
-def setup(node: str, address: str, host_key: str | None, members: list[str]) -> Step:
+def ssh_port_entry(address: str, port: int) -> str:
+    """Shell: root's ssh reaches `address` on `port`. `pvecm qdevice setup` runs ssh-copy-id, ssh and scp with no
+    port option (pvecm.pm), so the port goes into /root/.ssh/config: a `Host` block first (the first value ssh
+    obtains wins), then `Host *` so that the file's own global lines keep applying to every host."""
+    block = f"Host {address}\n    Port {port}\nHost *\n"
+    drop_ours = (f"awk -v host={shlex.quote(address)} '$1 == \"Host\" && $2 == host {{skip = 1; next}} "
+                 "skip && $1 == \"Host\" && $2 == \"*\" {skip = 0; next} skip && $1 == \"Host\" {skip = 0} !skip'")
+    return (f"mkdir -p -m 700 /root/.ssh && touch /root/.ssh/config\n"
+            f"{{ printf '%s' {shlex.quote(block)}; {drop_ours} /root/.ssh/config; }} > /root/.ssh/config.proxmox-ha.$$\n"
+            "chmod 600 /root/.ssh/config.proxmox-ha.$$ && mv /root/.ssh/config.proxmox-ha.$$ /root/.ssh/config")
+
+
+def setup(node: str, address: str, host_key: str | None, members: list[str], port: int = 22) -> Step:
     """`pvecm qdevice setup ADDRESS` on a member once the membership is `members` (every one with corosync-qdevice);
     undone with `pvecm qdevice remove` when proxmox-ha:cluster.qdevice is removed. The members are part of the
     step, so a changed membership (the QDevice stepped aside for it) runs it again."""
@@ -62,7 +74,8 @@ def setup(node: str, address: str, host_key: str | None, members: list[str]) -> 
             f"current=$({MEMBERS} | paste -sd ' ')",
             f"[ \"$current\" = {shlex.quote(wanted)} ] || fail \"{differ}\"",
             f"if {HAS_QDEVICE} && ! {configured}; then fail {shlex.quote(other)}; fi",
-            trust_host(address, host_key),
+            *([ssh_port_entry(address, port)] if port != 22 else []),
+            trust_host(address, host_key, port),
             # A setup cut short leaves the certificate store and no device: PVE's --force starts it afresh.
             f"force=; if ! {configured} && [ -d {NODE_NSSDB} ]; then force=--force; fi",
             f"{configured} || pvecm qdevice setup {q} $force",

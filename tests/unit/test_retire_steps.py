@@ -252,3 +252,13 @@ def test_a_dead_member_in_a_qdevice_cluster_is_refused_with_the_manual_procedure
     assert "already done" in etc.run(cluster_steps.qdevice_aside_possible("pve1", ["pve1", "pve2", "pve3", "pve4"])).stderr
     etc.fake("pvecm", nodes_online("pve1", "pve2", "pve3", "pve4") + "; true")
     assert "already done" in etc.run(cluster_steps.qdevice_aside_possible("pve1", ["pve1", "pve2", "pve3"])).stderr
+
+
+def test_a_qdevice_on_another_ssh_port_is_reached_through_roots_ssh_config():
+    """`pvecm qdevice setup` has no port option: the port goes into /root/.ssh/config, the pin names [addr]:port."""
+    script = qdevice_steps.setup("pve1", "10.0.10.40", "ssh-ed25519 AAAA", ["pve1", "pve2"], port=2222).script()
+    assert "Host 10.0.10.40\n    Port 2222\nHost *\n" in script
+    assert "'[10.0.10.40]:2222 ssh-ed25519 AAAA'" in script
+    assert script.index("/root/.ssh/config") < script.index("pvecm qdevice setup 10.0.10.40")
+    default = qdevice_steps.setup("pve1", "10.0.10.40", "ssh-ed25519 AAAA", ["pve1", "pve2"]).script()
+    assert "/root/.ssh/config" not in default and "'10.0.10.40 ssh-ed25519 AAAA'" in default
