@@ -20,6 +20,9 @@ DEFAULT_HOST_COUNT = 3
 # A plain Debian machine on the management network for corosync-qnetd (a QDevice), with no PVE on it.
 QNETD_HOST = "qnetd"
 QNETD_ADDR = "10.254.10.40"
+# Its sshd listens on a port other than 22, as on a hardened machine: PVE's `pvecm qdevice setup` has no port
+# option, so the program must make that port work.
+QNETD_SSH_PORT = 2222
 MGMT_BRIDGE = "phalab0"
 STORAGE_BRIDGE = "phalab1"
 MGMT_NET = "10.254.10.0/24"
@@ -60,6 +63,10 @@ def lab_major(paths: "Paths") -> int:
         return int(paths.pve_major.read_text())
     except (OSError, ValueError):
         return DEFAULT_MAJOR
+
+
+def ssh_port(name: str) -> int:
+    return QNETD_SSH_PORT if name == QNETD_HOST else 22
 
 
 def mgmt_addr(name: str) -> str:
@@ -207,7 +214,7 @@ def ssh_base(paths: Paths, name: str, tty: bool = False) -> list[str]:
             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
             "-o", "ConnectTimeout=5", "-o", "LogLevel=ERROR"]
     args.append("-t" if tty else "-T")
-    args.append(f"root@{mgmt_addr(name)}")
+    args += ["-p", str(ssh_port(name)), f"root@{mgmt_addr(name)}"]
     return args
 
 

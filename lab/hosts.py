@@ -17,7 +17,7 @@ from . import pbs
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
                      STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, QNETD_HOST, Paths, REPO_ROOT, kill_pid,
                      lab_hosts, lab_major, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
-                     storage_addr, sshd_pid)
+                     ssh_port, storage_addr, sshd_pid)
 from .machine import ensure_host_net, host_is_up, host_json, link_exists, start_host, veth_names, wait_port
 
 BRIDGES = ((MGMT_BRIDGE, MGMT_GW), (STORAGE_BRIDGE, STORAGE_GW))
@@ -49,6 +49,8 @@ def ensure_keys(paths: Paths, hosts: tuple[str, ...]) -> None:
     for h in (*hosts, QNETD_HOST):
         hk = " ".join(Path(str(paths.host_key(h)) + ".pub").read_text().split()[:2])
         names = [h, f"{h}.{DOMAIN}", mgmt_addr(h)] + ([storage_addr(h)] if h != QNETD_HOST else [])
+        if ssh_port(h) != 22:  # known_hosts names a host on another port as [name]:port
+            names = [f"[{n}]:{ssh_port(h)}" for n in names]
         lines.append(f"{','.join(names)} {hk}")
     paths.known_hosts.write_text("\n".join(lines) + "\n")
 
@@ -191,7 +193,7 @@ def write_lab_json(paths: Paths, hosts: tuple[str, ...]) -> dict:
         "hosts": [],
         "pbs": pbs.describe(paths),
         # A Debian machine for corosync-qnetd (not a PVE node): root over SSH with the lab's key.
-        "qnetd": {"name": QNETD_HOST, "management_address": mgmt_addr(QNETD_HOST), "ssh_port": 22,
+        "qnetd": {"name": QNETD_HOST, "management_address": mgmt_addr(QNETD_HOST), "ssh_port": ssh_port(QNETD_HOST),
                   "host_key": host_pubkey(paths, QNETD_HOST), "sshd_pid": read_pid(paths.sshd_pidfile(QNETD_HOST))},
     }
     token_file = paths.root / "api-token"
@@ -269,7 +271,7 @@ def up(paths: Paths | None = None, count: int | None = None, pve: int | None = N
             _cleanup_host(paths, h, keep_files=True)
         started.append((h, start_host(paths, h, hosts)))
     for h, pid in started:
-        if not wait_port(mgmt_addr(h), 22, 15):
+        if not wait_port(mgmt_addr(h), ssh_port(h), 15):
             tail = (paths.logs / f"{h}-sshd.log").read_text()[-2000:]
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
     if len(hosts) > len(before):

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .common import (ALL_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, QNETD_HOST, REPO_ROOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
-                     Paths, lab_major, mgmt_addr, netns_exists, run, sshd_pid, storage_addr)
+                     Paths, lab_major, mgmt_addr, netns_exists, run, ssh_port, sshd_pid, storage_addr)
 from .pve import release
 
 
@@ -134,7 +134,7 @@ exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
 """
 
 SSHD_CONFIG = """# proxmox-ha lab: sshd of host {name}
-Port 22
+Port {port}
 ListenAddress {mgmt}
 HostKey /etc/ssh/ssh_host_ed25519_key
 HostKey /etc/ssh/ssh_host_rsa_key
@@ -209,7 +209,7 @@ def prepare_host_dirs(paths: Paths, name: str, hosts: tuple[str, ...]) -> None:
         os.chmod(key, 0o600)
         shutil.copyfile(f"{paths.host_key(name, kind)}.pub", f"{key}.pub")
     (sshd / "sshd_config").write_text(SSHD_CONFIG.format(
-        name=name, mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
+        name=name, port=ssh_port(name), mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
     (etc / "lab-host.json").write_text(host_json(paths, name, hosts))
     if name != QNETD_HOST:
         release.write(release.record_under(hd / "varlib.upper"), lab_major(paths))

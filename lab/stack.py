@@ -64,7 +64,7 @@ def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, 
                          "osdDisks": h["osd_disks"] if ceph else []} for h in hosts]
     cluster["decommission"] = retire
     if qdevice:
-        cluster["qdevice"] = {"address": lab["qnetd"]["management_address"]}
+        cluster["qdevice"] = {"address": lab["qnetd"]["management_address"], "sshPort": lab["qnetd"]["ssh_port"]}
     names = {h["name"] for h in hosts}
     for group in (ha or {}).get("groups", []):
         group["nodes"] = {n: p for n, p in group["nodes"].items() if n in names}
