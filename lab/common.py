@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,7 +37,7 @@ OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
 # The qnetd host is plain Debian: only these stand in for its own commands (no systemd, no network for apt).
 DEBIAN_SHIMS = ("systemctl", "apt-get", "apt", "dpkg-query")
 SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query",
-         "pveversion")
+         "pveversion", "pmxcfs", "killall")
 
 # Paths that each host overlays/replaces: the state dir must not live below them.
 HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/local/sbin", "/root", "/var/backups", "/opt")
@@ -125,6 +126,16 @@ class Paths:
     def loopfile(self, name: str) -> Path:
         return self.host(name) / "loopdev"
 
+    def pve_db(self, name: str) -> Path:
+        """The host's private /etc/pve, made by its first `pmxcfs -l` (lab/shims/pmxcfs.py)."""
+        return self.host(name) / "pve-db"
+
+    def pve_source(self, name: str) -> Path:
+        """What pve-cluster mounts on the host's /etc/pve: its private database once it has one (a node separated
+        from the cluster never sees the cluster's again), else the shared one."""
+        own = self.pve_db(name)
+        return own if own.is_dir() else self.pve
+
 
 def log(msg: str) -> None:
     print(f"[lab] {msg}", file=sys.stderr, flush=True)
@@ -153,6 +164,15 @@ def pid_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def mounted(path: Path) -> bool:
+    """Whether something is mounted on `path` in this mount namespace (os.path.ismount misses a bind of a directory
+    of the same file system)."""
+    target = os.path.abspath(path)
+    with open("/proc/self/mountinfo") as f:
+        points = (line.split()[4] for line in f)
+        return any(re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), p) == target for p in points)
 
 
 def read_pid(path: Path) -> int | None:

@@ -1,6 +1,7 @@
-"""pve-ha-crm and pve-ha-lrm of one lab host (lab/pve/ha.py): each second, while this host's corosync is quorate,
-its LRM reports, and the master (the lowest-named online member) runs the CRM. Without quorum nothing is written,
-so this host's timestamps go stale, as a PVE node's do. Runs inside the host's namespaces; logs to stderr."""
+"""pve-ha-crm and pve-ha-lrm of one lab host (lab/pve/ha.py): each second, while pve-cluster has /etc/pve mounted and
+this host's corosync is quorate, its LRM reports, and the master (the lowest-named online member) runs the CRM.
+Without quorum nothing is written, so this host's timestamps go stale, as a PVE node's do. Runs inside the host's
+namespaces (so /etc/pve is the host's: a separated node's is its own copy); logs to stderr."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .common import mounted
 from .pve import corosync, ha, release
 
 PVE = Path("/etc/pve")
@@ -20,7 +22,9 @@ def log(message: str) -> None:
 
 def round_once(me: str, pve: Path = PVE) -> None:
     major = release.host_major()
-    if major is None or not corosync.quorate():
+    # Without pmxcfs (pve-cluster stopped) /etc/pve is the empty directory beneath: PVE's HA daemons then get
+    # nothing from the cluster filesystem, and nothing they write may land in that directory.
+    if major is None or not mounted(pve) or not corosync.quorate():
         return
     cluster = corosync.read_cluster(pve / "corosync.conf")
     online = corosync.online_members(cluster)

@@ -105,7 +105,8 @@ def write_shims(paths: Paths) -> None:
     paths.bin_debian.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
-               "dpkg-query": "apt", "pveversion": "pveversion"}
+               "dpkg-query": "apt", "pveversion": "pveversion",
+               "pmxcfs": "pmxcfs", "killall": "killall"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         for folder in (paths.bin, paths.bin_debian) if name in DEBIAN_SHIMS else (paths.bin,):
@@ -156,8 +157,11 @@ def start_api(paths: Paths, name: str) -> None:
 
 
 def start_pmxcfs(paths: Paths, name: str) -> None:
-    """pmxcfs's corosync.conf sync (lab/pmxcfs.py): a member takes the cluster's newer copy and reloads."""
-    _start_in_host(paths, name, "pmxcfs", ["-m", "lab.pmxcfs"])
+    """pve-cluster, as a booting node starts it: `systemctl start pve-cluster` in the host (lab/shims/pmxcfs.py)."""
+    done = run(["nsenter", "-t", str(sshd_pid(paths, name)), "-m", "-n", "-u", "-i", "--",
+                "/usr/local/sbin/systemctl", "start", "pve-cluster"], check=False)
+    if done.returncode != 0:
+        log(f"{name}: systemctl start pve-cluster failed: {(done.stdout + done.stderr).strip()}")
 
 
 def start_ha(paths: Paths, name: str) -> None:
@@ -276,9 +280,11 @@ def up(paths: Paths | None = None, count: int | None = None, pve: int | None = N
             raise SystemExit(f"lab up: sshd of {h} (pid {pid}) did not come up:\n{tail}")
     if len(hosts) > len(before):
         publish_hosts(paths, hosts)
+    booted = {h for h, _ in started}
     for h in hosts:
         start_api(paths, h)
-        start_pmxcfs(paths, h)
+        if h in booted:  # a running host's pve-cluster is its own business (stopped, or `pmxcfs -l` holds /etc/pve)
+            start_pmxcfs(paths, h)
         start_ha(paths, h)
     pbs.up(paths)
     for h in hosts:

@@ -2,8 +2,8 @@
 
 A PVE host is a network namespace with veths `eno1`/`eno2` on the root-namespace bridges, plus a private
 mount/UTS/IPC namespace made by `unshare`, in which /etc, /var/lib and /var/log are copy-on-write overlays, /run
-is a tmpfs, /dev is a private tmpfs (with /dev/sdb), /etc/pve is the shared pmxcfs stand-in and /usr/local/sbin
-holds the PVE command shims. The qnetd host is the same without PVE: one port, no /etc/pve, Debian's commands.
+is a tmpfs, /dev is a private tmpfs (with /dev/sdb), /etc/pve is the pmxcfs stand-in (the shared directory, or the
+host's own copy once it ran `pmxcfs -l`) and /usr/local/sbin holds the PVE command shims. The qnetd host is the same without PVE: one port, no /etc/pve, Debian's commands.
 Its long-lived process is its sshd; everything else is started through it.
 """
 from __future__ import annotations
@@ -230,11 +230,16 @@ def wait_port(addr: str, port: int, timeout: float) -> bool:
     return False
 
 
+def pve_mounts(paths: Paths, name: str) -> str:
+    """/etc/pve as pve-cluster mounts it at boot (a separated node keeps its own database), and the PVE shims."""
+    return f"mount --bind {paths.pve_source(name)} /etc/pve\nmount --bind {paths.bin} /usr/local/sbin"
+
+
 def start_host(paths: Paths, name: str, hosts: tuple[str, ...]) -> int:
     if name == QNETD_HOST:  # a plain Debian machine: no /etc/pve, no PVE commands, no OSD disk
         mounts, disk_mount = f"mount --bind {paths.bin_debian} /usr/local/sbin", ""
     else:
-        mounts = f"mount --bind {paths.pve} /etc/pve\nmount --bind {paths.bin} /usr/local/sbin"
+        mounts = pve_mounts(paths, name)
         disk_mount = f"touch $D/sdb\nmount --bind {ensure_disk(paths, name)} $D/sdb"
     if not (paths.host(name) / ".prepared").exists():
         prepare_host_dirs(paths, name, hosts)

@@ -307,7 +307,9 @@ def on_host(host: str, command: str, timeout=300, check=False):
 
 
 # ---------------------------------------------------------------- services (systemd stand-in)
-RECORD_ONLY_ACTIVE = {"pve-cluster", "pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
+# pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py): /etc/pve's mount and the lab.pmxcfs loop.
+CFS_UNIT = "pve-cluster"
+RECORD_ONLY_ACTIVE = {"pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
                       "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
                       "chrony", "rrdcached", "spiceproxy", "ksmtuned", "networking"}
 RECORD_ONLY_INACTIVE = {"proxmox-backup-client",
@@ -320,7 +322,7 @@ DESCRIPTIONS = {
     "ceph-osd": "Ceph object storage daemon",
     "corosync-qdevice": "Corosync Qdevice daemon",
     "corosync-qnetd": "Corosync Qdevice Network daemon",
-    "pve-cluster": "The Proxmox VE cluster filesystem (lab: shared bind mount)",
+    "pve-cluster": "The Proxmox VE cluster filesystem",
     "pve-ha-lrm": "PVE Local HA Resource Manager Daemon (lab: record only)",
     "pve-ha-crm": "PVE Cluster HA Resource Manager Daemon (lab: record only)",
     "watchdog-mux": "Proxmox VE watchdog multiplexer (lab: record only)",
@@ -406,6 +408,8 @@ def packaged_service(unit: str) -> dict | None:
 def unit_argv(unit: str):
     """Command line of a real daemon unit, or None for record-only units."""
     base, _, inst = unit.partition("@")
+    if unit == CFS_UNIT:
+        return [sys.executable, "-m", "lab.pmxcfs"]
     if unit == "corosync":
         return ["/usr/sbin/corosync", "-f"]
     packaged = packaged_service(unit)
@@ -438,7 +442,29 @@ def _record_state(unit: str, state: str) -> None:
     _statefile(unit).write_text(f"{state}\n")
 
 
+def _cfs():
+    from . import pmxcfs  # it imports this module
+
+    return pmxcfs
+
+
+def host_process_name(pid: int) -> str | None:
+    """The name (comm) of a live process of this host, i.e. of this mount namespace; None for any other, so that
+    a stale pidfile never leads outside the host (the lab shares one PID namespace with the machine)."""
+    if not pid_alive(pid):
+        return None
+    try:
+        theirs, ours = os.stat(f"/proc/{pid}/ns/mnt"), os.stat("/proc/self/ns/mnt")
+        if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+            return None
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
+
+
 def unit_pid(unit: str) -> int | None:
+    if unit == CFS_UNIT:
+        return _cfs().pid(_cfs().SERVICE)
     try:
         pid = int(_pidfile(unit).read_text().strip())
     except (OSError, ValueError):
@@ -466,6 +492,8 @@ def unit_active(unit: str) -> bool:
 
 
 def unit_start(unit: str, wait: float = 0.3) -> None:
+    if unit == CFS_UNIT:
+        return _cfs().service_start()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "active")
@@ -517,6 +545,8 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
 
 
 def unit_stop(unit: str, timeout: float = 20) -> None:
+    if unit == CFS_UNIT:
+        return _cfs().service_stop()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "inactive")
@@ -559,7 +589,7 @@ def unit_enable(unit: str, enable: bool = True) -> None:
 
 
 def unit_enabled(unit: str) -> bool:
-    return (host_dir() / "services" / f"{unit}.enabled").exists() or unit in RECORD_ONLY_ACTIVE
+    return (host_dir() / "services" / f"{unit}.enabled").exists() or unit in RECORD_ONLY_ACTIVE or unit == CFS_UNIT
 
 
 # ---------------------------------------------------------------- corosync helpers

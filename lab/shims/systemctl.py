@@ -2,8 +2,8 @@
 
 Real daemons (corosync, corosync-qdevice, corosync-qnetd, ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID) are
 started in the foreground as children detached into their own session, with a pidfile in the lab state dir
-(STATE/hosts/HOST/pids/UNIT.pid). PVE's own services (pve-cluster, pve-ha-lrm, pve-ha-crm,
-watchdog-mux, pveproxy, ...) are records only. Exit codes follow systemctl: is-active 0/3,
+(STATE/hosts/HOST/pids/UNIT.pid). pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py: /etc/pve's mount and
+the lab.pmxcfs loop). PVE's other services (pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, ...) are records only. Exit codes follow systemctl: is-active 0/3,
 unknown unit 4 (status) / 5 (start).
 """
 from __future__ import annotations
@@ -19,8 +19,9 @@ HELP = """systemctl [OPTIONS...] COMMAND UNIT...   (proxmox-ha lab shim)
 Stands in for systemd's systemctl inside a lab host (there is no systemd in the lab).
 Real daemons: corosync, corosync-qdevice, corosync-qnetd (as Debian's unit files run them:
 ExecStart with their /etc/default file, User=, RuntimeDirectory=), ceph-mon@ID, ceph-mgr@ID,
-ceph-osd@ID (started as detached processes with pidfiles in the lab state directory). Record-only units: pve-cluster,
-pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, pvedaemon, ...
+ceph-osd@ID (started as detached processes with pidfiles in the lab state directory); pve-cluster (the lab's
+pmxcfs: stop unmounts /etc/pve, start mounts this host's database and syncs corosync.conf).
+Record-only units: pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, pvedaemon, ...
 Targets: ceph.target, ceph-mon.target, ceph-mgr.target, ceph-osd.target.
 
 Commands: start stop restart try-restart reload reload-or-restart status is-active
