@@ -27,7 +27,9 @@ READ_CANARY = "rados -p vm-storage get canary /root/canary.back && sha256sum < /
 
 def operator_block(section: str) -> str:
     """The runbook's `operator` block under `## section`: what an operator runs for it in the lab."""
-    text = (REPO / "docs" / "runbook.md").read_text().split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    parts = (REPO / "docs" / "runbook.md").read_text().split(f"\n## {section}\n")
+    assert len(parts) == 2, f"the runbook has one section '## {section}'"
+    text = parts[1].split("\n## ", 1)[0]
     (body,) = re.findall(r"```bash operator\n(.*?)```", text, re.S)
     return body
 
