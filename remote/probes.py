@@ -68,10 +68,13 @@ def crush_host(name: str) -> str:
 
 
 def monitor(name: str) -> str:
-    """The node has a monitor in the monmap."""
+    """The node has a monitor in the monmap. `ceph mon dump` says "dumped monmap epoch N" on stderr, so only its
+    stdout is JSON; a dump that cannot be read or parsed fails (never "no monitor")."""
     names = "python3 -c 'import json, sys; print(\"\\n\".join(m[\"name\"] for m in json.load(sys.stdin)[\"mons\"]))'"
-    return (f"{{ dump=$(ceph --connect-timeout 30 mon dump --format json 2>&1) || fail \"cannot read the monmap from Ceph: $dump\"; "
-            f"printf '%s' \"$dump\" | {names} | has -x {shlex.quote(name)}; }}")
+    return ("{ why=$(mktemp); dump=$(ceph --connect-timeout 30 mon dump --format json 2>\"$why\") "
+            "|| { why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read the monmap from Ceph: $why\"; }; rm -f \"$why\"; "
+            f"mons=$(printf '%s' \"$dump\" | {names}) || fail 'cannot parse the monmap from Ceph (ceph mon dump)'; "
+            f"printf '%s\\n' \"$mons\" | has -x {shlex.quote(name)}; }}")
 
 
 def manager(name: str) -> str:

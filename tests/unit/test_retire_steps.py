@@ -262,3 +262,19 @@ def test_a_qdevice_on_another_ssh_port_is_reached_through_roots_ssh_config():
     assert script.index("/root/.ssh/config") < script.index("pvecm qdevice setup 10.0.10.40")
     default = qdevice_steps.setup("pve1", "10.0.10.40", "ssh-ed25519 AAAA", ["pve1", "pve2"]).script()
     assert "/root/.ssh/config" not in default and "'10.0.10.40 ssh-ed25519 AAAA'" in default
+
+
+def test_the_mon_check_reads_the_monmap_past_cephs_stderr_chatter(etc):
+    # Real `ceph mon dump` says "dumped monmap epoch N" on stderr: mixed into the JSON it read as "no monitor".
+    monmap = {"mons": [{"name": n, "public_addr": f"10.0.100.1{i}:6789/0"} for i, n in enumerate(("pve1", "pve4"), 1)]}
+    etc.file("/etc/monmap.json", json.dumps(monmap))
+    etc.fake("ceph", '[ "$1 $2 $3 $4" = "--connect-timeout 30 mon dump" ] && { cat /etc/monmap.json; '
+                     'echo "dumped monmap epoch 7" >&2; exit 0; }; [ "$1 $2" = "mon dump" ] && { cat /etc/monmap.json; exit 0; }; '
+                     '[ "$1 $2 $3 $4" = "--connect-timeout 30 auth get" ] && { echo "Error ENOENT: failed to find mgr.pve4" >&2; exit 2; }; true')
+    step = retire_steps.ceph_daemons("pve1", "pve4")
+    result = etc.run(step)
+    assert "already done" not in result.stderr, result.stderr
+    assert any(c.startswith("ceph mon remove pve4") or "pveceph mon destroy pve4" in c for c in etc.called()), etc.called()
+    etc.file("/etc/monmap.json", "not json")
+    result = etc.run(step)
+    assert result.returncode != 0 and "cannot parse the monmap from Ceph" in result.stderr, result.stderr
