@@ -7,6 +7,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ from lab.common import Paths
 from lab.hosts import stop_host_processes
 from tests.lab.conftest import Lab, lab_cli
 
-from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy
+from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy, deploy_popen
 from .helpers import pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
@@ -141,7 +143,88 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fres
     assert "qdevice-aside" in shrink.stdout
     assert quorum(lab, "pve1") == (True, 3) and expected_votes(lab, "pve1") == 3, "two nodes and the QDevice's vote"
     assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 2
+
+    # A rolling update of the two nodes: the gate counts the QDevice's vote, and a node stays quorate throughout.
+    lost: list[str] = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if not any(quorum(lab, node)[0] for node in ("pve1", "pve2")):
+                lost.append(time.strftime("%T"))
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        update = subprocess.run(
+            [sys.executable, "-m", "ops", "--stack-file", str(Paths().root / "Pulumi.lab.yaml"),
+             "--ssh-key", lab.info["ssh"]["private_key"], "--known-hosts", lab.info["ssh"]["known_hosts"],
+             "rolling-update", "--upgrade-command", "apt-get update",
+             "--reboot-command", "systemctl restart corosync corosync-qdevice", "--timeout", "300"],
+            cwd=REPO, capture_output=True, text=True, timeout=900)
+    finally:
+        stop.set()
+        watcher.join()
+    assert update.returncode == 0, update.stderr[-3000:]
+    assert "pve1] 7/7" in update.stderr and "pve2] 7/7" in update.stderr
+    assert lost == [], "no node was quorate at " + ", ".join(lost)
+    assert quorum(lab, "pve1") == (True, 3)
+
     # One of two down: the other and the QDevice keep quorum.
     stop_host_processes(Paths(), ["pve2"])
     wait_until("pve1 to see pve2 gone", lambda: quorum(lab, "pve1")[1] == 2, 60)
     assert quorum(lab, "pve1") == (True, 2), "one node and the QDevice keep quorum"
+
+
+def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_resumes(fresh_lab, tmp_path):
+    """Five nodes retire two; pve3 (kept) goes down once the retirement has begun. pve4 may still leave (3 of 5
+    votes stay), but stopping pve5 would leave 2 of the 4 still expected: `up` stops and names pve3. With pve3
+    back, the same `up` finishes. The retiring pve4 holds a started and a stopped HA guest: both move, configs too."""
+    bare_lab()
+    lab_cli("up", "--hosts", "5")
+    lab = use_stack("--nodes", "5", "--no-ceph")
+    up = deploy("up")
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+    lab.ok("pve4", "qm create 101 --name web --memory 64 && ha-manager add vm:101 --state started")
+    lab.ok("pve4", "qm create 102 --name spare --memory 64 && ha-manager add vm:102 --state stopped")
+    wait_until("the CRM to place both guests", lambda: lab.ok("pve1", "ha-manager status").count("(pve4, ") == 2, 60)
+
+    lab = use_stack("--nodes", "3", "--retire", "pve4,pve5", "--no-ceph")
+    log = tmp_path / "shrink.log"
+    shrink = deploy_popen("up", log)
+    # Once the retirement has begun (the preview names the steps too; this is the update's line), pve3 powers off.
+    wait_until("the retirement to begin", lambda: "retire-pve4-guests creating" in log.read_text() or shrink.poll() is not None, 600)
+    stop_host_processes(Paths(), ["pve3"])
+    lost: list[str] = []
+    while shrink.poll() is None:  # no kept node may lose quorum at any moment
+        lost += [node for node in ("pve1", "pve2") if not quorum(lab, node)[0]]
+        time.sleep(0.5)
+    output = log.read_text()
+    assert shrink.returncode != 0, output[-3000:]
+    assert "stopping pve5 would leave 2 of 4 expected votes, fewer than the 3 quorum needs" in output, output[-4000:]
+    assert "bring the offline member(s) back (pve3)" in output
+    assert lost == []
+    members = (Paths().pve / "corosync.conf").read_text()
+    assert "name: pve4" not in members and "name: pve5" in members, "pve4 left, pve5 was kept in"
+    assert quorum(lab, "pve1") == (True, 3) and expected_votes(lab, "pve1") == 4
+
+    lab_cli("up")  # pve3 boots again; the lab starts no units at boot, so its corosync is started as PVE's would be
+    lab.ok("pve3", "systemctl start corosync")
+    wait_until("pve3 back", lambda: quorum(lab, "pve1")[1] == 4, 60)
+    resumed = deploy("up")
+    assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
+    assert "retire-pve4-membership" not in resumed.stdout.split("Resources:")[0].replace("unchanged", ""), "pve4's done"
+    for node in ("pve1", "pve3"):
+        assert quorum(lab, node) == (True, 3) and expected_votes(lab, node) == 3
+    for vmid in ("101", "102"):
+        homes = sorted(p.parent.parent.name for p in (Paths().pve / "nodes").glob(f"*/qemu-server/{vmid}.conf"))
+        assert len(homes) == 1 and homes[0] in ("pve1", "pve2", "pve3"), f"vm {vmid} lives on {homes}"
+    assert "(pve4, " not in lab.ok("pve1", "ha-manager status")
+
+    # The separated pve4 stays out across a restart of its services.
+    lab.ok("pve4", "systemctl restart pve-cluster; systemctl restart corosync || true")
+    time.sleep(5)
+    assert "pve4" not in lab.ok("pve1", "pvecm nodes")
+    assert lab.ssh("pve4", "systemctl is-active --quiet corosync").returncode != 0
+    assert "name: pve4" not in (Paths().pve / "corosync.conf").read_text()
