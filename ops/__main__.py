@@ -15,7 +15,8 @@ UPGRADE = "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get -y -q -o 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops", description="Maintenance mode and rolling updates, one node at a time.")
-    parser.add_argument("--stack-file", type=Path, default=Path("Pulumi.lab.yaml"))
+    # No default: ops must never reach for the lab's stack (and its addresses) when a user forgot the flag.
+    parser.add_argument("--stack-file", type=Path, required=True, help="the stack's config file, e.g. Pulumi.homelab.yaml")
     parser.add_argument("--ssh-key", type=Path, required=True)
     parser.add_argument("--known-hosts", type=Path, required=True)
     sub = parser.add_subparsers(dest="command", required=True)
