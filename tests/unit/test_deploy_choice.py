@@ -76,3 +76,9 @@ def test_the_repos_own_wrapper_is_never_the_users_cli():
 def test_a_cli_outside_a_bin_folder_gets_one_for_the_automation_api(tmp_path):
     own = _script(tmp_path / "pulumi", "echo v3.400.0")
     assert (cli.root(own) / "bin" / "pulumi").resolve() == own
+
+
+def test_the_readme_installs_the_plugins_the_driver_asks_for():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name, wanted in plugins.PROVIDERS.items():
+        assert f"pulumi plugin install resource {name} {wanted}" in readme, name
