@@ -83,10 +83,8 @@ class ClusterOps:
         if ceph and not self.pgs_clean(via):
             raise GateFailed(f"Ceph placement groups are not all active+clean (ceph pg stat on {via.name}); wait for recovery first")
 
-    def wait_healthy(self, via: Node, ceph: bool, timeout: float, restarted: Node | None = None) -> None:
-        # Each node counts a QDevice's vote only once its own corosync-qdevice is back: ask the restarted node too.
-        for view in (via, *([restarted] if restarted else [])):
-            self.wait(f"quorum with every node and vote (pvecm status on {view.name})", lambda v=view: self.whole(v)[0], timeout)
+    def wait_healthy(self, via: Node, ceph: bool, timeout: float) -> None:
+        self.wait("quorum with every node and vote", lambda: self.whole(via)[0], timeout)
         if ceph:
             self.wait("all placement groups active+clean", lambda: self.pgs_clean(via), timeout)
 
@@ -116,7 +114,7 @@ class ClusterOps:
             ("HA maintenance on, services moved away", lambda n, via: self.maintenance_enter(n.name, timeout)),
             (f"upgrade: {upgrade}", lambda n, via: self.sh(n, upgrade, timeout=3600)),
             (f"reboot: {reboot}", lambda n, via: self.reboot(n, reboot, timeout)),
-            ("wait: quorum and PGs active+clean", lambda n, via: self.wait_healthy(via, ceph, timeout, restarted=n)),
+            ("wait: quorum and PGs active+clean", lambda n, via: self.wait_healthy(via, ceph, timeout)),
             ("HA maintenance off, ceph osd unset noout", lambda n, via: (self.maintenance_exit(n.name), ceph and self.sh(via, "ceph osd unset noout"))),
         ]
         for index, node in enumerate(self.nodes, 1):
