@@ -64,6 +64,15 @@ class ClusterOps:
         return ok, (f"quorate={quorate}, {total or '?'}/{expected or '?'} votes"
                     + (f", {', '.join(missing)} offline" if missing else "") + f" (pvecm status on {via.name})")
 
+    def whole_everywhere(self) -> tuple[bool, str]:
+        """Whole as each node counts it. With a QDevice a node counts that vote only once its own corosync-qdevice
+        is back, a few seconds after its corosync: a peer can see every vote while the restarted node sees one short."""
+        for node in self.nodes:
+            ok, said = self.whole(node)
+            if not ok:
+                return False, said
+        return True, f"every node counts every vote ({', '.join(n.name for n in self.nodes)})"
+
     def pgs_clean(self, via: Node) -> bool:
         return self.shell.command(via, probe(probes.ALL_PGS_CLEAN), timeout=30).returncode == 0
 
@@ -77,14 +86,14 @@ class ClusterOps:
             time.sleep(self.poll_seconds)
 
     def require_healthy(self, via: Node, ceph: bool) -> None:
-        ok, said = self.whole(via)
+        ok, said = self.whole_everywhere()
         if not ok:
             raise GateFailed(f"cluster not whole: {said}; never take a node down while another is out")
         if ceph and not self.pgs_clean(via):
             raise GateFailed(f"Ceph placement groups are not all active+clean (ceph pg stat on {via.name}); wait for recovery first")
 
     def wait_healthy(self, via: Node, ceph: bool, timeout: float) -> None:
-        self.wait("quorum with every node and vote", lambda: self.whole(via)[0], timeout)
+        self.wait("quorum with every node and vote, as each node counts them", lambda: self.whole_everywhere()[0], timeout)
         if ceph:
             self.wait("all placement groups active+clean", lambda: self.pgs_clean(via), timeout)
 

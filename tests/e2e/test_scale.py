@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +143,33 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fres
     assert "qdevice-aside" in shrink.stdout
     assert quorum(lab, "pve1") == (True, 3) and expected_votes(lab, "pve1") == 3, "two nodes and the QDevice's vote"
     assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 2
+
+    # A rolling update of the two nodes: the gate counts the QDevice's vote, and a node stays quorate throughout.
+    lost: list[str] = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if not any(quorum(lab, node)[0] for node in ("pve1", "pve2")):
+                lost.append(time.strftime("%T"))
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        update = subprocess.run(
+            [sys.executable, "-m", "ops", "--stack-file", str(Paths().root / "Pulumi.lab.yaml"),
+             "--ssh-key", lab.info["ssh"]["private_key"], "--known-hosts", lab.info["ssh"]["known_hosts"],
+             "rolling-update", "--upgrade-command", "apt-get update",
+             "--reboot-command", "systemctl restart corosync corosync-qdevice", "--timeout", "300"],
+            cwd=REPO, capture_output=True, text=True, timeout=900)
+    finally:
+        stop.set()
+        watcher.join()
+    assert update.returncode == 0, update.stderr[-3000:]
+    assert "pve1] 7/7" in update.stderr and "pve2] 7/7" in update.stderr
+    assert lost == [], "no node was quorate at " + ", ".join(lost)
+    assert quorum(lab, "pve1") == (True, 3)
 
     # One of two down: the other and the QDevice keep quorum.
     stop_host_processes(Paths(), ["pve2"])

@@ -26,22 +26,31 @@ class FakeCluster:
             (bin_dir / tool).write_text(f'#!/bin/sh\ncat "{bin_dir}/{tool}-$1.out"\n')
             (bin_dir / tool).chmod(0o755)
         self.down: dict[str, int] = {}  # node -> polls left until it is back
+        self.qdevice_lag: dict[str, int] = {}  # node back up -> polls left until its own corosync-qdevice votes
         self.maintenance: set[str] = set()
         self.noout = False
         self.pgs_clean = True
         self.log: list[tuple[str, str]] = []
         self.max_down_at_once = 0
+        self.rebooted_while_short = 0  # reboots while some node still counted one vote short
 
     def tick(self):
+        for name in list(self.qdevice_lag):
+            self.qdevice_lag[name] -= 1
+            if self.qdevice_lag[name] <= 0:
+                del self.qdevice_lag[name]
         for name in list(self.down):
             self.down[name] -= 1
             if self.down[name] <= 0:
                 del self.down[name]
+                if self.qdevice:
+                    self.qdevice_lag[name] = 20
 
     def _say(self, via: str) -> None:
         up = [n for n in self.names if n not in self.down]
         expected = len(self.names) + self.qdevice
-        votes = len(up) + self.qdevice
+        # A node whose own corosync-qdevice has not reconnected yet counts no QDevice vote; its peers already do.
+        votes = len(up) + (self.qdevice and via not in self.qdevice_lag)
         (self.bin_dir / "pvecm-status.out").write_text(
             f"Expected votes:   {expected}\nTotal votes:      {votes}\nQuorum:           {expected // 2 + 1}\n"
             f"Quorate:          {'Yes' if votes > expected // 2 else 'No'}\n")
@@ -76,6 +85,7 @@ class FakeCluster:
             self.noout = command.endswith(" set noout")
             return ok()
         if command == "reboot-now":
+            self.rebooted_while_short += bool(self.qdevice_lag)
             self.down[node.name] = 3
             self.max_down_at_once = max(self.max_down_at_once, len(self.down))
             return subprocess.CompletedProcess(command, 255, "", "connection closed")
@@ -143,13 +153,15 @@ def test_unknown_node_is_refused(ops):
 
 
 def test_rolling_update_with_a_qdevice(tmp_path):
-    """Two nodes and a QDevice: three votes expected, and the gate counts them all (not one per node)."""
+    """Two nodes and a QDevice: three votes expected, and the gate counts them all (not one per node). A restarted
+    node counts the QDevice's vote a few polls after its peer does; the next node waits for that, not only for the peer."""
     stack = parse_stack_config(stack_sections(ROOT / "Pulumi.lab.yaml"))
     two = dataclasses.replace(stack, cluster=stack.cluster.model_copy(update={"nodes": stack.cluster.nodes[:2]}))
     fake = FakeCluster([n.name for n in two.cluster.nodes], tmp_path, qdevice=True)
     ClusterOps(two, fake, log=lambda line: None, poll_seconds=0).rolling_update("upgrade-now", "reboot-now")
     assert [node for node, cmd in fake.log if cmd == "upgrade-now"] == ["pve1", "pve2"]
     assert fake.max_down_at_once == 1 and not fake.maintenance
+    assert fake.rebooted_while_short == 0
 
 
 def test_a_probe_that_cannot_read_the_cluster_stops_the_gate(ops):
