@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="read the stack's config from this file instead of Pulumi.<stack>.yaml (e.g. the lab's generated one)")
     parser.add_argument("--expect-no-changes", action="store_true", help="fail if the operation would change anything")
     parser.add_argument("--no-policy", action="store_true", help="run without the policy pack (it is on by default)")
+    parser.add_argument("--skip-preview", action="store_true",
+                        help="up without showing the plan first, as `pulumi up --skip-preview` (the policy pack still runs)")
     return parser.parse_args(argv)
 
 
@@ -84,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.operation == "up":
         # Preview first, as `pulumi up` does: the plan is shown, then applied without a question. The up
         # shows progress, and its Diagnostics section names each failed resource.
-        stack.preview(diff=True, **policy, **common)
+        if not args.skip_preview:
+            stack.preview(diff=True, **policy, **common)
         stack.up(expect_no_changes=args.expect_no_changes or None, **policy, **common)
     elif args.operation == "refresh":
         stack.refresh(expect_no_changes=args.expect_no_changes or None, **common)

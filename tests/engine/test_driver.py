@@ -1,7 +1,10 @@
 """python -m deploy on bad input: one clear line and a non-zero exit for each, nothing half-done."""
 from __future__ import annotations
 
+import re
 import subprocess
+
+import pytest
 
 from tests.unit.conftest import SECRETS
 
@@ -34,13 +37,17 @@ def test_a_wrong_passphrase_is_named(engine_stack):
     assert "PULUMI_CONFIG_PASSPHRASE does not decrypt stack 'homelab' secrets" in _last(result)
 
 
-def test_a_missing_secret_is_named_and_nothing_is_created(engine_stack):
+@pytest.mark.parametrize("skip_preview", [False, True])
+def test_a_missing_secret_is_named_and_nothing_is_created(engine_stack, skip_preview):
+    """Refused by the program in the plan `up` shows first, or, with --skip-preview, in the update itself."""
     path = config_file(engine_stack, "homelab", secrets={k: v for k, v in SECRETS.items() if k != "pbsPassword"})
-    result = deploy(engine_stack, "up", "--stack", "homelab", "--config-file", str(path))
+    result = deploy(engine_stack, "up", "--stack", "homelab", "--config-file", str(path), *(["--skip-preview"] * skip_preview))
     assert result.returncode == 1
     assert _last(result).endswith("invalid stack config, nothing was created: proxmox-ha:pbsPassword: is required; "
                                   "set it with `pulumi config set --secret proxmox-ha:pbsPassword ...`")
-    assert " created" not in result.stdout
+    assert not re.search(r" created \(", result.stdout), "no resource was created"
+    assert ("Previewing update (homelab)" in result.stdout) is not skip_preview
+    assert ("Updating (homelab)" in result.stdout) is skip_preview, result.stdout[-1500:]
 
 
 def test_an_unreachable_node_is_named_with_the_step(engine_stack, tmp_path):
