@@ -19,19 +19,46 @@ STACK = REPO / "Pulumi.lab.yaml"
 PASSPHRASE = "proxmox-ha-lab"
 
 
-def deploy(operation: str, *flags: str, timeout: float = 1500, path: str | None = None) -> subprocess.CompletedProcess:
+# What the last successful `up` of the lab stack applied (its stack file and hosts), or None once a test changed the
+# lab otherwise: `converged` skips its `up` while both still hold, a no-op up being ~12 s.
+_applied: dict[str, str | None] = {"lab": None}
+
+
+def _lab_now() -> str:
+    from lab.common import Paths
+
+    paths = Paths()
+    return (paths.root / "Pulumi.lab.yaml").read_text() + paths.lab_json.read_text()
+
+
+def lab_changed() -> None:
+    """The lab is no longer known to be the stack as applied: the next `converged` runs `up` again."""
+    _applied["lab"] = None
+
+
+def deploy(operation: str, *flags: str, timeout: float = 1500, path: str | None = None,
+           preview: bool = False) -> subprocess.CompletedProcess:
+    """`python -m deploy OPERATION` on the lab stack; an `up` skips the plan unless `preview` (deploy_popen shows it)."""
     from lab.common import Paths
 
     env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE, **({"PATH": path} if path else {})}
-    return subprocess.run(
-        [sys.executable, "-m", "deploy", operation, "--stack", "lab", "--config-file", str(Paths().root / "Pulumi.lab.yaml"), *flags],
+    skip = ["--skip-preview"] if operation == "up" and not preview else []
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy", operation, "--stack", "lab", "--config-file", str(Paths().root / "Pulumi.lab.yaml"),
+         *skip, *flags],
         cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env,
     )
+    if operation == "up" and result.returncode == 0 and path is None and "--config-file" not in flags:
+        _applied["lab"] = _lab_now()
+    elif operation in ("up", "destroy"):
+        lab_changed()
+    return result
 
 
 def deploy_popen(operation: str, log: Path) -> subprocess.Popen:
     from lab.common import Paths
 
+    lab_changed()
     return subprocess.Popen(
         [sys.executable, "-m", "deploy", operation, "--stack", "lab", "--config-file", str(Paths().root / "Pulumi.lab.yaml")],
         cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True,
@@ -43,6 +70,7 @@ def bare_lab() -> Lab:
     """Three bare hosts and an empty stack: `lab down`, `lab up`, the stack file, no resources in state."""
     from lab.common import Paths
 
+    lab_changed()
     lab_cli("down", check=False)
     lab_cli("up")
     lab_cli("stack-config", str(STACK))  # a new lab: the stack's state of the old one is dropped
@@ -69,7 +97,17 @@ def fresh_lab(engine_backend):
 
 @pytest.fixture
 def converged(fresh_lab):
-    """The lab stack applied by the engine (a no-op where an earlier test already did it)."""
-    result = deploy("up")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    """The lab stack applied by the engine: `up`, unless the last one applied this stack file to these hosts and no
+    test has changed the lab since."""
+    if _applied["lab"] != _lab_now():
+        result = deploy("up")
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return fresh_lab
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test may have left the lab half-changed: the next test that needs it converged applies the stack."""
+    report = (yield).get_result()
+    if report.failed:
+        lab_changed()

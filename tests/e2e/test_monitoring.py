@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import lab_changed
 
 pytestmark = pytest.mark.lab
 INSECURE = ssl._create_unverified_context()  # the lab's self-signed node certificates
@@ -45,6 +46,7 @@ def test_bad_tokens_are_refused(fresh_lab, root_token):
 
 
 def test_api_and_shims_agree(fresh_lab, root_token):
+    lab_changed()  # a guest, a rule and a storage the stack does not hold
     # PVE 9: no group left, so the API refuses groups as the CLI does, and placement is a rule.
     status, detail = api(fresh_lab, "POST", "/cluster/ha/groups", root_token, group="api_group", nodes="pve1:2,pve3:1")
     assert status == 500 and "cannot create group: ha groups have been migrated to rules" in detail
@@ -105,6 +107,7 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     assert 'pve_guest_info{id="qemu/100"' in metrics and 'name="lab-guest"' in metrics
     assert secret not in metrics
     # `is-active` follows the process, as systemd's does.
+    lab_changed()
     fresh_lab.ok("pve1", "kill $(cat /var/tmp/proxmox-ha-lab/hosts/pve1/pids/prometheus-pve-exporter.pid)")
     assert fresh_lab.ssh("pve1", "sleep 1; systemctl is-active prometheus-pve-exporter").returncode == 3
 
