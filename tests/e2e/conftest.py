@@ -14,7 +14,8 @@ import pytest
 
 from tests.lab.conftest import Lab, lab_cli
 
-REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 STACK = REPO / "Pulumi.lab.yaml"
 PASSPHRASE = "proxmox-ha-lab"
 
@@ -103,6 +104,15 @@ def converged(fresh_lab):
         result = deploy("up")
         assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     return fresh_lab
+
+
+def pytest_collection_modifyitems(items):
+    """test_pve8.py brings a PVE 8 lab of its own and takes it down: it runs last, so the tests before it share the
+    PVE 9 cluster the first up (test_bare_up.py) formed."""
+    pve8 = [item for item in items if item.path == HERE / "test_pve8.py"]
+    rest = [item for item in items if item not in pve8]
+    last = max((i for i, item in enumerate(rest) if item.path.parent == HERE), default=len(rest) - 1)
+    items[:] = rest[:last + 1] + pve8 + rest[last + 1:]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -58,10 +58,8 @@ def expected_votes(lab: Lab, node: str) -> int:
     return int(re.search(r"^Expected votes:\s+(\d+)", lab.ok(node, "pvecm status"), re.M).group(1))
 
 
-def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(fresh_lab, tmp_path):
-    lab = bare_lab()
-    first = deploy("up")
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path):
+    lab = converged
     digest = lab.ok("pve1", CANARY)
     pgs = ceph_json(lab, "pg stat")
     pgs = pgs.get("pg_summary", pgs)["num_pgs"]
