@@ -135,15 +135,9 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="ha-placement-nodes",
-        description="Every HA group or node-affinity rule names at least 2 existing cluster nodes.",
+        description="Every HA group or node-affinity rule names at least 2 nodes.",
         enforcement_level=MANDATORY,
         validate=_stack(rules.ha_placements),
-    ),
-    StackValidationPolicy(
-        name="ha-resource-references",
-        description="Every HA resource refers to a group or rule this stack defines.",
-        enforcement_level=MANDATORY,
-        validate=_stack(rules.ha_references),
     ),
     ResourceValidationPolicy(
         name="ha-max-relocate",
@@ -168,19 +162,6 @@ POLICIES = [
         description="Every HA resource is covered by a backup job (all: true, or listed by vmid).",
         enforcement_level=MANDATORY,
         validate=_stack(rules.backups_cover_ha),
-    ),
-    StackValidationPolicy(
-        name="backup-job-storage",
-        description="Every backup job's storage is created by this stack.",
-        enforcement_level=MANDATORY,
-        validate=_stack(rules.job_storage_exists),
-    ),
-    ResourceValidationPolicy(
-        name="backup-job-schedule",
-        description="Backup schedules are PVE calendar events, not cron lines.",
-        enforcement_level=MANDATORY,
-        validate=_on(BACKUP, lambda a: rules.job_schedules(a.props)),
-        remediation_steps="Write e.g. '02:00' or 'mon..fri 21:00' instead of '0 2 * * *'.",
     ),
     ResourceValidationPolicy(
         name="backup-job-mail",

@@ -77,16 +77,8 @@ def test_ha_placement_nodes():
     assert violations("ha-placement-nodes", [*cluster(), GROUP]) == []
     lonely = (contract.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 1.0}})
     assert "at least 2" in violations("ha-placement-nodes", [*cluster(), lonely])[0]
-    ghost = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve9": 1.0}, "resources": ["vm:100"]})
-    assert "pve9 not in the cluster" in violations("ha-placement-nodes", [*cluster(), ghost])[0]
-
-
-def test_ha_resource_references():
-    assert violations("ha-resource-references", [GROUP, RESOURCE]) == []
-    assert "does not define" in violations("ha-resource-references", [RESOURCE])[0]
-    rule = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve2": 1.0}, "resources": ["vm:101"]})
-    unruled = (contract.HARESOURCE, "vm-100", {"resourceId": "vm:100", "maxRelocate": 1.0})
-    assert "no node-affinity rule" in violations("ha-resource-references", [rule, unruled])[0]
+    rule = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0}, "resources": ["vm:100"]})
+    assert "at least 2" in violations("ha-placement-nodes", [*cluster(), rule])[0]
 
 
 def test_ha_max_relocate():
@@ -105,9 +97,9 @@ def test_ha_watchdog_and_hardware_fencing():
     assert len(soft) == 2
 
 
-def backup(*jobs, storages=("pbs-backup",)):
+def backup(*jobs):
     """The BackupPlan component as the pack sees it: its registered facts."""
-    return (contract.BACKUP, "backup", {"storages": list(storages), "jobs": list(jobs), "configBackup": True})
+    return (contract.BACKUP, "backup", {"storages": ["pbs-backup"], "jobs": list(jobs), "configBackup": True})
 
 
 NIGHTLY = {"id": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True, "vmids": []}
@@ -121,15 +113,6 @@ def test_backups_cover_ha():
     other = {**NIGHTLY, "all": False, "vmids": [101]}
     assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE, backup(other)])[0]
     assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE])[0]
-
-
-def test_backup_job_storage_and_schedule():
-    assert violations("backup-job-storage", [backup(NIGHTLY)]) == []
-    assert "not created by this stack" in violations("backup-job-storage", [backup(NIGHTLY, storages=())])[0]
-    assert violations("backup-job-schedule", [backup(NIGHTLY)]) == []
-    cron = {**NIGHTLY, "id": "j", "schedule": "0 2 * * *"}
-    assert "backup job j: schedule" in violations("backup-job-schedule", [backup(NIGHTLY, cron)])[0]
-    assert "'02:00'" in violations("backup-job-schedule", [backup(cron)])[0]
 
 
 def test_backup_mail_needs_recipients():
@@ -168,6 +151,7 @@ def test_secrets_must_arrive_as_secrets(secret_markers):
     assert violations("no-plaintext-secrets", [(contract.PROVIDER, "pve", token)])
 
 
-@pytest.mark.parametrize("count", [1, 3, 5])
-def test_a_qdevice_with_an_odd_count_is_refused(count):
-    assert "QDevice" in violations("odd-node-count", cluster(nodeCount=float(count), qdevice=True))[0]
+@pytest.mark.parametrize("count", [3, 5])
+def test_a_qdevice_with_an_odd_count_is_left_to_the_models(count):
+    # pvecm qdevice setup refuses it, so the models do (tests/unit/test_models.py); the pack does not judge it twice.
+    assert violations("odd-node-count", cluster(nodeCount=float(count), qdevice=True)) == []

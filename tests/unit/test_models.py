@@ -55,6 +55,7 @@ BAD = [
     ("cluster.nodes[1].storagePort", "eno1", "proxmox-ha:cluster.nodes[1].storagePort", "two links"),
     ("cluster.nodes[0].osdDisks", ["sdb"], "proxmox-ha:cluster.nodes[0].osdDisks", "block device"),
     ("cluster.nodes[0].managmentAddress", "10.0.10.99", "proxmox-ha:cluster.nodes[0].managmentAddress", "not a known key"),
+    ("cluster.qdevice", {"address": "10.0.10.40"}, "proxmox-ha:cluster.qdevice", "only for an even node count"),
     ("cluster.networks.storage.cidr", "10.0.10.0/25", "proxmox-ha:cluster.networks.storage.cidr", "overlaps"),
     ("ceph.release", "luminous", "proxmox-ha:ceph.release", "quincy"),
     ("ceph.pools[0].minSize", 3, "proxmox-ha:ceph.pools[0].minSize", "smaller than size"),
