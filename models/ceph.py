@@ -53,7 +53,7 @@ class CephConfig(ConfigModel):
     # Zapping a disk destroys its data; only with this opt-in will an OSD step wipe a disk that is not empty.
     wipe_disks: bool = False
 
-    def problems(self, pve_version: int, osd_hosts: int) -> list[Problem]:
+    def problems(self, pve_version: int) -> list[Problem]:
         found: list[Problem] = []
         offered = RELEASES_BY_PVE[pve_version]
         if self.release not in offered:
@@ -69,6 +69,4 @@ class CephConfig(ConfigModel):
             wrong = [c for c in pool.content if c not in RBD_CONTENT]
             if wrong:
                 found.append(Problem(stack_key("ceph", "pools", i, "content"), f"RBD storage holds only images and rootdir, not {', '.join(wrong)}; keep backups on the PBS storage"))
-            if pool.size > osd_hosts:
-                found.append(Problem(stack_key("ceph", "pools", i, "size"), f"{pool.size} replicas need {pool.size} hosts with OSDs, but cluster.nodes lists osdDisks on {osd_hosts}"))
         return found

@@ -96,16 +96,15 @@ def pool_replication(pools: Iterable[Mapping[str, Any]], size: int = 3, min_size
 
 
 def replicas_fit_osd_hosts(ceph: Mapping[str, Any]) -> list[str]:
+    """PVE and Ceph create such a pool, but with the host failure domain its PGs never become clean."""
     hosts = list(ceph.get("osdHosts", []))
-    osds = _num(ceph.get("osdCount", 0))
     found = []
-    for pool in ceph.get("pools", []):
+    for i, pool in enumerate(ceph.get("pools", [])):
         size = _num(pool.get("size", 0))
         if size > len(hosts):
-            found.append(f"pool {pool.get('name')}: {size} replicas but only {len(hosts)} host(s) carry OSDs "
-                         f"({', '.join(hosts) or 'none'}); with the host failure domain its PGs never become clean")
-        elif size > osds:
-            found.append(f"pool {pool.get('name')}: {size} replicas but only {osds} OSD(s)")
+            found.append(f"proxmox-ha:ceph.pools[{i}].size: {size} replicas of pool {pool.get('name')} need {size} hosts "
+                         f"with OSDs, but only {len(hosts)} carry OSDs ({', '.join(hosts) or 'none'}); with the host "
+                         "failure domain its PGs never become clean")
     return found
 
 

@@ -52,9 +52,9 @@ def test_pool_replication_is_configurable_but_never_min_size_one():
 
 def test_replicas_fit_osd_hosts():
     assert violations("ceph-replicas-fit-osd-hosts", ceph()) == []
-    found = violations("ceph-replicas-fit-osd-hosts", ceph(osdHosts=["pve1", "pve2"], osdCount=6.0))
-    assert "only 2 host(s) carry OSDs" in found[0]
-    assert "only 2 OSD(s)" in violations("ceph-replicas-fit-osd-hosts", ceph(osdCount=2.0))[0]
+    (found,) = violations("ceph-replicas-fit-osd-hosts", ceph(osdHosts=["pve1", "pve2"], osdCount=6.0))
+    assert found.startswith("proxmox-ha:ceph.pools[0].size: 3 replicas of pool vm-storage need 3 hosts with OSDs, "
+                            "but only 2 carry OSDs (pve1, pve2)")
 
 
 def test_corosync_crypto():

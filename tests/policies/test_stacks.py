@@ -6,6 +6,7 @@ import copy
 import pytest
 from pulumi_policy import EnforcementLevel
 
+from models import parse_stack_config
 from pack import POLICIES
 from tests.unit.conftest import ROOT, run_program, stack_sections
 
@@ -51,3 +52,11 @@ def test_a_pool_of_size_two_fails(homelab, secret_markers):
     found = _mandatory_violations(homelab)
     assert list(found) == ["ceph-pool-replication"]
     assert "backup-storage" in found["ceph-pool-replication"][0]
+
+
+def test_more_replicas_than_osd_hosts_pass_the_models_and_fail_the_pack(homelab, secret_markers):
+    homelab["cluster"]["nodes"][2]["osdDisks"] = []
+    parse_stack_config(homelab)  # PVE would create the pool: the config takes it
+    found = _mandatory_violations(homelab)
+    assert list(found) == ["ceph-replicas-fit-osd-hosts"]
+    assert found["ceph-replicas-fit-osd-hosts"][0].startswith("proxmox-ha:ceph.pools[0].size: 3 replicas of pool vm-storage")

@@ -62,7 +62,6 @@ BAD = [
     ("ceph.pools[0].pgNum", 100, "proxmox-ha:ceph.pools[0].pgNum", "power of two"),
     ("ceph.pools[1].content", ["backup"], "proxmox-ha:ceph.pools[1].content", "RBD"),
     ("ceph.pools[1].name", "vm-storage", "proxmox-ha:ceph.pools[1].name", "twice"),
-    ("ceph.pools[0].size", 4, "proxmox-ha:ceph.pools[0].size", "hosts with OSDs"),
     ("ha.groups[0].nodes", {"pve1": 2, "pve9": 1}, "proxmox-ha:ha.groups[0].nodes", "pve9 not in cluster.nodes"),
     ("ha.resources[0].group", "missing_group", "proxmox-ha:ha.resources[0].group", "not one of ha.groups"),
     ("ha.resources[0].id", "vm100", "proxmox-ha:ha.resources[0].id", "vm:ID"),
