@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from models import ConfigError, parse_stack_config
-from policies.pve_calendar import calendar_problem, cron_to_calendar
+from models.pve_calendar import calendar_problem, cron_to_calendar
 
 from .conftest import ROOT, stack_sections
 
