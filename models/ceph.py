@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from policies.contract import POOL_FACTS, RELEASES_BY_PVE
+from policies.ceph_releases import RELEASES_BY_PVE
 
 from . import formats
 from .base import ConfigModel, Problem, stack_key
@@ -30,11 +30,6 @@ class Pool(ConfigModel):
         if v & (v - 1):
             raise ValueError(f"{v} is not a power of two; Ceph wants pg_num as 2^n (e.g. 32, 64, 128)")
         return v
-
-    def facts(self) -> dict[str, str | int]:
-        """The pool as the pack's contract names it (policies/contract.py POOL_FACTS), for facts and outputs."""
-        return dict(zip(POOL_FACTS, (self.name, self.size, self.min_size, self.pg_num)))
-
 
 
 class Tuning(ConfigModel):

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, NamedTuple
 
 # Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
-from contract import (BACKUP, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, NODE,
-                      PROVIDER, RELEASES_BY_PVE)
+from ceph_releases import END_OF_LIFE, RELEASES_BY_PVE
+from contract import BACKUP, COMMAND, HA, HAGROUP, HARESOURCE, HARULE, NODE, PROVIDER
 
 # Inputs that carry a secret, by resource type: (path into props, what it is).
 SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
