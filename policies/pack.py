@@ -147,9 +147,10 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="ha-watchdog",
-        description="A watchdog is configured when HA resources exist (PVE fences by watchdog self-fencing).",
+        description="With HA resources, the watchdog module is a watchdog driver (PVE fences by watchdog self-fencing).",
         enforcement_level=MANDATORY,
-        validate=_stack(rules.watchdog_for_ha),
+        validate=_stack(rules.watchdog_driver),
+        remediation_steps="Set proxmox-ha:ha.watchdog to your board's driver (e.g. ipmi_watchdog, iTCO_wdt) or softdog.",
     ),
     StackValidationPolicy(
         name="ha-hardware-fencing",

@@ -10,6 +10,9 @@ from typing import Any, Iterable, Mapping, NamedTuple
 from ceph_releases import END_OF_LIFE, RELEASES_BY_PVE
 from contract import BACKUP, COMMAND, HA, HAGROUP, HARESOURCE, HARULE, NODE, PROVIDER
 
+# Kernel watchdog drivers PVE's watchdog-mux can arm (PVE's kernel blacklists the hardware ones, so only the
+# module it loads gives /dev/watchdog); softdog is its default.
+WATCHDOG_DRIVERS = ("softdog", "ipmi_watchdog", "iTCO_wdt", "sp5100_tco", "hpwdt", "wdat_wdt")
 # Inputs that carry a secret, by resource type: (path into props, what it is).
 SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     PROVIDER: [(("apiToken",), "PVE API token"), (("password",), "PVE password")],
@@ -143,13 +146,14 @@ def max_relocate(props: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def watchdog_for_ha(resources: list[Resource]) -> list[str]:
+def watchdog_driver(resources: list[Resource]) -> list[str]:
+    """With HA resources, the watchdog module is one that gives PVE's self-fencing a /dev/watchdog."""
     if not _of(resources, HARESOURCE):
         return []
-    ha = _of(resources, HA)
-    if not ha or not ha[0].props.get("watchdog"):
-        return ["HA resources exist but no watchdog is configured; without self-fencing a failed node's services are never recovered safely"]
-    return []
+    modules = {h.props.get("watchdog") for h in _of(resources, HA)}
+    return [f"proxmox-ha:ha.watchdog: {module!r} is not a watchdog driver ({', '.join(WATCHDOG_DRIVERS)}); "
+            "watchdog-mux loads it, finds no /dev/watchdog and exits, so HA cannot fence a failed node"
+            for module in sorted(modules - set(WATCHDOG_DRIVERS))]
 
 
 def hardware_fencing(resources: list[Resource]) -> list[str]:

@@ -90,8 +90,9 @@ def test_ha_watchdog_and_hardware_fencing():
     ha = (contract.HA, "ha", {"watchdog": "ipmi_watchdog"})
     node = (contract.NODE, "pve1", {"nodeName": "pve1", "ipmiConfigured": True})
     assert violations("ha-watchdog", [ha, RESOURCE]) == []
-    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""}), RESOURCE])
-    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""})]) == []  # no HA resources: nothing to fence
+    (found,) = violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": "fence-ipmi"}), RESOURCE])
+    assert found.startswith("proxmox-ha:ha.watchdog: 'fence-ipmi' is not a watchdog driver")
+    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": "fence-ipmi"})]) == []  # no HA resources: nothing to fence
     assert violations("ha-hardware-fencing", [ha, node, RESOURCE]) == []
     soft = violations("ha-hardware-fencing", [(contract.HA, "ha", {"watchdog": "softdog"}), (contract.NODE, "pve1", {"nodeName": "pve1"}), RESOURCE])
     assert len(soft) == 2

@@ -60,3 +60,11 @@ def test_more_replicas_than_osd_hosts_pass_the_models_and_fail_the_pack(homelab,
     found = _mandatory_violations(homelab)
     assert list(found) == ["ceph-replicas-fit-osd-hosts"]
     assert found["ceph-replicas-fit-osd-hosts"][0].startswith("proxmox-ha:ceph.pools[0].size: 3 replicas of pool vm-storage")
+
+
+def test_a_watchdog_module_that_is_no_watchdog_driver_passes_the_models_and_fails_the_pack(homelab, secret_markers):
+    homelab["ha"]["watchdog"] = "fence-ipmi"  # a module name PVE writes and watchdog-mux tries to load
+    parse_stack_config(homelab)
+    found = _mandatory_violations(homelab)
+    assert list(found) == ["ha-watchdog"]
+    assert found["ha-watchdog"][0].startswith("proxmox-ha:ha.watchdog: 'fence-ipmi' is not a watchdog driver")

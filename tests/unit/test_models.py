@@ -65,7 +65,7 @@ BAD = [
     ("ha.groups[0].nodes", {"pve1": 2, "pve9": 1}, "proxmox-ha:ha.groups[0].nodes", "pve9 not in cluster.nodes"),
     ("ha.resources[0].group", "missing_group", "proxmox-ha:ha.resources[0].group", "not one of ha.groups"),
     ("ha.resources[0].id", "vm100", "proxmox-ha:ha.resources[0].id", "vm:ID"),
-    ("ha.watchdog", "fence-ipmi", "proxmox-ha:ha.watchdog", "softdog"),
+    ("ha.watchdog", "ipmi_watchdog; reboot", "proxmox-ha:ha.watchdog", "kernel module name"),
     ("backup.jobs[0].schedule", "0 2 * * *", "proxmox-ha:backup.jobs[0].schedule", "'02:00'"),
     ("backup.jobs[0].schedule", "02:60", "proxmox-ha:backup.jobs[0].schedule", "HOUR:MINUTE"),
     ("backup.jobs[0].storage", "nfs-somewhere", "proxmox-ha:backup.jobs[0].storage", "not a storage this stack creates"),
