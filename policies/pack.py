@@ -121,16 +121,10 @@ POLICIES = [
         remediation_steps="Set proxmox-ha:cluster.corosync to {cryptoCipher: aes256, cryptoHash: sha256}.",
     ),
     ResourceValidationPolicy(
-        name="corosync-redundant-links",
-        description="When a storage network exists, corosync uses it as a second link.",
-        enforcement_level=MANDATORY,
-        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=False)),
-    ),
-    ResourceValidationPolicy(
         name="corosync-single-link",
         description="Corosync with one link has no network redundancy.",
         enforcement_level=ADVISORY,
-        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=True)),
+        validate=_on(CLUSTER, lambda a: rules.corosync_single_link(a.props)),
         remediation_steps="Add networks.storage and a storageAddress per node; it becomes corosync link1.",
     ),
     StackValidationPolicy(

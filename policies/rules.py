@@ -75,13 +75,10 @@ def corosync_crypto(cluster: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def corosync_links(cluster: Mapping[str, Any], advisory: bool) -> list[str]:
-    links = _num(cluster.get("links", 1))
-    if advisory:
-        return [] if links >= 2 else ["corosync has a single link; a second network lets the cluster survive a switch or NIC failure"]
-    if cluster.get("storageNetwork") and links < 2:
-        return ["a storage network exists but corosync uses one link; add it as link1 for redundancy"]
-    return []
+def corosync_single_link(cluster: Mapping[str, Any]) -> list[str]:
+    if _num(cluster.get("links", 1)) >= 2:
+        return []
+    return ["corosync has a single link; a second network lets the cluster survive a switch or NIC failure"]
 
 
 # --- ceph ----------------------------------------------------------------------

@@ -62,10 +62,8 @@ def test_corosync_crypto():
     assert len(violations("corosync-crypto", cluster(cryptoCipher="none", cryptoHash="none"))) == 2
 
 
-def test_corosync_links():
-    assert violations("corosync-redundant-links", cluster()) == []
-    assert violations("corosync-redundant-links", cluster(links=1.0))
-    assert violations("corosync-redundant-links", cluster(links=1.0, storageNetwork=False)) == []
+def test_corosync_single_link():
+    assert violations("corosync-single-link", cluster()) == []
     assert violations("corosync-single-link", cluster(links=1.0, storageNetwork=False))
 
 
