@@ -7,7 +7,7 @@ import pulumi
 import pulumi_proxmoxve as proxmoxve
 
 from components.backup import BackupPlan, BackupPlanArgs
-from components.ceph import CephCluster, CephClusterArgs
+from components.ceph import CephCluster, CephClusterArgs, pool_facts
 from components.cluster import ProxmoxCluster, ProxmoxClusterArgs
 from components.decommission import Decommission, DecommissionArgs
 from components.ha import HighAvailability, HighAvailabilityArgs
@@ -84,7 +84,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     pulumi.export("clusterName", cluster.name)
     pulumi.export("endpoint", cluster.endpoint)
     pulumi.export("nodes", node_names)
-    pulumi.export("pools", [p.facts() for p in stack.ceph.pools])
+    pulumi.export("pools", [pool_facts(p) for p in stack.ceph.pools])
     pulumi.export("haResources", [r.id for r in stack.ha.resources])
     pulumi.export("backupJobs", [j.id for j in stack.backup.jobs])
 

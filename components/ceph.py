@@ -5,13 +5,18 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.ceph import CephConfig, Tuning
+from models.ceph import CephConfig, Pool, Tuning
 from models.cluster import ClusterConfig
 from policies import contract
 from remote import ceph_steps
 
 from .connection import run_step
 from .node import ProxmoxNode
+
+
+def pool_facts(pool: Pool) -> dict[str, str | int]:
+    """The pool as the pack's contract names it (contract.POOL_FACTS), for facts and outputs."""
+    return dict(zip(contract.POOL_FACTS, (pool.name, pool.size, pool.min_size, pool.pg_num)))
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class CephCluster(pulumi.ComponentResource):
             nodeCount=len(cluster.nodes),
             osdHosts=cluster.osd_hosts(),
             osdCount=sum(len(n.osd_disks) for n in cluster.nodes),
-            pools=[p.facts() for p in cfg.pools],
+            pools=[pool_facts(p) for p in cfg.pools],
             wipeDisks=cfg.wipe_disks,
         )
         super().__init__(contract.CEPH, name, facts, opts)

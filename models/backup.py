@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from . import formats
 from .base import ConfigModel, Problem, stack_key
-from policies.pve_calendar import calendar_problem
+from .pve_calendar import calendar_problem
 
 FINGERPRINT = re.compile(r"^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$")
 

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from policies.contract import POOL_FACTS, RELEASES_BY_PVE
+from policies.ceph_releases import RELEASES_BY_PVE
 
 from . import formats
 from .base import ConfigModel, Problem, stack_key
@@ -31,11 +31,6 @@ class Pool(ConfigModel):
             raise ValueError(f"{v} is not a power of two; Ceph wants pg_num as 2^n (e.g. 32, 64, 128)")
         return v
 
-    def facts(self) -> dict[str, str | int]:
-        """The pool as the pack's contract names it (policies/contract.py POOL_FACTS), for facts and outputs."""
-        return dict(zip(POOL_FACTS, (self.name, self.size, self.min_size, self.pg_num)))
-
-
 
 class Tuning(ConfigModel):
     rbd_cache: bool = True
@@ -53,7 +48,7 @@ class CephConfig(ConfigModel):
     # Zapping a disk destroys its data; only with this opt-in will an OSD step wipe a disk that is not empty.
     wipe_disks: bool = False
 
-    def problems(self, pve_version: int, osd_hosts: int) -> list[Problem]:
+    def problems(self, pve_version: int) -> list[Problem]:
         found: list[Problem] = []
         offered = RELEASES_BY_PVE[pve_version]
         if self.release not in offered:
@@ -69,6 +64,4 @@ class CephConfig(ConfigModel):
             wrong = [c for c in pool.content if c not in RBD_CONTENT]
             if wrong:
                 found.append(Problem(stack_key("ceph", "pools", i, "content"), f"RBD storage holds only images and rootdir, not {', '.join(wrong)}; keep backups on the PBS storage"))
-            if pool.size > osd_hosts:
-                found.append(Problem(stack_key("ceph", "pools", i, "size"), f"{pool.size} replicas need {pool.size} hosts with OSDs, but cluster.nodes lists osdDisks on {osd_hosts}"))
         return found

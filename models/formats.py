@@ -26,6 +26,8 @@ PVE_DNS_NAME = re.compile(r"(([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)\.)*([a-zA
 BPG_HA_NAME = re.compile(r"[a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]")
 # Proxmox Backup Server's SAFE_ID (datastore names, namespace components).
 PBS_SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._\-]*")
+# A kernel module name: PVE's watchdog-mux runs `modprobe -q $WATCHDOG_MODULE` through a shell.
+KERNEL_MODULE = re.compile(r"[A-Za-z0-9_-]+")
 # An SSH public key as known_hosts and authorized_keys hold it.
 SSH_PUBLIC_KEY = re.compile(r"(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}")
 
@@ -99,6 +101,12 @@ def pbs_namespace(value: str) -> str | None:
     if len(parts) > 7 or any(pbs_safe_id(p) for p in parts):
         return ("must be up to 7 '/'-separated parts of letters, digits, '_', '.', '-' "
                 "(Proxmox Backup Server's namespace format)")
+    return None
+
+
+def kernel_module(value: str) -> str | None:
+    if not _full(KERNEL_MODULE, value):
+        return "must be a kernel module name: letters, digits, '_' and '-' (watchdog-mux loads it with `modprobe -q NAME`)"
     return None
 
 

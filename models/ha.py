@@ -11,8 +11,6 @@ from .base import ConfigModel, Problem, stack_key
 
 # PVE's HA resource parse: vm or ct, and a pve-vmid (100..999999999, no leading zero or sign).
 SERVICE_ID = re.compile(r"^(vm|ct):([1-9][0-9]{2,8})$")
-# Kernel watchdog modules PVE's watchdog-mux can use; softdog is PVE's default.
-WATCHDOG_MODULES = ("softdog", "ipmi_watchdog", "iTCO_wdt", "sp5100_tco", "hpwdt", "wdat_wdt")
 
 
 class Group(ConfigModel):
@@ -48,11 +46,15 @@ class Resource(ConfigModel):
 
 
 class HaConfig(ConfigModel):
-    watchdog: Literal[WATCHDOG_MODULES] = "softdog"  # type: ignore[valid-type]
+    # WATCHDOG_MODULE in /etc/default/pve-ha-manager: PVE takes any module (and loads softdog when it is unset);
+    # whether it is a watchdog driver is the pack's judgement (ha-watchdog).
+    watchdog: str = "softdog"
     groups: list[Group] = Field(default_factory=list)
     resources: list[Resource] = Field(default_factory=list)
     # What HA does with services when a node shuts down (cluster option `ha: shutdown_policy`).
     shutdown_policy: Literal["conditional", "freeze", "failover", "migrate"] = "conditional"
+
+    _watchdog = field_validator("watchdog")(classmethod(formats.validator(formats.kernel_module)))
 
     def problems(self, node_names: set[str], pve_version: int) -> list[Problem]:
         found: list[Problem] = []

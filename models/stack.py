@@ -77,7 +77,7 @@ def parse_stack_config(raw: dict[str, Any]) -> StackConfig:
     if cluster is not None:
         problems += cluster.problems()
         if ceph is not None:
-            problems += ceph.problems(cluster.pve_version, len(cluster.osd_hosts()))
+            problems += ceph.problems(cluster.pve_version)
         if ha is not None:
             problems += ha.problems(cluster.node_names(), cluster.pve_version)
     if backup is not None and ceph is not None:

@@ -48,14 +48,6 @@ FACTS: dict[str, tuple[str, ...]] = {
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")
 
-# Which Ceph releases `pveceph install --version` offers on each PVE major (pve-manager
-# PVE/Ceph/Releases.pm: stable-8 offers quincy, reef, squid with quincy the default, writing a bookworm
-# ceph.list; master (PVE 9) offers squid and tentacle with tentacle the default, writing a trixie deb822
-# ceph.sources), and which are past the end of upstream support that Releases.pm estimates (quincy 2024-06-01,
-# reef 2025-08-01, squid 2026-09-19; tentacle 2027-11-18).
-RELEASES_BY_PVE = {8: ("quincy", "reef", "squid"), 9: ("squid", "tentacle")}
-END_OF_LIFE = {"quincy", "reef", "squid"}
-
 
 def facts(token: str, **values: Any) -> dict[str, Any]:
     """A component's fact map, refusing a key the contract does not list (or one it misses)."""

@@ -121,29 +121,17 @@ POLICIES = [
         remediation_steps="Set proxmox-ha:cluster.corosync to {cryptoCipher: aes256, cryptoHash: sha256}.",
     ),
     ResourceValidationPolicy(
-        name="corosync-redundant-links",
-        description="When a storage network exists, corosync uses it as a second link.",
-        enforcement_level=MANDATORY,
-        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=False)),
-    ),
-    ResourceValidationPolicy(
         name="corosync-single-link",
         description="Corosync with one link has no network redundancy.",
         enforcement_level=ADVISORY,
-        validate=_on(CLUSTER, lambda a: rules.corosync_links(a.props, advisory=True)),
+        validate=_on(CLUSTER, lambda a: rules.corosync_single_link(a.props)),
         remediation_steps="Add networks.storage and a storageAddress per node; it becomes corosync link1.",
     ),
     StackValidationPolicy(
         name="ha-placement-nodes",
-        description="Every HA group or node-affinity rule names at least 2 existing cluster nodes.",
+        description="Every HA group or node-affinity rule names at least 2 nodes.",
         enforcement_level=MANDATORY,
         validate=_stack(rules.ha_placements),
-    ),
-    StackValidationPolicy(
-        name="ha-resource-references",
-        description="Every HA resource refers to a group or rule this stack defines.",
-        enforcement_level=MANDATORY,
-        validate=_stack(rules.ha_references),
     ),
     ResourceValidationPolicy(
         name="ha-max-relocate",
@@ -153,9 +141,10 @@ POLICIES = [
     ),
     StackValidationPolicy(
         name="ha-watchdog",
-        description="A watchdog is configured when HA resources exist (PVE fences by watchdog self-fencing).",
+        description="With HA resources, the watchdog module is a watchdog driver (PVE fences by watchdog self-fencing).",
         enforcement_level=MANDATORY,
-        validate=_stack(rules.watchdog_for_ha),
+        validate=_stack(rules.watchdog_driver),
+        remediation_steps="Set proxmox-ha:ha.watchdog to your board's driver (e.g. ipmi_watchdog, iTCO_wdt) or softdog.",
     ),
     StackValidationPolicy(
         name="ha-hardware-fencing",
@@ -168,19 +157,6 @@ POLICIES = [
         description="Every HA resource is covered by a backup job (all: true, or listed by vmid).",
         enforcement_level=MANDATORY,
         validate=_stack(rules.backups_cover_ha),
-    ),
-    StackValidationPolicy(
-        name="backup-job-storage",
-        description="Every backup job's storage is created by this stack.",
-        enforcement_level=MANDATORY,
-        validate=_stack(rules.job_storage_exists),
-    ),
-    ResourceValidationPolicy(
-        name="backup-job-schedule",
-        description="Backup schedules are PVE calendar events, not cron lines.",
-        enforcement_level=MANDATORY,
-        validate=_on(BACKUP, lambda a: rules.job_schedules(a.props)),
-        remediation_steps="Write e.g. '02:00' or 'mon..fri 21:00' instead of '0 2 * * *'.",
     ),
     ResourceValidationPolicy(
         name="backup-job-mail",

@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, NamedTuple
 
 # Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
-from contract import (BACKUP, CLUSTER, COMMAND, END_OF_LIFE, HA, HAGROUP, HARESOURCE, HARULE, NODE,
-                      PROVIDER, RELEASES_BY_PVE)
-from pve_calendar import calendar_problem
+from ceph_releases import END_OF_LIFE, RELEASES_BY_PVE
+from contract import BACKUP, COMMAND, HA, HAGROUP, HARESOURCE, HARULE, NODE, PROVIDER
 
+# Kernel watchdog drivers PVE's watchdog-mux can arm (PVE's kernel blacklists the hardware ones, so only the
+# module it loads gives /dev/watchdog); softdog is its default.
+WATCHDOG_DRIVERS = ("softdog", "ipmi_watchdog", "iTCO_wdt", "sp5100_tco", "hpwdt", "wdat_wdt")
 # Inputs that carry a secret, by resource type: (path into props, what it is).
 SECRET_INPUTS: dict[str, list[tuple[tuple[str, ...], str]]] = {
     PROVIDER: [(("apiToken",), "PVE API token"), (("password",), "PVE password")],
@@ -43,7 +45,9 @@ def _of(resources: Iterable[Resource], type_: str) -> list[Resource]:
 # --- cluster -----------------------------------------------------------------
 
 def node_count(cluster: Mapping[str, Any]) -> list[str]:
-    """Odd and at least 3, or even with a QDevice (2 + QDevice is the smallest cluster that survives a failure)."""
+    """Odd and at least 3, or even with a QDevice (2 + QDevice is the smallest cluster that survives a failure).
+
+    A QDevice with an odd count is not judged here: `pvecm qdevice setup` refuses it, so the models do."""
     count, qdevice = _num(cluster.get("nodeCount", 0)), bool(cluster.get("qdevice"))
     if count % 2 == 0 and count >= 2:
         if qdevice:
@@ -53,9 +57,6 @@ def node_count(cluster: Mapping[str, Any]) -> list[str]:
     if count < 3:
         return [f"the cluster has {count} node(s); at least 3 are needed to keep quorum through one failure "
                 "(or 2 with a QDevice)"]
-    if qdevice:
-        return [f"the cluster has {count} nodes and a QDevice; with an odd count its vote can split the cluster "
-                "(PVE refuses it). Remove the QDevice, or add or retire a node"]
     return []
 
 
@@ -74,13 +75,10 @@ def corosync_crypto(cluster: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def corosync_links(cluster: Mapping[str, Any], advisory: bool) -> list[str]:
-    links = _num(cluster.get("links", 1))
-    if advisory:
-        return [] if links >= 2 else ["corosync has a single link; a second network lets the cluster survive a switch or NIC failure"]
-    if cluster.get("storageNetwork") and links < 2:
-        return ["a storage network exists but corosync uses one link; add it as link1 for redundancy"]
-    return []
+def corosync_single_link(cluster: Mapping[str, Any]) -> list[str]:
+    if _num(cluster.get("links", 1)) >= 2:
+        return []
+    return ["corosync has a single link; a second network lets the cluster survive a switch or NIC failure"]
 
 
 # --- ceph ----------------------------------------------------------------------
@@ -98,16 +96,15 @@ def pool_replication(pools: Iterable[Mapping[str, Any]], size: int = 3, min_size
 
 
 def replicas_fit_osd_hosts(ceph: Mapping[str, Any]) -> list[str]:
+    """PVE and Ceph create such a pool, but with the host failure domain its PGs never become clean."""
     hosts = list(ceph.get("osdHosts", []))
-    osds = _num(ceph.get("osdCount", 0))
     found = []
-    for pool in ceph.get("pools", []):
+    for i, pool in enumerate(ceph.get("pools", [])):
         size = _num(pool.get("size", 0))
         if size > len(hosts):
-            found.append(f"pool {pool.get('name')}: {size} replicas but only {len(hosts)} host(s) carry OSDs "
-                         f"({', '.join(hosts) or 'none'}); with the host failure domain its PGs never become clean")
-        elif size > osds:
-            found.append(f"pool {pool.get('name')}: {size} replicas but only {osds} OSD(s)")
+            found.append(f"proxmox-ha:ceph.pools[{i}].size: {size} replicas of pool {pool.get('name')} need {size} hosts "
+                         f"with OSDs, but only {len(hosts)} carry OSDs ({', '.join(hosts) or 'none'}); with the host "
+                         "failure domain its PGs never become clean")
     return found
 
 
@@ -126,30 +123,16 @@ def ceph_release_supported(ceph: Mapping[str, Any]) -> list[str]:
 # --- HA --------------------------------------------------------------------------
 
 def ha_placements(resources: list[Resource]) -> list[str]:
-    """Every HA group or node-affinity rule names at least 2 existing cluster nodes."""
-    known = {n for c in _of(resources, CLUSTER) for n in c.props.get("nodes", [])}
+    """Every HA group or node-affinity rule names at least 2 nodes (PVE takes one, but then nothing fails over).
+
+    Nodes that are not in the cluster, and groups a resource names but nobody defines, are dangling
+    references: the models refuse them."""
     found = []
     for r in _of(resources, HAGROUP) + _of(resources, HARULE):
         label = r.props.get("group") or r.props.get("rule") or r.name
         nodes = set(r.props.get("nodes") or {})
         if len(nodes) < 2:
             found.append(f"{label}: names {len(nodes)} node(s); HA needs at least 2 to fail over")
-        missing = sorted(nodes - known) if known else []
-        if missing:
-            found.append(f"{label}: {', '.join(missing)} not in the cluster ({', '.join(sorted(known))})")
-    return found
-
-
-def ha_references(resources: list[Resource]) -> list[str]:
-    groups = {r.props.get("group") for r in _of(resources, HAGROUP)}
-    ruled = {sid for r in _of(resources, HARULE) for sid in r.props.get("resources", [])}
-    found = []
-    for r in _of(resources, HARESOURCE):
-        sid, group = r.props.get("resourceId"), r.props.get("group")
-        if group and group not in groups:
-            found.append(f"{sid}: refers to HA group {group!r}, which this stack does not define")
-        if _of(resources, HARULE) and not group and sid not in ruled:
-            found.append(f"{sid}: no node-affinity rule lists it")
     return found
 
 
@@ -160,13 +143,14 @@ def max_relocate(props: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def watchdog_for_ha(resources: list[Resource]) -> list[str]:
+def watchdog_driver(resources: list[Resource]) -> list[str]:
+    """With HA resources, the watchdog module is one that gives PVE's self-fencing a /dev/watchdog."""
     if not _of(resources, HARESOURCE):
         return []
-    ha = _of(resources, HA)
-    if not ha or not ha[0].props.get("watchdog"):
-        return ["HA resources exist but no watchdog is configured; without self-fencing a failed node's services are never recovered safely"]
-    return []
+    modules = {h.props.get("watchdog") for h in _of(resources, HA)}
+    return [f"proxmox-ha:ha.watchdog: {module!r} is not a watchdog driver ({', '.join(WATCHDOG_DRIVERS)}); "
+            "watchdog-mux loads it, finds no /dev/watchdog and exits, so HA cannot fence a failed node"
+            for module in sorted(modules - set(WATCHDOG_DRIVERS))]
 
 
 def hardware_fencing(resources: list[Resource]) -> list[str]:
@@ -202,23 +186,6 @@ def backups_cover_ha(resources: list[Resource]) -> list[str]:
     return found
 
 
-def job_storage_exists(resources: list[Resource]) -> list[str]:
-    storages = {s for plan in _of(resources, BACKUP) for s in (plan.props.get("storages") or [])}
-    found = []
-    for job in _jobs(resources):
-        if job.get("storage") not in storages:
-            found.append(f"backup job {job.get('id')}: storage {job.get('storage')!r} is not created by this stack "
-                         f"({', '.join(sorted(storages)) or 'no backup storage'})")
-    return found
-
-
-def job_schedules(plan: Mapping[str, Any]) -> list[str]:
-    found = []
-    for job in plan.get("jobs") or []:
-        problem = calendar_problem(str(job.get("schedule", "")))
-        if problem:
-            found.append(f"backup job {job.get('id')}: schedule {problem}")
-    return found
 
 
 def job_mail(plan: Mapping[str, Any]) -> list[str]:

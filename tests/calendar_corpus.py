@@ -1,6 +1,6 @@
 """The calendar-event corpus (tests/data/calendar-events.txt), read by the program's and the lab's tests.
 
-Only tests read it: the program (policies/pve_calendar.py) and the lab (lab/api/schema.py) each keep
+Only tests read it: the program (models/pve_calendar.py) and the lab (lab/api/schema.py) each keep
 their own parser and import nothing from each other.
 """
 from __future__ import annotations

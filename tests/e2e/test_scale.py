@@ -116,7 +116,9 @@ def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_l
     use_stack("--nodes", "2", "--retire", "pve3")
     refused = deploy("preview")
     assert refused.returncode != 0
-    assert "proxmox-ha:ceph.pools[0].size: 3 replicas need 3 hosts with OSDs, but cluster.nodes lists osdDisks on 2" in refused.stdout + refused.stderr
+    # PVE would create the pool; the pack refuses it in the preview (the osds-out step refuses it on the node too).
+    assert "policy pack refused the stack" in refused.stderr and "ceph-replicas-fit-osd-hosts" in refused.stderr
+    assert "proxmox-ha:ceph.pools[0].size: 3 replicas of pool" in refused.stdout + refused.stderr
 
 
 def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fresh_lab):

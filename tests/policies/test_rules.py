@@ -52,9 +52,9 @@ def test_pool_replication_is_configurable_but_never_min_size_one():
 
 def test_replicas_fit_osd_hosts():
     assert violations("ceph-replicas-fit-osd-hosts", ceph()) == []
-    found = violations("ceph-replicas-fit-osd-hosts", ceph(osdHosts=["pve1", "pve2"], osdCount=6.0))
-    assert "only 2 host(s) carry OSDs" in found[0]
-    assert "only 2 OSD(s)" in violations("ceph-replicas-fit-osd-hosts", ceph(osdCount=2.0))[0]
+    (found,) = violations("ceph-replicas-fit-osd-hosts", ceph(osdHosts=["pve1", "pve2"], osdCount=6.0))
+    assert found.startswith("proxmox-ha:ceph.pools[0].size: 3 replicas of pool vm-storage need 3 hosts with OSDs, "
+                            "but only 2 carry OSDs (pve1, pve2)")
 
 
 def test_corosync_crypto():
@@ -62,10 +62,8 @@ def test_corosync_crypto():
     assert len(violations("corosync-crypto", cluster(cryptoCipher="none", cryptoHash="none"))) == 2
 
 
-def test_corosync_links():
-    assert violations("corosync-redundant-links", cluster()) == []
-    assert violations("corosync-redundant-links", cluster(links=1.0))
-    assert violations("corosync-redundant-links", cluster(links=1.0, storageNetwork=False)) == []
+def test_corosync_single_link():
+    assert violations("corosync-single-link", cluster()) == []
     assert violations("corosync-single-link", cluster(links=1.0, storageNetwork=False))
 
 
@@ -77,16 +75,8 @@ def test_ha_placement_nodes():
     assert violations("ha-placement-nodes", [*cluster(), GROUP]) == []
     lonely = (contract.HAGROUP, "g", {"group": "critical", "nodes": {"pve1": 1.0}})
     assert "at least 2" in violations("ha-placement-nodes", [*cluster(), lonely])[0]
-    ghost = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve9": 1.0}, "resources": ["vm:100"]})
-    assert "pve9 not in the cluster" in violations("ha-placement-nodes", [*cluster(), ghost])[0]
-
-
-def test_ha_resource_references():
-    assert violations("ha-resource-references", [GROUP, RESOURCE]) == []
-    assert "does not define" in violations("ha-resource-references", [RESOURCE])[0]
-    rule = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0, "pve2": 1.0}, "resources": ["vm:101"]})
-    unruled = (contract.HARESOURCE, "vm-100", {"resourceId": "vm:100", "maxRelocate": 1.0})
-    assert "no node-affinity rule" in violations("ha-resource-references", [rule, unruled])[0]
+    rule = (contract.HARULE, "r", {"rule": "r", "nodes": {"pve1": 1.0}, "resources": ["vm:100"]})
+    assert "at least 2" in violations("ha-placement-nodes", [*cluster(), rule])[0]
 
 
 def test_ha_max_relocate():
@@ -98,16 +88,17 @@ def test_ha_watchdog_and_hardware_fencing():
     ha = (contract.HA, "ha", {"watchdog": "ipmi_watchdog"})
     node = (contract.NODE, "pve1", {"nodeName": "pve1", "ipmiConfigured": True})
     assert violations("ha-watchdog", [ha, RESOURCE]) == []
-    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""}), RESOURCE])
-    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": ""})]) == []  # no HA resources: nothing to fence
+    (found,) = violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": "fence-ipmi"}), RESOURCE])
+    assert found.startswith("proxmox-ha:ha.watchdog: 'fence-ipmi' is not a watchdog driver")
+    assert violations("ha-watchdog", [(contract.HA, "ha", {"watchdog": "fence-ipmi"})]) == []  # no HA resources: nothing to fence
     assert violations("ha-hardware-fencing", [ha, node, RESOURCE]) == []
     soft = violations("ha-hardware-fencing", [(contract.HA, "ha", {"watchdog": "softdog"}), (contract.NODE, "pve1", {"nodeName": "pve1"}), RESOURCE])
     assert len(soft) == 2
 
 
-def backup(*jobs, storages=("pbs-backup",)):
+def backup(*jobs):
     """The BackupPlan component as the pack sees it: its registered facts."""
-    return (contract.BACKUP, "backup", {"storages": list(storages), "jobs": list(jobs), "configBackup": True})
+    return (contract.BACKUP, "backup", {"storages": ["pbs-backup"], "jobs": list(jobs), "configBackup": True})
 
 
 NIGHTLY = {"id": "nightly", "schedule": "02:00", "storage": "pbs-backup", "all": True, "vmids": []}
@@ -121,15 +112,6 @@ def test_backups_cover_ha():
     other = {**NIGHTLY, "all": False, "vmids": [101]}
     assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE, backup(other)])[0]
     assert "vm:100 is not covered" in violations("backup-covers-ha", [RESOURCE])[0]
-
-
-def test_backup_job_storage_and_schedule():
-    assert violations("backup-job-storage", [backup(NIGHTLY)]) == []
-    assert "not created by this stack" in violations("backup-job-storage", [backup(NIGHTLY, storages=())])[0]
-    assert violations("backup-job-schedule", [backup(NIGHTLY)]) == []
-    cron = {**NIGHTLY, "id": "j", "schedule": "0 2 * * *"}
-    assert "backup job j: schedule" in violations("backup-job-schedule", [backup(NIGHTLY, cron)])[0]
-    assert "'02:00'" in violations("backup-job-schedule", [backup(cron)])[0]
 
 
 def test_backup_mail_needs_recipients():
@@ -168,6 +150,7 @@ def test_secrets_must_arrive_as_secrets(secret_markers):
     assert violations("no-plaintext-secrets", [(contract.PROVIDER, "pve", token)])
 
 
-@pytest.mark.parametrize("count", [1, 3, 5])
-def test_a_qdevice_with_an_odd_count_is_refused(count):
-    assert "QDevice" in violations("odd-node-count", cluster(nodeCount=float(count), qdevice=True))[0]
+@pytest.mark.parametrize("count", [3, 5])
+def test_a_qdevice_with_an_odd_count_is_left_to_the_models(count):
+    # pvecm qdevice setup refuses it, so the models do (tests/unit/test_models.py); the pack does not judge it twice.
+    assert violations("odd-node-count", cluster(nodeCount=float(count), qdevice=True)) == []

@@ -1,9 +1,9 @@
-"""The program's calendar check (policies/pve_calendar.py) agrees with PVE on every corpus entry."""
+"""The program's calendar check (models/pve_calendar.py) agrees with PVE on every corpus entry."""
 from __future__ import annotations
 
 import pytest
 
-from policies.pve_calendar import calendar_problem
+from models.pve_calendar import calendar_problem
 from tests.calendar_corpus import CORPUS, INVALID, VALID
 
 

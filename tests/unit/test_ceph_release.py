@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from models import ConfigError, parse_stack_config
-from policies.contract import RELEASES_BY_PVE
+from policies.ceph_releases import RELEASES_BY_PVE
 from remote import ceph_steps
 
 # What pveceph install writes (the heredoc of pveceph.pm on master; the $repolist line on stable-8).

@@ -6,7 +6,7 @@ import copy
 import pytest
 
 from models import ConfigError, parse_stack_config
-from policies.pve_calendar import calendar_problem, cron_to_calendar
+from models.pve_calendar import calendar_problem, cron_to_calendar
 
 from .conftest import ROOT, stack_sections
 
@@ -55,17 +55,17 @@ BAD = [
     ("cluster.nodes[1].storagePort", "eno1", "proxmox-ha:cluster.nodes[1].storagePort", "two links"),
     ("cluster.nodes[0].osdDisks", ["sdb"], "proxmox-ha:cluster.nodes[0].osdDisks", "block device"),
     ("cluster.nodes[0].managmentAddress", "10.0.10.99", "proxmox-ha:cluster.nodes[0].managmentAddress", "not a known key"),
+    ("cluster.qdevice", {"address": "10.0.10.40"}, "proxmox-ha:cluster.qdevice", "only for an even node count"),
     ("cluster.networks.storage.cidr", "10.0.10.0/25", "proxmox-ha:cluster.networks.storage.cidr", "overlaps"),
     ("ceph.release", "luminous", "proxmox-ha:ceph.release", "quincy"),
     ("ceph.pools[0].minSize", 3, "proxmox-ha:ceph.pools[0].minSize", "smaller than size"),
     ("ceph.pools[0].pgNum", 100, "proxmox-ha:ceph.pools[0].pgNum", "power of two"),
     ("ceph.pools[1].content", ["backup"], "proxmox-ha:ceph.pools[1].content", "RBD"),
     ("ceph.pools[1].name", "vm-storage", "proxmox-ha:ceph.pools[1].name", "twice"),
-    ("ceph.pools[0].size", 4, "proxmox-ha:ceph.pools[0].size", "hosts with OSDs"),
     ("ha.groups[0].nodes", {"pve1": 2, "pve9": 1}, "proxmox-ha:ha.groups[0].nodes", "pve9 not in cluster.nodes"),
     ("ha.resources[0].group", "missing_group", "proxmox-ha:ha.resources[0].group", "not one of ha.groups"),
     ("ha.resources[0].id", "vm100", "proxmox-ha:ha.resources[0].id", "vm:ID"),
-    ("ha.watchdog", "fence-ipmi", "proxmox-ha:ha.watchdog", "softdog"),
+    ("ha.watchdog", "ipmi_watchdog; reboot", "proxmox-ha:ha.watchdog", "kernel module name"),
     ("backup.jobs[0].schedule", "0 2 * * *", "proxmox-ha:backup.jobs[0].schedule", "'02:00'"),
     ("backup.jobs[0].schedule", "02:60", "proxmox-ha:backup.jobs[0].schedule", "HOUR:MINUTE"),
     ("backup.jobs[0].storage", "nfs-somewhere", "proxmox-ha:backup.jobs[0].storage", "not a storage this stack creates"),
