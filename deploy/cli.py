@@ -18,7 +18,7 @@ MINIMUM = version("pulumi")
 
 
 def release(text: str) -> tuple[int, ...] | None:
-    """`v3.274.1` (or `3.274.1-dev.0`) as (3, 274, 1)."""
+    """`v3.300.1` (or `3.300.1-dev.0`) as (3, 300, 1)."""
     found = re.match(r"v?(\d+)\.(\d+)\.(\d+)", text.strip())
     return tuple(int(part) for part in found.groups()) if found else None
 

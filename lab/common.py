@@ -18,6 +18,7 @@ REPO_ROOT = LAB_PKG.parent
 # Every host the lab can run; a lab runs the first N of them (3 by default, `lab up --hosts N` grows it).
 ALL_HOSTS = ("pve1", "pve2", "pve3", "pve4", "pve5")
 DEFAULT_HOST_COUNT = 3
+DEFAULT_HOSTS = ALL_HOSTS[:DEFAULT_HOST_COUNT]  # the hosts of a lab that was never grown (and Pulumi.lab.yaml's nodes)
 # A plain Debian machine on the management network for corosync-qnetd (a QDevice), with no PVE on it.
 QNETD_HOST = "qnetd"
 QNETD_ADDR = "10.254.10.40"

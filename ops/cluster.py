@@ -14,7 +14,7 @@ from remote.step import probe
 
 
 class Shell(Protocol):
-    def command(self, node: Node, command: str, stdin: str | None = None, timeout: float = 600): ...
+    def command(self, node: Node, command: str, timeout: float = 600): ...
 
 
 class GateFailed(RuntimeError):

@@ -17,5 +17,5 @@ class Ssh:
         return ["ssh", "-i", str(self.key), "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "StrictHostKeyChecking=yes",
                 "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-p", str(node.ssh_port), f"root@{node.management_address}"]
 
-    def command(self, node: Node, command: str, stdin: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-        return subprocess.run([*self._argv(node), command], input=stdin, capture_output=True, text=True, timeout=timeout)
+    def command(self, node: Node, command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        return subprocess.run([*self._argv(node), command], capture_output=True, text=True, timeout=timeout)

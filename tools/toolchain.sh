@@ -6,7 +6,9 @@
 #   tools/toolchain.sh check   exit 0 when every binary is present
 set -euo pipefail
 
-PULUMI_VERSION=v3.274.1        # CLI; v3.272.0 (the newest Python SDK) is not served by the Go proxy
+# The CLI's version lives in tools/pulumi-version, which the workflow's pulumi/actions reads too. It is not the
+# SDK's (requirements.txt): the Go proxy here serves no pkg/v3 at the newest Python SDK's version.
+PULUMI_VERSION=v$(<"$(dirname "${BASH_SOURCE[0]}")/pulumi-version")
 CACHE_ROOT=${PROXMOX_HA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/proxmox-ha}
 TOOLS_DIR=$CACHE_ROOT/toolchain/pulumi-$PULUMI_VERSION
 BIN_DIR=$TOOLS_DIR/bin

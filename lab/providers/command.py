@@ -26,6 +26,7 @@ import os
 import secrets
 import socket
 import time
+from importlib.metadata import version
 from typing import Any
 
 import paramiko
@@ -33,7 +34,10 @@ import paramiko
 from . import gossh
 from .grpc_plugin import Provider, Resource, ResourceError, serve
 
-VERSION = "1.2.1"
+# It answers as the plugin the SDK package asks for (requirements.txt pins it). READ_AGAINST is the release whose
+# source it was matched to: a bump of the SDK fails tests/lab/test_standin_versions.py until it is checked again.
+VERSION = version("pulumi-command")
+READ_AGAINST = "1.2.1"
 CONNECTION_DEFAULTS = {"port": 22.0, "user": "root", "dialErrorLimit": 10.0, "perDialTimeout": 15.0}
 
 

@@ -20,6 +20,7 @@ Inputs the stand-in does not model are refused in Check, so nothing passes here 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import version
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -28,7 +29,9 @@ from .grpc_plugin import UNKNOWN, Provider, Resource, ResourceError, serve
 from .pve_rest import NO_DATA, ApiError, Client, NotFound, configure
 from .tfschema import Diag, known
 
-VERSION = "8.6.0"
+# As in command.py: the version the SDK package asks for, and the release the stand-in was matched to.
+VERSION = version("pulumi-proxmoxve")
+READ_AGAINST = "8.6.0"
 
 
 def fail(summary: str, detail: str) -> ResourceError:

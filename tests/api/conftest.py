@@ -15,29 +15,12 @@ from lab.api import auth as A
 from lab.api import server as srv
 from lab.api import store as S
 from lab import pbs as pbs_standin
+from lab.common import CLUSTER_NAME, DEFAULT_HOSTS, host_index, mgmt_addr
 
-COROSYNC = """totem {
-  cluster_name: lab-cluster
-  config_version: 3
-}
-nodelist {
-  node {
-    name: pve1
-    nodeid: 1
-    ring0_addr: 10.254.10.11
-  }
-  node {
-    name: pve2
-    nodeid: 2
-    ring0_addr: 10.254.10.12
-  }
-  node {
-    name: pve3
-    nodeid: 3
-    ring0_addr: 10.254.10.13
-  }
-}
-"""
+# The lab's own cluster of three, as pvecm writes it.
+COROSYNC = f"totem {{\n  cluster_name: {CLUSTER_NAME}\n  config_version: 3\n}}\nnodelist {{\n" + "".join(
+    f"  node {{\n    name: {n}\n    nodeid: {host_index(n)}\n    ring0_addr: {mgmt_addr(n)}\n  }}\n"
+    for n in DEFAULT_HOSTS) + "}\n"
 
 
 @pytest.fixture(scope="session")

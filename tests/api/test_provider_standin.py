@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,7 @@ def test_the_plugin_serves_grpc_and_prints_its_port_first():
         port = int(plugin.stdout.readline())
         stub = provider_pb2_grpc.ResourceProviderStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
         from google.protobuf import empty_pb2
-        assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=10).version == "1.2.1"
+        assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=10).version == version("pulumi-command")
         checked = stub.Check(provider_pb2.CheckRequest(type="command:remote:Command", news=to_struct({"create": "true"})), timeout=10)
         assert [f.property for f in checked.failures] == ["connection"]
         checked = stub.Check(provider_pb2.CheckRequest(

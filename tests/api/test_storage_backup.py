@@ -1,6 +1,7 @@
 """Storage (pbs/dir/rbd), backup jobs (jobs.cfg), cluster options, status endpoints."""
 from collections import OrderedDict
 
+from lab.common import CLUSTER_NAME
 from lab.shims import pvelib, pvesm
 
 FP = ":".join(["AB"] * 32)
@@ -154,7 +155,7 @@ def test_cluster_options(lab):
 def test_cluster_status_follows_quorum_hook(lab):
     c = lab.client()
     st = c.get("/cluster/status")[2]["data"]
-    assert st[0] == {"type": "cluster", "id": "cluster", "name": "lab-cluster", "nodes": 3, "version": 3,
+    assert st[0] == {"type": "cluster", "id": "cluster", "name": CLUSTER_NAME, "nodes": 3, "version": 3,
                      "quorate": 1}
     assert [(n["name"], n["online"], n["local"]) for n in st[1:]] == [("pve1", 1, 1), ("pve2", 1, 0),
                                                                      ("pve3", 1, 0)]

@@ -8,7 +8,9 @@ import subprocess
 import time
 from pathlib import Path
 
-NODES = ("pve1", "pve2", "pve3")
+from lab.common import DEFAULT_HOSTS
+
+NODES = DEFAULT_HOSTS  # the lab stack's nodes (Pulumi.lab.yaml)
 
 
 def wait_until(what: str, condition, timeout: float = 120) -> None:

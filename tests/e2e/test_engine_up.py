@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.common import Paths
+from lab.common import CLUSTER_NAME, Paths, mgmt_addr, storage_addr
 
 from .conftest import REPO, deploy, deploy_popen
 from .helpers import NODES, command_lines_while, lab_secrets, pgs_clean, quorum
@@ -22,17 +22,17 @@ pytestmark = pytest.mark.lab
 def test_the_cluster_is_the_stack(converged):
     lab = converged
     conf = lab.ok("pve1", "cat /etc/pve/corosync.conf")
-    assert "cluster_name: lab-cluster" in conf
+    assert f"cluster_name: {CLUSTER_NAME}" in conf
     assert "crypto_cipher: aes256" in conf and "crypto_hash: sha256" in conf
     # pvecm create writes no crypto keys: the program's step did, and every member's pmxcfs installed it.
     for node in NODES:
         assert lab.ok(node, "cat /etc/corosync/corosync.conf") == conf
-    for address in ("10.254.10.13", "10.254.100.13"):
+    for address in (mgmt_addr("pve3"), storage_addr("pve3")):
         assert address in conf
     for node in NODES:
         assert lab.ok(node, "grep -x WATCHDOG_MODULE=softdog /etc/default/pve-ha-manager")
         hosts = lab.ok(node, "cat /etc/hosts")
-        assert "10.254.10.12 pve2" in hosts and "# BEGIN proxmox-ha managed hosts" in hosts
+        assert f"{mgmt_addr('pve2')} pve2" in hosts and "# BEGIN proxmox-ha managed hosts" in hosts
         assert lab.ok(node, "test -x /usr/local/sbin/proxmox-config-backup.sh && echo yes").strip() == "yes"
     assert lab.ok("pve1", "ceph osd pool get vm-storage size").strip() == "size: 3"
     assert lab.ok("pve1", "ceph osd pool get vm-storage min_size").strip() == "min_size: 2"

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.common import CLUSTER_NAME
+
 from .conftest import lab_changed
+from .helpers import NODES
 
 pytestmark = pytest.mark.lab
 INSECURE = ssl._create_unverified_context()  # the lab's self-signed node certificates
@@ -102,8 +105,8 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     families = {line.split()[2] for line in metrics.splitlines() if line.startswith("# TYPE ")}
     for family in ("pve_up", "pve_cluster_info", "pve_node_info", "pve_version_info", "pve_ha_state", "pve_not_backed_up_total"):
         assert family in families, f"{family} missing from {sorted(families)}"
-    assert 'pve_up{id="cluster/lab-cluster"} 1.0' in metrics
-    assert all(f'pve_up{{id="node/{node}"}} 1.0' in metrics for node in ("pve1", "pve2", "pve3")), metrics
+    assert f'pve_up{{id="cluster/{CLUSTER_NAME}"}} 1.0' in metrics
+    assert all(f'pve_up{{id="node/{node}"}} 1.0' in metrics for node in NODES), metrics
     assert 'pve_guest_info{id="qemu/100"' in metrics and 'name="lab-guest"' in metrics
     assert secret not in metrics
     # `is-active` follows the process, as systemd's does.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lab.bootstrap import wait_ceph_health
-from lab.common import Paths
+from lab.common import CLUSTER_NAME, Paths, mgmt_addr
 from lab.hosts import stop_host_processes
 from tests.lab.conftest import Lab, lab_cli
 
@@ -70,7 +70,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path
     output = (tmp_path / "grow.log").read_text()
     assert grow.returncode == 0, output[-5000:]
     lab = Lab(json.loads(Paths().lab_json.read_text()))
-    joins = re.findall(r"lab-cluster-(pve\d)-cluster-join created", output)
+    joins = re.findall(rf"{re.escape(CLUSTER_NAME)}-(pve\d)-cluster-join created", output)
     assert joins == ["pve4", "pve5"], "only the new nodes join, one after the other"
     for node in ("pve1", "pve5"):
         assert quorum(lab, node) == (True, 5)
@@ -79,7 +79,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path
     assert len(ceph_json(lab, "mon dump")["mons"]) == 5
     wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
-    assert "10.254.10.15 pve5" in lab.ok("pve1", "cat /etc/hosts")
+    assert f"{mgmt_addr('pve5')} pve5" in lab.ok("pve1", "cat /etc/hosts")
 
     # Scale in, as "Retire a node" says: pve4 and pve5 leave, and pve5 is powered off once pve4 is gone.
     shrink = run_block(operator_block("Retire a node"), tmp_path / "shrink.log")

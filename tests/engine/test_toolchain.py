@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = ROOT / "bin" / "pulumi"
-PINNED = re.search(r"^PULUMI_VERSION=(\S+)", (ROOT / "tools" / "toolchain.sh").read_text(), re.M).group(1)
+PINNED = "v" + (ROOT / "tools" / "pulumi-version").read_text().strip()
 
 
 def pulumi(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from lab import bootstrap
-from lab.common import Paths, nsenter
+from lab import bootstrap, pbs as PBS
+from lab.common import (ALL_HOSTS, CLUSTER_NAME, DEFAULT_HOSTS, MGMT_NET, QNETD_HOST, STORAGE_NET, Paths, mgmt_addr,
+                        nsenter, storage_addr)
 
 from .conftest import lab_cli, root_snapshot
 
 pytestmark = pytest.mark.lab
 
-HOSTS = ("pve1", "pve2", "pve3")
-ADDR = {"pve1": ("10.254.10.11", "10.254.100.11"), "pve2": ("10.254.10.12", "10.254.100.12"),
-        "pve3": ("10.254.10.13", "10.254.100.13")}
+HOSTS = DEFAULT_HOSTS
+ADDR = {h: (mgmt_addr(h), storage_addr(h)) for h in HOSTS}
 
 
 def wait_for(desc, fn, timeout=90, interval=0.5):
@@ -55,7 +55,7 @@ def test_root_namespace_untouched_by_down_and_up(lab, root_before):
     lab_cli("up")
     assert Path("/etc/hosts").read_text() == root_before["hosts"]
     extra = [l for l in root_snapshot()["routes"].splitlines() if l not in root_before["routes"].splitlines()]
-    assert all(l.startswith(("10.254.10.0/24 ", "10.254.100.0/24 ")) for l in extra), extra
+    assert all(l.startswith((f"{MGMT_NET} ", f"{STORAGE_NET} ")) for l in extra), extra
     # up twice is a no-op: same sshd PIDs
     before = json.loads(Path(lab.info["state_dir"], "lab.json").read_text())
     lab_cli("up")
@@ -162,30 +162,30 @@ def test_pvecm_status_outside_a_cluster_exits_2(lab, unformed):
 
 
 def test_cluster_create_and_join_one_at_a_time(lab, unformed):
-    out = lab.ok("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
+    out = lab.ok("pve1", f"pvecm create {CLUSTER_NAME} --link0 {ADDR['pve1'][0]} --link1 {ADDR['pve1'][1]}")
     assert "Writing corosync config to /etc/pve/corosync.conf" in out
     fp = lab.hosts["pve1"]["api_fingerprint"]
     # --use_ssh logs in with root's own key and known_hosts, as PVE's does: nothing set up, nothing joins.
-    refused = lab.ssh("pve2", f"pvecm add 10.254.10.11 --link0 {ADDR['pve2'][0]} --link1 {ADDR['pve2'][1]} --use_ssh")
+    refused = lab.ssh("pve2", f"pvecm add {ADDR['pve1'][0]} --link0 {ADDR['pve2'][0]} --link1 {ADDR['pve2'][1]} --use_ssh")
     assert refused.returncode == 255 and "unable to copy ssh ID" in refused.stderr
     for h in ("pve2", "pve3"):
         m, s = ADDR[h]
         bootstrap.trust_root_key(Paths(), h, "pve1")
-        out = lab.ok(h, f"pvecm add 10.254.10.11 --link0 {m} --link1 {s} --use_ssh --fingerprint {fp}")
+        out = lab.ok(h, f"pvecm add {ADDR['pve1'][0]} --link0 {m} --link1 {s} --use_ssh --fingerprint {fp}")
         assert f"successfully added node '{h}' to cluster." in out
     rc, votes, out = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 and q[0] == 0 else None)(quorum(lab, "pve1")))
     assert "Quorate:          Yes" in out
     st = lab.ok("pve2", "pvecm status")
     assert "Quorate:          Yes" in st
-    assert re.search(r"^Name:\s+lab-cluster$", st, re.M)
+    assert re.search(rf"^Name:\s+{re.escape(CLUSTER_NAME)}$", st, re.M)
     assert re.search(r"^Config Version:\s+3$", st, re.M)
     assert re.search(r"^Expected votes:\s+3$", st, re.M) and re.search(r"^Total votes:\s+3$", st, re.M)
-    for a in ("10.254.10.11", "10.254.10.12", "10.254.10.13"):
+    for a, _ in ADDR.values():
         assert a in st
     conf = lab.ok("pve3", "cat /etc/corosync/corosync.conf")
     assert conf == lab.ok("pve1", "cat /etc/pve/corosync.conf")
-    for needle in ("secauth: on", "config_version: 3", "linknumber: 1", "ring1_addr: 10.254.100.13",
-                   "cluster_name: lab-cluster"):
+    for needle in ("secauth: on", "config_version: 3", "linknumber: 1", f"ring1_addr: {ADDR['pve3'][1]}",
+                   f"cluster_name: {CLUSTER_NAME}"):
         assert needle in conf
     assert "crypto_" not in conf  # PVE's create_conf writes none: knet's defaults under secauth
     assert lab.ok("pve3", "cmp /etc/corosync/authkey /etc/pve/priv/authkey.key && echo same").strip() == "same"
@@ -194,9 +194,9 @@ def test_cluster_create_and_join_one_at_a_time(lab, unformed):
 
 
 def test_create_and_add_again_are_refused_like_pve(lab, clustered):
-    r = lab.ssh("pve1", "pvecm create lab-cluster --link0 10.254.10.11 --link1 10.254.100.11")
+    r = lab.ssh("pve1", f"pvecm create {CLUSTER_NAME} --link0 {ADDR['pve1'][0]} --link1 {ADDR['pve1'][1]}")
     assert r.returncode == 255 and "cluster config '/etc/pve/corosync.conf' already exists" in r.stderr
-    r = lab.ssh("pve2", "pvecm add 10.254.10.11 --link0 10.254.10.12 --link1 10.254.100.12 --use_ssh")
+    r = lab.ssh("pve2", f"pvecm add {ADDR['pve1'][0]} --link0 {ADDR['pve2'][0]} --link1 {ADDR['pve2'][1]} --use_ssh")
     assert r.returncode == 255
     assert "detected the following error(s):" in r.stderr
     assert "* authentication key '/etc/corosync/authkey' already exists" in r.stderr
@@ -232,12 +232,12 @@ def test_join_to_non_quorate_cluster_is_refused(lab, clustered):
     wait_for("2 expected", lambda: "Expected votes:   2" in quorum(lab, "pve1")[2], 30)
     lab.ok("pve2", "systemctl stop corosync")
     wait_for("pve1 not quorate", lambda: quorum(lab, "pve1")[0] == 2, 30)
-    r = lab.ssh("pve3", "pvecm add pve1 --link0 10.254.10.13 --link1 10.254.100.13 --use_ssh")
+    r = lab.ssh("pve3", f"pvecm add pve1 --link0 {ADDR['pve3'][0]} --link1 {ADDR['pve3'][1]} --use_ssh")
     assert r.returncode == 255 and "cluster not ready - no quorum?" in r.stderr
     assert lab.ssh("pve3", "pvecm status").returncode == 2
     lab.ok("pve2", "systemctl start corosync")
     wait_for("pve1 quorate", lambda: quorum(lab, "pve1")[0] == 0, 30)
-    lab.ok("pve3", "pvecm add pve1 --link0 10.254.10.13 --link1 10.254.100.13 --use_ssh")
+    lab.ok("pve3", f"pvecm add pve1 --link0 {ADDR['pve3'][0]} --link1 {ADDR['pve3'][1]} --use_ssh")
     rc, votes, _ = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 else None)(quorum(lab, "pve1")), 60)
     assert rc == 0
     assert "Config Version:   5" in lab.ok("pve2", "pvecm status")
@@ -247,9 +247,9 @@ def test_join_to_non_quorate_cluster_is_refused(lab, clustered):
 def test_ceph_through_pveceph(lab, cephless):
     for h in HOSTS:
         lab.ok(h, "pveceph install --repository no-subscription --version squid")  # offered on PVE 8 and 9
-    lab.ok("pve1", "pveceph init --network 10.254.100.0/24")
+    lab.ok("pve1", f"pveceph init --network {STORAGE_NET}")
     conf = lab.ok("pve2", "cat /etc/pve/ceph.conf")
-    assert "public_network = 10.254.100.0/24" in conf and "fsid = " in conf
+    assert f"public_network = {STORAGE_NET}" in conf and "fsid = " in conf
     for h in HOSTS:
         lab.ok(h, "pveceph mon create")
     for h in HOSTS:
@@ -300,7 +300,7 @@ def test_pvesm_section_config(lab, with_ceph):
     lab.ok("pve1", "pvesm add dir backups --path /var/lib/vz-backups --content backup")
     pbs = lab.info["pbs"]
     password = Path(pbs["password_file"]).read_text().strip()
-    add_pbs = ("pvesm add pbs pbs-backup --server 10.254.10.50 --datastore lab-backups "
+    add_pbs = (f"pvesm add pbs pbs-backup --server {PBS.ADDRESS} --datastore {PBS.DATASTORE} "
                f"--username backup@pbs --password {password} --fingerprint ")
     # Activated on create, as PVE does: the lab's PBS stand-in presents its own certificate.
     r = lab.ssh("pve2", add_pbs + ":".join(["AA"] * 32))
@@ -310,7 +310,7 @@ def test_pvesm_section_config(lab, with_ceph):
     assert r.returncode == 255 and "storage ID 'backups' already defined" in r.stderr
     cfg = lab.ok("pve3", "cat /etc/pve/storage.cfg")
     assert "dir: backups\n\tpath /var/lib/vz-backups\n\tcontent backup\n" in cfg
-    assert "pbs: pbs-backup\n\tserver 10.254.10.50\n\tdatastore lab-backups\n" in cfg
+    assert f"pbs: pbs-backup\n\tserver {PBS.ADDRESS}\n\tdatastore {PBS.DATASTORE}\n" in cfg
     assert password not in cfg
     assert lab.ok("pve1", "cat /etc/pve/priv/storage/pbs-backup.pw").strip() == password
     names = [l.split()[0] for l in lab.ok("pve1", "pvesm status").splitlines()[1:]]
@@ -371,21 +371,21 @@ def test_the_lab_grows_to_five_hosts_and_never_shrinks(lab):
     try:
         lab_cli("up", "--hosts", "5")
         lab.__init__(json.loads(Path(lab.info["state_dir"], "lab.json").read_text()))
-        assert [h["name"] for h in lab.info["hosts"]] == ["pve1", "pve2", "pve3", "pve4", "pve5"]
+        assert [h["name"] for h in lab.info["hosts"]] == list(ALL_HOSTS)
         assert {h["name"]: h["sshd_pid"] for h in lab.info["hosts"][:3]} == running, "a running host was restarted"
-        for name, n in (("pve4", 4), ("pve5", 5)):
-            assert (lab.hosts[name]["management_address"], lab.hosts[name]["storage_address"]) == (f"10.254.10.1{n}", f"10.254.100.1{n}")
+        for name in ALL_HOSTS[len(HOSTS):]:
+            assert (lab.hosts[name]["management_address"], lab.hosts[name]["storage_address"]) == (mgmt_addr(name), storage_addr(name))
             assert lab.ok(name, "hostname").strip() == name
-            assert lab.ok(name, "ip -br addr show vmbr0").split()[2] == f"10.254.10.1{n}/24"
+            assert lab.ok(name, "ip -br addr show vmbr0").split()[2] == f"{mgmt_addr(name)}/24"
         # The running hosts learn the new ones (the lab's name service); pve1 reaches pve5's sshd.
         names = lab.ok("pve1", "python3 -c 'import json; print(*sorted(json.load(open(\"/etc/lab-host.json\"))[\"hosts\"]))'")
-        assert names.split() == ["pve1", "pve2", "pve3", "pve4", "pve5"]
-        lab.ok("pve1", "timeout 3 bash -c '</dev/tcp/10.254.10.15/22'")
+        assert names.split() == list(ALL_HOSTS)
+        lab.ok("pve1", f"timeout 3 bash -c '</dev/tcp/{mgmt_addr(ALL_HOSTS[-1])}/22'")
         shrink = lab_cli("up", "--hosts", "4", check=False)
         assert shrink.returncode != 0 and "never shrinks" in shrink.stderr
         # The QDevice's machine is plain Debian: no PVE command, no /etc/pve of the cluster's.
-        assert lab.ok("qnetd", "hostname").strip() == "qnetd"
-        assert lab.ssh("qnetd", "command -v pvecm").returncode != 0
-        assert lab.ssh("qnetd", "test -e /etc/pve/corosync.conf || test -e /etc/pve/.lab-id").returncode != 0
+        assert lab.ok(QNETD_HOST, "hostname").strip() == QNETD_HOST
+        assert lab.ssh(QNETD_HOST, "command -v pvecm").returncode != 0
+        assert lab.ssh(QNETD_HOST, "test -e /etc/pve/corosync.conf || test -e /etc/pve/.lab-id").returncode != 0
     finally:
         _fresh(lab)

@@ -3,8 +3,9 @@ corosync.conf on members when its config_version is newer."""
 from __future__ import annotations
 
 from lab import pmxcfs
+from lab.common import CLUSTER_NAME
 
-CONF = "totem {{\n  cluster_name: lab-cluster\n  config_version: {version}\n}}\n"
+CONF = f"totem {{{{\n  cluster_name: {CLUSTER_NAME}\n  config_version: {{version}}\n}}}}\n"
 
 
 def test_a_member_takes_a_newer_cluster_copy_only(tmp_path):

@@ -7,12 +7,13 @@ import re
 
 import pytest
 
+from lab.common import DEFAULT_HOSTS
 from lab.pve import ha
 from lab.shims import ha_manager as HM
 from lab.shims import pvelib as L
 
 TIME = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}"
-NODES = ["pve1", "pve2", "pve3"]
+NODES = list(DEFAULT_HOSTS)
 
 
 class Cluster:

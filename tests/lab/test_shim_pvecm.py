@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import types
+from string import Template
 
 import pytest
 
+from lab.common import CLUSTER_NAME
 from lab.pve import corosync as C
 from lab.shims import pvecm
 from lab.shims import pvelib as L
@@ -13,7 +15,7 @@ from lab.shims import pvelib as L
 from .conftest import quorate_pve1
 
 # A PVE corosync.conf with a QDevice, as PVE's write_conf lays it out (keys sorted, two-space indent).
-PVE_CONF = """logging {
+PVE_CONF = Template("""logging {
   debug: off
   to_syslog: yes
 }
@@ -49,7 +51,7 @@ quorum {
 }
 
 totem {
-  cluster_name: lab-cluster
+  cluster_name: $cluster
   config_version: 7
   crypto_cipher: aes256
   crypto_hash: sha256
@@ -66,7 +68,7 @@ totem {
   version: 2
 }
 
-"""
+""").substitute(cluster=CLUSTER_NAME)
 
 
 def test_pve_layout_round_trips_byte_for_byte():

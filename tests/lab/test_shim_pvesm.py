@@ -7,12 +7,13 @@ import hashlib
 
 import pytest
 
+from lab.common import CLUSTER_NAME
 from lab.shims import pvelib as L
 from lab.shims import pvesm
 
 from .conftest import quorate_pve1
 
-COROSYNC = "totem {\n  cluster_name: lab-cluster\n}\nnodelist {\n  node {\n    name: pve1\n    nodeid: 1\n  }\n}\n"
+COROSYNC = f"totem {{\n  cluster_name: {CLUSTER_NAME}\n}}\nnodelist {{\n  node {{\n    name: pve1\n    nodeid: 1\n  }}\n}}\n"
 
 
 @pytest.fixture(params=[8, 9])

@@ -12,6 +12,7 @@ import types
 
 import pytest
 
+from lab.common import CLUSTER_NAME
 from lab.pve import corosync as C
 from lab.shims import pvecm, qdevice as QD
 from lab.shims import pvelib as L
@@ -57,12 +58,12 @@ def test_setup_runs_pves_steps_in_order_and_writes_the_device(env, capsys):
          f"{p}/qnetd-cacert.crt"],
         ssh("pve1", "10.254.10.11") + ["corosync-qdevice-net-certutil", "-i", "-c", f"{p}/qnetd-cacert.crt"],
         ssh("pve2", "10.254.10.12") + ["corosync-qdevice-net-certutil", "-i", "-c", f"{p}/qnetd-cacert.crt"],
-        ["corosync-qdevice-net-certutil", "-r", "-n", "lab-cluster"],
+        ["corosync-qdevice-net-certutil", "-r", "-n", CLUSTER_NAME],
         ["scp", "-o", "BatchMode=yes", f"{db}/qdevice-net-node.crq", "root@[10.254.10.50]:/tmp"],
         ["ssh", "-o", "BatchMode=yes", "-lroot", "10.254.10.50", "corosync-qnetd-certutil", "-s", "-c",
-         "/tmp/qdevice-net-node.crq", "-n", "lab-cluster"],
-        ["scp", "-o", "BatchMode=yes", "root@[10.254.10.50]:/etc/corosync/qnetd/nssdb/cluster-lab-cluster.crt", db],
-        ["corosync-qdevice-net-certutil", "-M", "-c", f"{db}/cluster-lab-cluster.crt"],
+         "/tmp/qdevice-net-node.crq", "-n", CLUSTER_NAME],
+        ["scp", "-o", "BatchMode=yes", f"root@[10.254.10.50]:/etc/corosync/qnetd/nssdb/cluster-{CLUSTER_NAME}.crt", db],
+        ["corosync-qdevice-net-certutil", "-M", "-c", f"{db}/cluster-{CLUSTER_NAME}.crt"],
         ["scp", "-o", "BatchMode=yes", f"{db}/qdevice-net-node.p12", f"{p}/"],
         ssh("pve1", "10.254.10.11") + ["corosync-qdevice-net-certutil", "-m", "-c", f"{p}/qdevice-net-node.p12"],
         ssh("pve2", "10.254.10.12") + ["corosync-qdevice-net-certutil", "-m", "-c", f"{p}/qdevice-net-node.p12"],
@@ -182,11 +183,11 @@ mkdir -p /etc/corosync/qnetd
 {qnetd} -i >/dev/null 2>&1 && exit 90  # PVE runs it with noerr: a second -i fails
 cp /etc/corosync/qnetd/nssdb/qnetd-cacert.crt /tmp/pve-qnetd-cacert.crt
 {qdev} -i -c /tmp/pve-qnetd-cacert.crt >/dev/null
-{qdev} -r -n lab-cluster >/dev/null
+{qdev} -r -n {cluster} >/dev/null
 cp /etc/corosync/qdevice/net/nssdb/qdevice-net-node.crq /tmp/
-{qnetd} -s -c /tmp/qdevice-net-node.crq -n lab-cluster >/dev/null
-cp /etc/corosync/qnetd/nssdb/cluster-lab-cluster.crt /etc/corosync/qdevice/net/nssdb
-{qdev} -M -c /etc/corosync/qdevice/net/nssdb/cluster-lab-cluster.crt >/dev/null
+{qnetd} -s -c /tmp/qdevice-net-node.crq -n {cluster} >/dev/null
+cp /etc/corosync/qnetd/nssdb/cluster-{cluster}.crt /etc/corosync/qdevice/net/nssdb
+{qdev} -M -c /etc/corosync/qdevice/net/nssdb/cluster-{cluster}.crt >/dev/null
 cp /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12 /tmp/pve-p12
 rm -rf /etc/corosync/qdevice
 {qdev} -i -c /tmp/pve-qnetd-cacert.crt >/dev/null
@@ -199,7 +200,7 @@ def test_the_certificate_chain_with_the_real_tools():
     """The shim's certutil command lines, in a private mount namespace over a tmpfs /etc/corosync (and /tmp)."""
     if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which(QD.QNETD_CERTUTIL):
         pytest.skip("needs root, unshare and corosync-qnetd")
-    script = "mount -t tmpfs tmpfs /tmp\n" + CHAIN.format(qnetd=QD.QNETD_CERTUTIL, qdev=QD.QDEVICE_CERTUTIL)
+    script = "mount -t tmpfs tmpfs /tmp\n" + CHAIN.format(qnetd=QD.QNETD_CERTUTIL, qdev=QD.QDEVICE_CERTUTIL, cluster=CLUSTER_NAME)
     res = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr

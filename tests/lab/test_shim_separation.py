@@ -20,7 +20,7 @@ import pytest
 
 from lab import hamanager as H
 from lab import machine as M
-from lab.common import Paths, mounted, read_pid
+from lab.common import CLUSTER_NAME, DEFAULT_HOSTS as NODES, Paths, host_index, mgmt_addr, mounted, read_pid
 from lab.hosts import write_shims
 from lab.shims import killall as K
 from lab.shims import pmxcfs as P
@@ -28,10 +28,9 @@ from lab.shims import pvelib as L
 from lab.shims import systemctl as S
 
 REPO = Path(__file__).resolve().parents[2]
-NODES = ("pve1", "pve2", "pve3")
-CONF = "totem {\n  cluster_name: lab-cluster\n  config_version: 3\n}\n\nnodelist {\n" + "".join(
-    f"  node {{\n    name: {n}\n    nodeid: {i}\n    quorum_votes: 1\n    ring0_addr: 10.254.10.1{i}\n  }}\n"
-    for i, n in enumerate(NODES, 1)) + "}\n"
+CONF = f"totem {{\n  cluster_name: {CLUSTER_NAME}\n  config_version: 3\n}}\n\nnodelist {{\n" + "".join(
+    f"  node {{\n    name: {n}\n    nodeid: {host_index(n)}\n    quorum_votes: 1\n    ring0_addr: {mgmt_addr(n)}\n  }}\n"
+    for n in NODES) + "}\n"
 LOCK_REFUSAL = ["[main] notice: unable to acquire pmxcfs lock - trying again",
                 "[main] crit: unable to acquire pmxcfs lock: Resource temporarily unavailable",
                 "[main] notice: exit proxmox configuration filesystem (-1)"]

@@ -64,7 +64,7 @@ class FakeCluster:
         target = next(n for n in self.names if n not in self.maintenance and n not in self.down)
         (self.bin_dir / "ha-manager-status.out").write_text(f"quorum OK\nservice vm:100 ({target}, started)\nservice vm:101 ({self.names[0]}, stopped)\n")
 
-    def command(self, node, command, stdin=None, timeout=600):
+    def command(self, node, command, timeout=600):
         self.tick()
         self.log.append((node.name, command))
         ok = lambda out="": subprocess.CompletedProcess(command, 0, out, "")  # noqa: E731
