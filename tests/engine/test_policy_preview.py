@@ -1,4 +1,5 @@
-"""The real engine previews homelab with the pack (passes), and refuses 4 nodes and a size-2 pool by policy name.
+"""The real engine previews homelab with the pack (passes), and refuses 4 nodes by the policy's name: one refusal
+shows the engine enforces a mandatory rule; which stacks each rule refuses is tests/policies/test_stacks.py's.
 
 Through `python -m deploy`: the inline program (no language plugin), the pack's executable launcher, and
 the real provider plugins where installed, else the lab's stand-ins. homelab's addresses are not ours,
@@ -44,11 +45,3 @@ def test_four_nodes_are_refused(engine_stack):
     assert "[mandatory]  odd-node-count" in result.stdout and "homelab-cluster" in result.stdout
     assert "policy pack refused the stack (odd-node-count)" in result.stderr
 
-
-def test_a_pool_of_size_two_is_refused(engine_stack):
-    def small(config):
-        config["proxmox-ha:ceph"]["pools"][1].update(size=2, minSize=1)  # 2/2 is refused by the config itself
-
-    result = preview_stack(engine_stack, "homelab", change=small)
-    assert result.returncode != 0
-    assert "[mandatory]  ceph-pool-replication" in result.stdout and "backup-storage" in result.stdout
