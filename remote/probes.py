@@ -12,18 +12,17 @@ LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
 CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 
 # --- corosync (pvecm status is corosync-quorumtool -siH; pvecm nodes is corosync-quorumtool -l) -------------
-QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
-
-
-def _status_number(label: str) -> str:
-    # "Quorum:           2 Activity blocked" when not quorate: the first word after the colon.
+def _status(label: str) -> str:
+    """The first word after `label:` in `pvecm status` ("Quorum:  2 Activity blocked" when not quorate). Nothing
+    outside a cluster or while corosync is down; not quorate, `pvecm status` exits 2 and still prints its numbers."""
     return f"pvecm status 2>/dev/null | awk -F: '/^{label}:/ {{split($2, w, \" \"); print w[1]}}'"
 
 
+QUORATE = f"[ \"$({_status('Quorate')})\" = Yes ]"
 # The cluster's votes now, the votes it expects, and the votes quorum needs (empty outside a cluster).
-TOTAL_VOTES = _status_number("Total votes")
-EXPECTED_VOTES = _status_number("Expected votes")
-QUORUM_VOTES = _status_number("Quorum")
+TOTAL_VOTES = _status("Total votes")
+EXPECTED_VOTES = _status("Expected votes")
+QUORUM_VOTES = _status("Quorum")
 # The cluster's members by name, sorted, one a line (nothing outside a cluster).
 MEMBERS = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
 # The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
