@@ -42,14 +42,27 @@ def online(name: str) -> str:
 
 
 # --- Ceph ---------------------------------------------------------------------------------------------------
-# Every PG is clean: active+clean, with a scrub running or not (a scrub is no degradation).
-ALL_PGS_CLEAN = (
-    "ceph pg stat --format json 2>/dev/null | python3 -c "
-    "'import json,sys; s=json.load(sys.stdin); s=s.get(\"pg_summary\", s); n=s[\"num_pgs\"]; "
-    "ok=sum(x[\"num\"] for x in s[\"num_pg_by_state\"] "
+def _stdout(var: str, command: str, what: str) -> str:
+    """Shell: `command`'s stdout into $`var`, or `fail` with its stderr. Ceph chats on stderr ("dumped monmap epoch
+    N" from `ceph mon dump`), so only stdout is the answer."""
+    return (f"why=$(mktemp); {var}=$({command} 2>\"$why\") "
+            f"|| {{ why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read {what}: $why\"; }}; rm -f \"$why\"")
+
+
+def _pg_stat(python: str) -> str:
+    """`python` over the summary `s` of `ceph pg stat --format json` (Reef and later wrap it in "pg_summary")."""
+    return (f"{{ {_stdout('pgs', 'ceph pg stat --format json', 'the PG stats from Ceph')}; printf '%s' \"$pgs\" | "
+            f"python3 -c 'import json, sys; s = json.load(sys.stdin); s = s.get(\"pg_summary\", s); {python}'; }}")
+
+
+# Every PG is clean: active+clean, with a scrub running or not (a scrub is no degradation). A Ceph that cannot
+# say is not clean, quietly: the subshell turns `fail` into a no, so the waits on it go on waiting.
+ALL_PGS_CLEAN = "( " + _pg_stat(
+    "n = s[\"num_pgs\"]; ok = sum(x[\"num\"] for x in s[\"num_pg_by_state\"] "
     "if {\"active\", \"clean\"} <= set(x[\"name\"].split(\"+\")) <= {\"active\", \"clean\", \"scrubbing\", \"deep\"}); "
-    "sys.exit(0 if n and ok==n else 1)'"
-)
+    "sys.exit(0 if n and ok == n else 1)") + " ) 2>/dev/null"
+# How many PGs the cluster has.
+PG_COUNT = _pg_stat("print(s[\"num_pgs\"])")
 
 
 def _ceph_answer(command: str, absent: str, what: str) -> str:
@@ -66,14 +79,25 @@ def crush_host(name: str) -> str:
                         f"the CRUSH map (bucket {name})")
 
 
+# The monmap's monitors into $mons, "NAME ADDRESS" a line (the address without its port); `fail` when Ceph cannot
+# give the monmap or it does not parse (never "no monitor"). Read into a variable: in a pipeline `fail` would only
+# end the pipeline's subshell, and read as "no".
+_READ_MONS = (_stdout("dump", "ceph --connect-timeout 30 mon dump --format json", "the monmap from Ceph") + "; "
+              "mons=$(printf '%s' \"$dump\" | python3 -c 'import json, sys; print(\"\\n\".join("
+              "m[\"name\"] + \" \" + m[\"public_addr\"].split(\":\")[0] for m in json.load(sys.stdin)[\"mons\"]))') "
+              "|| fail 'cannot parse the monmap from Ceph (ceph mon dump)'")
+MONITORS = f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\"; }}"
+
+
 def monitor(name: str) -> str:
-    """The node has a monitor in the monmap. `ceph mon dump` says "dumped monmap epoch N" on stderr, so only its
-    stdout is JSON; a dump that cannot be read or parsed fails (never "no monitor")."""
-    names = "python3 -c 'import json, sys; print(\"\\n\".join(m[\"name\"] for m in json.load(sys.stdin)[\"mons\"]))'"
-    return ("{ why=$(mktemp); dump=$(ceph --connect-timeout 30 mon dump --format json 2>\"$why\") "
-            "|| { why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read the monmap from Ceph: $why\"; }; rm -f \"$why\"; "
-            f"mons=$(printf '%s' \"$dump\" | {names}) || fail 'cannot parse the monmap from Ceph (ceph mon dump)'; "
-            f"printf '%s\\n' \"$mons\" | has -x {shlex.quote(name)}; }}")
+    """The node has a monitor in the monmap."""
+    return f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\" | awk '{{print $1}}' | has -x {shlex.quote(name)}; }}"
+
+
+def monitor_address(name: str) -> str:
+    """The address of the node's monitor in the monmap; `fail` when it has none."""
+    return (f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\" | awk -v n={shlex.quote(name)} '$1 == n {{print $2; found = 1}} END {{exit !found}}' "
+            f"|| fail 'no monitor {name} in the monmap'; }}")
 
 
 def manager(name: str) -> str:

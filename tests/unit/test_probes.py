@@ -67,3 +67,65 @@ def test_pvecm_status_outside_a_cluster_is_not_quorate_and_has_no_numbers(tools)
                status=2)
     assert tools.ask(probes.QUORATE).returncode == 1
     assert tools.ask(probes.TOTAL_VOTES).stdout == "" and tools.ask(probes.EXPECTED_VOTES).stdout == ""
+
+
+# --- ceph pg stat -------------------------------------------------------------------------------------------
+def pg_stat(states: dict[str, int], wrapped: bool = True) -> str:
+    """`ceph pg stat --format json`: Reef and later wrap the summary in "pg_summary", Quincy does not."""
+    summary = {"num_pg_by_state": [{"name": n, "num": c} for n, c in states.items()], "num_pgs": sum(states.values())}
+    return json.dumps({"pg_ready": True, "pg_summary": summary} if wrapped else summary)
+
+
+@pytest.mark.parametrize("wrapped", [True, False])
+def test_pg_stat_clean_counts_scrubbing_pgs_as_clean_in_either_format(tools, wrapped):
+    tools.fake("ceph", pg_stat({"active+clean": 20, "active+clean+scrubbing+deep": 8, "active+clean+scrubbing": 4}, wrapped))
+    assert tools.ask(probes.ALL_PGS_CLEAN).returncode == 0
+    assert tools.ask(probes.PG_COUNT).stdout == "32\n"
+    tools.fake("ceph", pg_stat({"active+clean": 28, "active+undersized+degraded": 4}, wrapped))
+    assert tools.ask(probes.ALL_PGS_CLEAN).returncode == 1
+
+
+def test_no_pgs_is_not_clean(tools):
+    tools.fake("ceph", pg_stat({}))
+    assert tools.ask(probes.ALL_PGS_CLEAN).returncode == 1 and tools.ask(probes.PG_COUNT).stdout == "0\n"
+
+
+def test_a_ceph_that_cannot_say_is_not_clean_and_has_no_pg_count(tools):
+    tools.fake("ceph", stderr="[errno 110] RADOS timed out (error connecting to the cluster)\n", status=1)
+    assert tools.ask(probes.ALL_PGS_CLEAN).returncode != 0
+    count = tools.ask(probes.PG_COUNT)
+    assert count.returncode == 2 and count.stdout == ""
+    assert "cannot read the PG stats from Ceph: [errno 110] RADOS timed out" in count.stderr
+
+
+# --- ceph mon dump ------------------------------------------------------------------------------------------
+MONMAP = {"epoch": 7, "fsid": "5f2e", "mons": [
+    {"rank": i, "name": n, "public_addrs": {"addrvec": [{"type": "v2", "addr": f"10.0.100.1{i}:3300", "nonce": 0}]},
+     "addr": f"10.0.100.1{i}:6789/0", "public_addr": f"10.0.100.1{i}:6789/0"}
+    for i, n in enumerate(("pve1", "pve10"), 1)]}
+
+
+def test_the_monmap_is_read_past_cephs_stderr_chatter(tools):
+    # Real `ceph mon dump` writes "dumped monmap epoch N" to stderr, and exits 0.
+    tools.fake("ceph", json.dumps(MONMAP), stderr="dumped monmap epoch 7\n")
+    assert tools.ask(probes.MONITORS).stdout == "pve1 10.0.100.11\npve10 10.0.100.12\n"
+    assert tools.ask(probes.monitor("pve10")).returncode == 0
+    assert tools.ask(probes.monitor_address("pve10")).stdout == "10.0.100.12\n"
+
+
+def test_a_monitor_is_its_exact_name(tools):
+    tools.fake("ceph", json.dumps({**MONMAP, "mons": MONMAP["mons"][1:]}), stderr="dumped monmap epoch 8\n")
+    assert tools.ask(probes.monitor("pve1")).returncode == 1
+    missing = tools.ask(probes.monitor_address("pve1"))
+    assert missing.returncode == 2 and "no monitor pve1 in the monmap" in missing.stderr
+
+
+@pytest.mark.parametrize("command", [probes.MONITORS, probes.monitor("pve1"), probes.monitor_address("pve1")],
+                         ids=["MONITORS", "monitor", "monitor_address"])
+def test_a_monmap_that_cannot_be_read_or_parsed_fails_never_reads_as_no_monitor(tools, command):
+    tools.fake("ceph", stderr="error connecting to the cluster\n", status=1)
+    unread = tools.ask(command)
+    assert unread.returncode == 2 and "cannot read the monmap from Ceph: error connecting to the cluster" in unread.stderr
+    tools.fake("ceph", "not json", stderr="dumped monmap epoch 7\n")
+    unparsed = tools.ask(command)
+    assert unparsed.returncode == 2 and "cannot parse the monmap from Ceph" in unparsed.stderr
