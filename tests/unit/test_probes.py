@@ -129,3 +129,26 @@ def test_a_monmap_that_cannot_be_read_or_parsed_fails_never_reads_as_no_monitor(
     tools.fake("ceph", "not json", stderr="dumped monmap epoch 7\n")
     unparsed = tools.ask(command)
     assert unparsed.returncode == 2 and "cannot parse the monmap from Ceph" in unparsed.stderr
+
+
+# --- ceph osd dump ------------------------------------------------------------------------------------------
+OSD_DUMP = ("epoch 412\nfsid 5f2e\nflags sortbitwise,recovery_deletes,purged_snapdirs,pglog_hardlimit\n"
+            "pool 1 '.mgr' replicated size 3 min_size 2 crush_rule 0 object_hash rjenkins pg_num 1 pgp_num 1\n"
+            "max_osd 31\n"
+            "osd.3 up   out weight 0 up_from 12 up_thru 40 down_at 0 last_clean_interval [0,0) "
+            "[v2:10.0.100.14:6802/1234,v1:10.0.100.14:6803/1234] exists,up 4f3e\n"
+            "osd.30 down in  weight 1 up_from 9 up_thru 30 down_at 41 last_clean_interval [0,0) "
+            "[v2:10.0.100.15:6802/99,v1:10.0.100.15:6803/99] exists 77aa\n")
+
+
+def test_the_osd_map_gives_an_osds_state_by_its_exact_id(tools):
+    tools.fake("ceph", OSD_DUMP)
+    states = {(osd, state): tools.ask(probes.osd_is(osd, state)).returncode == 0
+              for osd in ("3", "30") for state in ("up", "down", "in", "out")}
+    assert [key for key, yes in states.items() if yes] == [("3", "up"), ("3", "out"), ("30", "down"), ("30", "in")]
+    assert tools.ask(probes.osd_is("4", "down")).returncode == 1, "an OSD the map does not hold is in no state"
+
+
+def test_an_osd_map_that_cannot_be_read_says_no(tools):
+    tools.fake("ceph", stderr="error connecting to the cluster\n", status=1)
+    assert tools.ask(probes.osd_is("3", "out")).returncode == 1
