@@ -152,3 +152,23 @@ def test_the_osd_map_gives_an_osds_state_by_its_exact_id(tools):
 def test_an_osd_map_that_cannot_be_read_says_no(tools):
     tools.fake("ceph", stderr="error connecting to the cluster\n", status=1)
     assert tools.ask(probes.osd_is("3", "out")).returncode == 1
+
+
+# --- ha-manager status --------------------------------------------------------------------------------------
+HA_STATUS = ("quorum OK\nmaster pve1 (active, Tue Mar  4 10:00:00 2025)\nlrm pve1 (active, Tue Mar  4 10:00:01 2025)\n"
+             "lrm pve4 (maintenance mode, Tue Mar  4 10:00:02 2025)\nservice ct:200 (pve4, stopped)\n"
+             "service vm:100 (pve1, started)\nservice vm:101 (pve4, started)\nservice vm:102 (pve4, ignored)\n")
+
+
+def test_ha_services_by_node_and_state(tools):
+    tools.fake("ha-manager", HA_STATUS)
+    assert tools.ask(probes.ha_services("pve4")).stdout.split() == ["ct:200", "vm:101", "vm:102"]
+    assert tools.ask(probes.ha_services("pve4", "started|stopped")).stdout.split() == ["ct:200", "vm:101"]
+    assert tools.ask(probes.ha_services("pve4", but="ignored")).stdout.split() == ["ct:200", "vm:101"]
+    assert tools.ask(probes.ha_services("pve1", "stopped")).stdout == ""
+
+
+def test_ha_services_fail_when_ha_manager_cannot_say(tools):
+    tools.fake("ha-manager", stderr="ipcc_send_rec[1] failed: Connection refused\n", status=255)
+    unread = tools.ask(probes.ha_services("pve4"))
+    assert unread.returncode == 2 and "cannot read ha-manager status: ipcc_send_rec[1] failed" in unread.stderr
