@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shlex
 
-from .probes import ALL_PGS_CLEAN
+from . import probes
 from .step import Step, wait_for
 
 # The repository file `pveceph install` writes, per PVE major (pve-manager PVE/CLI/pveceph.pm):
@@ -44,7 +44,8 @@ def monitor(node: str) -> Step:
         node=node,
         check='test -d "/var/lib/ceph/mon/ceph-$node"',
         act="pveceph mon create",
-        verify=wait_for("ceph mon dump 2>/dev/null | has \"mon.$node\"", "the monitor to join the monmap"),
+        # A monmap Ceph cannot give yet (the monitors elect as one joins) is "not yet": the subshell makes `fail` a no.
+        verify=wait_for(f"( {probes.monitor(node)} ) 2>/dev/null", "the monitor to join the monmap"),
     )
 
 
@@ -120,6 +121,6 @@ def healthy(node: str) -> Step:
     return Step(
         name="ceph-pgs-clean",
         node=node,
-        check=ALL_PGS_CLEAN,
-        act=wait_for(ALL_PGS_CLEAN, "all placement groups active+clean", 600),
+        check=probes.ALL_PGS_CLEAN,
+        act=wait_for(probes.ALL_PGS_CLEAN, "all placement groups active+clean", 600),
     )

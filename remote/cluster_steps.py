@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shlex
 
-from .probes import CLUSTER_COROSYNC, HAS_QDEVICE, LOCAL_COROSYNC, MEMBERS, ONLINE_NAMES, QUORATE
+from .probes import CLUSTER_COROSYNC, HAS_QDEVICE, LOCAL_COROSYNC, MEMBERS, ONLINE_NAMES, QUORATE, online
 from .step import Step, wait_for
 
 
@@ -73,7 +73,7 @@ def join(node: str, cluster: str, first_address: str, first_host_key: str | None
             f"pvecm add {shlex.quote(first_address)} {links} --use_ssh"
             f" || fail 'pvecm add to {first_address} was refused; check the first node is quorate (pvecm status there) and reachable over SSH'"
         ),
-        verify=f"{_wait_quorate()}\npvecm nodes | has -w \"$node\"",
+        verify=f"{_wait_quorate()}\n{online(node)}",
     )
 
 

@@ -12,18 +12,17 @@ LOCAL_COROSYNC = "/etc/corosync/corosync.conf"
 CLUSTER_COROSYNC = "/etc/pve/corosync.conf"
 
 # --- corosync (pvecm status is corosync-quorumtool -siH; pvecm nodes is corosync-quorumtool -l) -------------
-QUORATE = "pvecm status 2>/dev/null | has -E '^Quorate:[[:space:]]+Yes'"
-
-
-def _status_number(label: str) -> str:
-    # "Quorum:           2 Activity blocked" when not quorate: the first word after the colon.
+def _status(label: str) -> str:
+    """The first word after `label:` in `pvecm status` ("Quorum:  2 Activity blocked" when not quorate). Nothing
+    outside a cluster or while corosync is down; not quorate, `pvecm status` exits 2 and still prints its numbers."""
     return f"pvecm status 2>/dev/null | awk -F: '/^{label}:/ {{split($2, w, \" \"); print w[1]}}'"
 
 
+QUORATE = f"[ \"$({_status('Quorate')})\" = Yes ]"
 # The cluster's votes now, the votes it expects, and the votes quorum needs (empty outside a cluster).
-TOTAL_VOTES = _status_number("Total votes")
-EXPECTED_VOTES = _status_number("Expected votes")
-QUORUM_VOTES = _status_number("Quorum")
+TOTAL_VOTES = _status("Total votes")
+EXPECTED_VOTES = _status("Expected votes")
+QUORUM_VOTES = _status("Quorum")
 # The cluster's members by name, sorted, one a line (nothing outside a cluster).
 MEMBERS = f"awk '$1 == \"name:\" {{print $2}}' {CLUSTER_COROSYNC} 2>/dev/null | sort"
 # The cluster has a QDevice: corosync.conf's quorum section holds a `device` block.
@@ -43,14 +42,27 @@ def online(name: str) -> str:
 
 
 # --- Ceph ---------------------------------------------------------------------------------------------------
-# Every PG is clean: active+clean, with a scrub running or not (a scrub is no degradation).
-ALL_PGS_CLEAN = (
-    "ceph pg stat --format json 2>/dev/null | python3 -c "
-    "'import json,sys; s=json.load(sys.stdin); s=s.get(\"pg_summary\", s); n=s[\"num_pgs\"]; "
-    "ok=sum(x[\"num\"] for x in s[\"num_pg_by_state\"] "
+def _stdout(var: str, command: str, what: str) -> str:
+    """Shell: `command`'s stdout into $`var`, or `fail` with its stderr. Ceph chats on stderr ("dumped monmap epoch
+    N" from `ceph mon dump`), so only stdout is the answer."""
+    return (f"why=$(mktemp); {var}=$({command} 2>\"$why\") "
+            f"|| {{ why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read {what}: $why\"; }}; rm -f \"$why\"")
+
+
+def _pg_stat(python: str) -> str:
+    """`python` over the summary `s` of `ceph pg stat --format json` (Reef and later wrap it in "pg_summary")."""
+    return (f"{{ {_stdout('pgs', 'ceph pg stat --format json', 'the PG stats from Ceph')}; printf '%s' \"$pgs\" | "
+            f"python3 -c 'import json, sys; s = json.load(sys.stdin); s = s.get(\"pg_summary\", s); {python}'; }}")
+
+
+# Every PG is clean: active+clean, with a scrub running or not (a scrub is no degradation). A Ceph that cannot
+# say is not clean, quietly: the subshell turns `fail` into a no, so the waits on it go on waiting.
+ALL_PGS_CLEAN = "( " + _pg_stat(
+    "n = s[\"num_pgs\"]; ok = sum(x[\"num\"] for x in s[\"num_pg_by_state\"] "
     "if {\"active\", \"clean\"} <= set(x[\"name\"].split(\"+\")) <= {\"active\", \"clean\", \"scrubbing\", \"deep\"}); "
-    "sys.exit(0 if n and ok==n else 1)'"
-)
+    "sys.exit(0 if n and ok == n else 1)") + " ) 2>/dev/null"
+# How many PGs the cluster has.
+PG_COUNT = _pg_stat("print(s[\"num_pgs\"])")
 
 
 def _ceph_answer(command: str, absent: str, what: str) -> str:
@@ -67,14 +79,25 @@ def crush_host(name: str) -> str:
                         f"the CRUSH map (bucket {name})")
 
 
+# The monmap's monitors into $mons, "NAME ADDRESS" a line (the address without its port); `fail` when Ceph cannot
+# give the monmap or it does not parse (never "no monitor"). Read into a variable: in a pipeline `fail` would only
+# end the pipeline's subshell, and read as "no".
+_READ_MONS = (_stdout("dump", "ceph --connect-timeout 30 mon dump --format json", "the monmap from Ceph") + "; "
+              "mons=$(printf '%s' \"$dump\" | python3 -c 'import json, sys; print(\"\\n\".join("
+              "m[\"name\"] + \" \" + m[\"public_addr\"].split(\":\")[0] for m in json.load(sys.stdin)[\"mons\"]))') "
+              "|| fail 'cannot parse the monmap from Ceph (ceph mon dump)'")
+MONITORS = f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\"; }}"
+
+
 def monitor(name: str) -> str:
-    """The node has a monitor in the monmap. `ceph mon dump` says "dumped monmap epoch N" on stderr, so only its
-    stdout is JSON; a dump that cannot be read or parsed fails (never "no monitor")."""
-    names = "python3 -c 'import json, sys; print(\"\\n\".join(m[\"name\"] for m in json.load(sys.stdin)[\"mons\"]))'"
-    return ("{ why=$(mktemp); dump=$(ceph --connect-timeout 30 mon dump --format json 2>\"$why\") "
-            "|| { why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read the monmap from Ceph: $why\"; }; rm -f \"$why\"; "
-            f"mons=$(printf '%s' \"$dump\" | {names}) || fail 'cannot parse the monmap from Ceph (ceph mon dump)'; "
-            f"printf '%s\\n' \"$mons\" | has -x {shlex.quote(name)}; }}")
+    """The node has a monitor in the monmap."""
+    return f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\" | awk '{{print $1}}' | has -x {shlex.quote(name)}; }}"
+
+
+def monitor_address(name: str) -> str:
+    """The address of the node's monitor in the monmap; `fail` when it has none."""
+    return (f"{{ {_READ_MONS}; printf '%s\\n' \"$mons\" | awk -v n={shlex.quote(name)} '$1 == n {{print $2; found = 1}} END {{exit !found}}' "
+            f"|| fail 'no monitor {name} in the monmap'; }}")
 
 
 def manager(name: str) -> str:
@@ -87,6 +110,13 @@ def osds(name: str) -> str:
     """The OSD ids under the node's CRUSH host bucket, one a line (none once the bucket is gone)."""
     return f"ceph osd ls-tree {shlex.quote(name)} 2>/dev/null || true"
 
+
+
+def osd_is(osd: str, state: str) -> str:
+    """osd.`osd` (a shell word, e.g. "$id" in a loop) is `state` in the OSD map: up or down, in or out (`ceph osd
+    dump`'s lines "osd.3 up   in  weight 1 ..."). No when the map cannot be read: the waits on it go on waiting."""
+    column = 2 if state in ("up", "down") else 3
+    return f"ceph osd dump | awk -v osd=\"osd.{osd}\" '$1 == osd && ${column} == \"{state}\" {{f = 1}} END {{exit !f}}'"
 
 # --- HA (ha-manager status, as PVE::API2::HA::Status prints it; each LRM's lrm_status) ----------------------
 def ha_services(node: str, states: str = ".*", but: str = "") -> str:

@@ -116,8 +116,7 @@ def osds_out(first: str, name: str, pools: list[tuple[str, int]]) -> Step:
                f"({need}); add a node with OSDs first, or lower the pool's size")
     # Out, and holding no PG Ceph still needs (right after `osd out` the PG stats may still say clean).
     all_out = (f"for id in $({probes.osds(name)}); do "
-               "[ \"$(ceph osd dump | awk -v osd=\"osd.$id\" '$1 == osd {print $3}')\" = out ] "
-               "&& ceph osd safe-to-destroy \"osd.$id\" >/dev/null 2>&1 || exit 1; done")
+               f"{probes.osd_is('$id', 'out')} && ceph osd safe-to-destroy \"osd.$id\" >/dev/null 2>&1 || exit 1; done")
     return Step(
         name=f"retire-{name}-osds-out",
         node=first,
@@ -147,7 +146,7 @@ def osds_destroyed(first: str, name: str) -> Step:
             f" || fail \"osd.$id on {name} still holds data Ceph needs (ceph osd safe-to-destroy osd.$id); wait for recovery, then re-run up\"",
             "  if answers; then",
             "    on_retiring systemctl stop \"ceph-osd@$id\"",
-            "    " + wait_for("[ \"$(ceph osd dump | awk -v osd=\"osd.$id\" '$1 == osd {print $2}')\" = down ]", "the stopped OSD to be down", 60),
+            "    " + wait_for(probes.osd_is("$id", "down"), "the stopped OSD to be down", 60),
             "    on_retiring pveceph osd destroy \"$id\" --cleanup",
             "  else",
             "    ceph osd down \"$id\" >/dev/null 2>&1 || true",
@@ -189,7 +188,7 @@ def ceph_daemons(first: str, name: str) -> Step:
             f"drop_mon_from_conf() {{\n{_DROP_MON_FROM_CONF}\n}}",
             f"if {has_mon}; then",
             f"  if answers; then on_retiring pveceph mon destroy {q}",
-            f"  else mon_addr=$(ceph mon dump --format json | python3 -c 'import json, sys; print([m[\"public_addr\"] for m in json.load(sys.stdin)[\"mons\"] if m[\"name\"] == \"{name}\"][0].split(\":\")[0])')",
+            f"  else mon_addr=$({probes.monitor_address(name)})",
             f"    ceph mon remove {q} && drop_mon_from_conf {q} \"$mon_addr\"",
             "  fi",
             "fi",

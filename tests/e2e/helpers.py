@@ -1,5 +1,5 @@
-"""Waiting on the lab's cluster: quorum as `pvecm status` reports it, PGs as `ceph pg stat` does; the secrets
-the lab stack hands the program, and every command line this machine ran meanwhile."""
+"""Waiting on the lab's cluster, read with the program's own probes (remote/probes.py); the secrets the lab
+stack hands the program, and every command line this machine ran meanwhile."""
 from __future__ import annotations
 
 import os
@@ -9,28 +9,30 @@ import time
 from pathlib import Path
 
 from lab.common import DEFAULT_HOSTS
+from remote import probes
+from remote.step import probe
 
 NODES = DEFAULT_HOSTS  # the lab stack's nodes (Pulumi.lab.yaml)
 
 
-def wait_until(what: str, condition, timeout: float = 120) -> None:
+def wait_until(what: str, condition, timeout: float = 120, interval: float = 1):
+    """The tests' one wait: polls `condition` until it returns something true, and returns that."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (value := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(1)
+        time.sleep(interval)
+    return value
 
 
 def quorum(lab, node: str) -> tuple[bool, int]:
-    out = lab.ssh(node, "pvecm status").stdout
-    total = re.search(r"^Total votes:\s+(\d+)", out, re.M)
-    return bool(re.search(r"^Quorate:\s+Yes", out, re.M)), int(total.group(1)) if total else 0
+    """Quorate, and the votes, as `node` counts them (not quorate and 0 when it cannot say)."""
+    said = lab.ssh(node, probe(f"{probes.TOTAL_VOTES}; {probes.QUORATE}"))
+    return said.returncode == 0, int(said.stdout) if said.stdout.strip().isdigit() else 0
 
 
 def pgs_clean(lab) -> bool:
-    out = lab.ssh("pve1", "ceph pg stat").stdout
-    match = re.search(r"(\d+) pgs: (\d+) active\+clean;", out)
-    return bool(match) and match.group(1) == match.group(2)
+    return lab.ssh("pve1", probe(probes.ALL_PGS_CLEAN)).returncode == 0
 
 
 def lab_secrets(lab) -> dict[str, str]:

@@ -11,6 +11,9 @@ import time
 
 import pytest
 
+from remote import probes
+from remote.step import probe
+
 from .conftest import REPO, STACK
 from .helpers import NODES, pgs_clean, quorum, wait_until
 
@@ -42,7 +45,7 @@ def test_an_osd_down_keeps_data_readable_and_writable(converged):
     osd = converged.ok("pve2", "ls /var/lib/ceph/osd").split()[0].split("-")[1]
     converged.ok("pve2", f"systemctl stop ceph-osd@{osd}")
     try:
-        wait_until("the OSD to be marked down", lambda: f"osd.{osd}" in converged.ok("pve1", "ceph osd tree down"), 90)
+        wait_until("the OSD to be marked down", lambda: converged.ssh("pve1", probe(probes.osd_is(osd, "down"))).returncode == 0, 90)
         assert "HEALTH_WARN" in converged.ok("pve1", "ceph health")
         assert converged.ok("pve1", "rados -p vm-storage get drill-before - ").strip() == "before-the-failure"
         # min_size 2: two of three replicas still take writes.

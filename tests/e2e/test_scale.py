@@ -16,6 +16,8 @@ import pytest
 from lab.bootstrap import wait_ceph_health
 from lab.common import CLUSTER_NAME, Paths, mgmt_addr
 from lab.hosts import stop_host_processes
+from remote import probes
+from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
 
 from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy, deploy_popen
@@ -55,14 +57,26 @@ def ceph_json(lab: Lab, command: str) -> dict:
 
 
 def expected_votes(lab: Lab, node: str) -> int:
-    return int(re.search(r"^Expected votes:\s+(\d+)", lab.ok(node, "pvecm status"), re.M).group(1))
+    return int(lab.ok(node, probe(probes.EXPECTED_VOTES)))
+
+
+def monitors(lab: Lab) -> list[str]:
+    return sorted(line.split()[0] for line in lab.ok("pve1", probe(probes.MONITORS)).splitlines())
+
+
+def ha_services(lab: Lab, node: str) -> list[str]:
+    """The HA services the CRM places on `node`, as pve1 reads `ha-manager status`."""
+    return lab.ok("pve1", probe(probes.ha_services(node))).split()
+
+
+def online(lab: Lab, node: str) -> bool:
+    return lab.ssh("pve1", probe(probes.online(node))).returncode == 0
 
 
 def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path):
     lab = converged
     digest = lab.ok("pve1", CANARY)
-    pgs = ceph_json(lab, "pg stat")
-    pgs = pgs.get("pg_summary", pgs)["num_pgs"]
+    pgs = int(lab.ok("pve1", probe(probes.PG_COUNT)))
 
     # Scale out, as the runbook's "Add a node" says: two more machines, then the config lists them.
     grow = run_block(operator_block("Add a node"), tmp_path / "grow.log")
@@ -76,7 +90,7 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path
         assert quorum(lab, node) == (True, 5)
     osds = ceph_json(lab, "osd stat")
     assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (5, 5, 5)
-    assert len(ceph_json(lab, "mon dump")["mons"]) == 5
+    assert len(monitors(lab)) == 5
     wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
     assert f"{mgmt_addr('pve5')} pve5" in lab.ok("pve1", "cat /etc/hosts")
@@ -97,11 +111,10 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path
     assert "pve4" not in shared_conf.read_text() and "pve5" not in shared_conf.read_text()
     osds = ceph_json(lab, "osd stat")
     assert (osds["num_osds"], osds["num_up_osds"], osds["num_in_osds"]) == (3, 3, 3)
-    assert sorted(m["name"] for m in ceph_json(lab, "mon dump")["mons"]) == ["pve1", "pve2", "pve3"]
+    assert monitors(lab) == ["pve1", "pve2", "pve3"]
     wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert pgs_clean(lab), "no PG lost or left degraded"
-    after = ceph_json(lab, "pg stat")
-    assert after.get("pg_summary", after)["num_pgs"] == pgs
+    assert int(lab.ok("pve1", probe(probes.PG_COUNT))) == pgs
     assert lab.ok("pve2", READ_CANARY) == digest, "the data reads back on 3 nodes again"
     assert not (Paths().pve / "nodes" / "pve4").exists() and not (Paths().pve / "nodes" / "pve5").exists()
     # The retired machine that still runs is out of the cluster: no corosync, no cluster config.
@@ -134,7 +147,7 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fres
     wait_until("pve1 to see pve4 gone", lambda: quorum(lab, "pve1")[1] == 4, 60)
     assert quorum(lab, "pve1") == (True, 4)
     lab.ok("pve4", "systemctl start corosync")
-    wait_until("pve4 back", lambda: "pve4" in lab.ok("pve1", "pvecm nodes"), 60)
+    wait_until("pve4 back", lambda: online(lab, "pve4"), 60)
 
     # Retire two: the QDevice steps aside (PVE wants none while members leave), then comes back for two nodes.
     lab = use_stack("--nodes", "2", "--retire", "pve3,pve4", "--qdevice", "--no-ceph")
@@ -188,7 +201,7 @@ def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_r
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     lab.ok("pve4", "qm create 101 --name web --memory 64 && ha-manager add vm:101 --state started")
     lab.ok("pve4", "qm create 102 --name spare --memory 64 && ha-manager add vm:102 --state stopped")
-    wait_until("the CRM to place both guests", lambda: lab.ok("pve1", "ha-manager status").count("(pve4, ") == 2, 60)
+    wait_until("the CRM to place both guests", lambda: len(ha_services(lab, "pve4")) == 2, 60)
 
     lab = use_stack("--nodes", "3", "--retire", "pve4,pve5", "--no-ceph")
     log = tmp_path / "shrink.log"
@@ -220,11 +233,11 @@ def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_r
     for vmid in ("101", "102"):
         homes = sorted(p.parent.parent.name for p in (Paths().pve / "nodes").glob(f"*/qemu-server/{vmid}.conf"))
         assert len(homes) == 1 and homes[0] in ("pve1", "pve2", "pve3"), f"vm {vmid} lives on {homes}"
-    assert "(pve4, " not in lab.ok("pve1", "ha-manager status")
+    assert ha_services(lab, "pve4") == []
 
     # The separated pve4 stays out across a restart of its services.
     lab.ok("pve4", "systemctl restart pve-cluster; systemctl restart corosync || true")
     time.sleep(5)
-    assert "pve4" not in lab.ok("pve1", "pvecm nodes")
+    assert not online(lab, "pve4")
     assert lab.ssh("pve4", "systemctl is-active --quiet corosync").returncode != 0
     assert "name: pve4" not in (Paths().pve / "corosync.conf").read_text()

@@ -10,7 +10,6 @@ import os
 import re
 import shlex
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,9 @@ import pytest
 from lab import bootstrap, pbs as PBS
 from lab.common import (ALL_HOSTS, CLUSTER_NAME, DEFAULT_HOSTS, MGMT_NET, QNETD_HOST, STORAGE_NET, Paths, mgmt_addr,
                         nsenter, storage_addr)
+from remote import probes
+from remote.step import probe
+from tests.e2e.helpers import pgs_clean, quorum, wait_until
 
 from .conftest import lab_cli, root_snapshot
 
@@ -25,23 +27,6 @@ pytestmark = pytest.mark.lab
 
 HOSTS = DEFAULT_HOSTS
 ADDR = {h: (mgmt_addr(h), storage_addr(h)) for h in HOSTS}
-
-
-def wait_for(desc, fn, timeout=90, interval=0.5):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timeout ({timeout}s) waiting for {desc}")
-
-
-def quorum(lab, host):
-    r = lab.ssh(host, "corosync-quorumtool -s")
-    votes = re.search(r"^Total votes:\s+(\d+)", r.stdout, re.M)
-    return r.returncode, int(votes.group(1)) if votes else None, r.stdout
 
 
 def ceph_json(lab, host, args):
@@ -173,8 +158,7 @@ def test_cluster_create_and_join_one_at_a_time(lab, unformed):
         bootstrap.trust_root_key(Paths(), h, "pve1")
         out = lab.ok(h, f"pvecm add {ADDR['pve1'][0]} --link0 {m} --link1 {s} --use_ssh --fingerprint {fp}")
         assert f"successfully added node '{h}' to cluster." in out
-    rc, votes, out = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 and q[0] == 0 else None)(quorum(lab, "pve1")))
-    assert "Quorate:          Yes" in out
+    wait_until("3 votes", lambda: quorum(lab, "pve1") == (True, 3), 90)
     st = lab.ok("pve2", "pvecm status")
     assert "Quorate:          Yes" in st
     assert re.search(rf"^Name:\s+{re.escape(CLUSTER_NAME)}$", st, re.M)
@@ -209,37 +193,37 @@ def test_create_and_add_again_are_refused_like_pve(lab, clustered):
 def test_quorum_with_one_and_two_nodes_down(lab, clustered):
     lab.ok("pve3", "systemctl stop corosync")
     assert lab.ssh("pve3", "systemctl is-active corosync").returncode == 3
-    rc, votes, _ = wait_for("2 votes", lambda: (lambda q: q if q[1] == 2 else None)(quorum(lab, "pve1")), 30)
-    assert rc == 0 and votes == 2
+    wait_until("2 votes", lambda: quorum(lab, "pve1")[1] == 2, 30)
+    assert quorum(lab, "pve1") == (True, 2)
     assert lab.ok("pve1", "ha-manager status").splitlines()[0] == "quorum OK"
     lab.ok("pve2", "systemctl stop corosync")
-    rc, votes, out = wait_for("1 vote", lambda: (lambda q: q if q[1] == 1 else None)(quorum(lab, "pve1")), 30)
-    assert rc == 2 and "Quorate:          No" in out
+    wait_until("1 vote", lambda: quorum(lab, "pve1")[1] == 1, 30)
+    assert quorum(lab, "pve1") == (False, 1)
     # pvecm status is corosync-quorumtool's: exit 2 when not quorate.
     status = lab.ssh("pve1", "pvecm status")
     assert status.returncode == 2 and "Quorate:          No" in status.stdout
     assert lab.ok("pve1", "ha-manager status").splitlines()[0] == "quorum No quorum on node 'pve1'!"
     lab.ok("pve2", "systemctl start corosync")
     lab.ok("pve3", "systemctl start corosync")
-    rc, votes, _ = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 else None)(quorum(lab, "pve1")), 60)
-    assert rc == 0
+    wait_until("3 votes", lambda: quorum(lab, "pve1")[1] == 3, 60)
+    assert quorum(lab, "pve1")[0]
 
 
 def test_join_to_non_quorate_cluster_is_refused(lab, clustered):
     # take pve3 out of the cluster, as an admin would
     lab.ok("pve3", "systemctl stop corosync && rm -f /etc/corosync/corosync.conf /etc/corosync/authkey")
     lab.ok("pve1", "pvecm delnode pve3")
-    wait_for("2 expected", lambda: "Expected votes:   2" in quorum(lab, "pve1")[2], 30)
+    wait_until("2 expected", lambda: lab.ssh("pve1", probe(probes.EXPECTED_VOTES)).stdout.strip() == "2", 30)
     lab.ok("pve2", "systemctl stop corosync")
-    wait_for("pve1 not quorate", lambda: quorum(lab, "pve1")[0] == 2, 30)
+    wait_until("pve1 not quorate", lambda: not quorum(lab, "pve1")[0], 30)
     r = lab.ssh("pve3", f"pvecm add pve1 --link0 {ADDR['pve3'][0]} --link1 {ADDR['pve3'][1]} --use_ssh")
     assert r.returncode == 255 and "cluster not ready - no quorum?" in r.stderr
     assert lab.ssh("pve3", "pvecm status").returncode == 2
     lab.ok("pve2", "systemctl start corosync")
-    wait_for("pve1 quorate", lambda: quorum(lab, "pve1")[0] == 0, 30)
+    wait_until("pve1 quorate", lambda: quorum(lab, "pve1")[0], 30)
     lab.ok("pve3", f"pvecm add pve1 --link0 {ADDR['pve3'][0]} --link1 {ADDR['pve3'][1]} --use_ssh")
-    rc, votes, _ = wait_for("3 votes", lambda: (lambda q: q if q[1] == 3 else None)(quorum(lab, "pve1")), 60)
-    assert rc == 0
+    wait_until("3 votes", lambda: quorum(lab, "pve1")[1] == 3, 60)
+    assert quorum(lab, "pve1")[0]
     assert "Config Version:   5" in lab.ok("pve2", "pvecm status")
 
 
@@ -258,7 +242,7 @@ def test_ceph_through_pveceph(lab, cephless):
         lab.ok(h, "pveceph osd create /dev/sdb")
     q = ceph_json(lab, "pve1", "quorum_status")
     assert sorted(q["quorum_names"]) == list(HOSTS)
-    wait_for("3 OSDs up", lambda: ceph_json(lab, "pve1", "osd stat").get("num_up_osds") == 3, 120)
+    wait_until("3 OSDs up", lambda: ceph_json(lab, "pve1", "osd stat").get("num_up_osds") == 3, 120)
     lab.ok("pve1", "pveceph pool create vm-storage --size 3 --min_size 2 --pg_num 32 --add_storages 1")
     assert lab.ok("pve2", "ceph osd pool get vm-storage size").strip() == "size: 3"
     assert lab.ok("pve3", "ceph osd pool get vm-storage min_size").strip() == "min_size: 2"
@@ -272,13 +256,8 @@ def test_ceph_through_pveceph(lab, cephless):
     tree = ceph_json(lab, "pve1", "osd tree")
     hosts = sorted(n["name"] for n in tree["nodes"] if n["type"] == "host")
     assert hosts == list(HOSTS)
-
-    def clean():
-        s = ceph_json(lab, "pve1", "status")
-        pg = s["pgmap"]
-        return pg["num_pgs"] > 0 and all(x["state_name"] == "active+clean" for x in pg["pgs_by_state"]) and s
-    wait_for("all PGs active+clean", clean, 180)
-    wait_for("HEALTH_OK", lambda: ceph_json(lab, "pve1", "health")["status"] == "HEALTH_OK", 120)
+    wait_until("all PGs active+clean", lambda: pgs_clean(lab), 180)
+    wait_until("HEALTH_OK", lambda: ceph_json(lab, "pve1", "health")["status"] == "HEALTH_OK", 120)
 
 
 def test_ceph_create_again_is_refused_like_pve(lab, with_ceph):
@@ -331,11 +310,11 @@ def test_ha_manager(lab, clustered):
     res = lab.ok("pve3", "cat /etc/pve/ha/resources.cfg")
     assert res == "vm: 100\n\tmax_relocate 3\n\tmax_restart 3\n\tstate started\n\n"
     assert "node-affinity: critical\n\tnodes pve1:2,pve2:1,pve3:1\n\tresources vm:100\n" in lab.ok("pve3", "cat /etc/pve/ha/rules.cfg")
-    wait_for("vm:100 started on pve1", lambda: "service vm:100 (pve1, started)" in lab.ok("pve3", "ha-manager status"), 60)
+    wait_until("vm:100 started on pve1", lambda: "vm:100" in lab.ok("pve3", probe(probes.ha_services("pve1", "started"))).split(), 60)
     assert lab.ok("pve3", "ha-manager status").splitlines()[0] == "quorum OK"
     # Maintenance moves the started service to the next priority, and the config file goes with it.
     lab.ok("pve1", "ha-manager crm-command node-maintenance enable pve1")
-    wait_for("vm:100 moved to pve2", lambda: "service vm:100 (pve2, started)" in lab.ok("pve1", "ha-manager status"), 60)
+    wait_until("vm:100 moved to pve2", lambda: "vm:100" in lab.ok("pve1", probe(probes.ha_services("pve2", "started"))).split(), 60)
     assert lab.ssh("pve1", "test -e /etc/pve/nodes/pve2/qemu-server/100.conf").returncode == 0
     lab.ok("pve1", "ha-manager crm-command node-maintenance disable pve1")
     lab.ok("pve1", "ha-manager set vm:100 --max_restart 2")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import wait_until
+
 REPO = Path(__file__).resolve().parents[2]
 DIR = REPO / "ops" / "config-backup"
 SCRIPT = DIR / "proxmox-config-backup.sh"
@@ -332,11 +334,8 @@ def test_concurrent_run_is_refused(env):
     holder = subprocess.Popen(["flock", str(lock), "sleep", "30"])
     try:
         import time
-        for _ in range(50):
-            if lock.exists():
-                break
-            time.sleep(0.1)
-        time.sleep(0.2)
+        wait_until("flock to make the lock file", lock.exists, 5, interval=0.1)
+        time.sleep(0.2)  # flock makes the file, then takes the lock
         res = run(env)
         assert res.returncode == 1
         assert "another proxmox-config-backup run holds" in res.stderr

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from remote import backup_steps, cluster_steps, ha_steps, node_steps
+from remote import backup_steps, ceph_steps, cluster_steps, ha_steps, node_steps
 from remote.step import Step
 
 from .conftest import run_program
@@ -148,6 +148,28 @@ def test_create_runs_pvecm_and_waits_for_quorum(etc):
     result = etc.run(cluster_steps.create("pve1", "homelab-cluster", "10.0.10.11", "10.0.100.11"))
     assert result.returncode == 0, result.stderr
     assert etc.called()[0] == "pvecm create homelab-cluster --link0 10.0.10.11 --link1 10.0.100.11"
+
+
+def test_a_join_is_done_once_the_node_is_an_online_member_by_its_exact_name(etc):
+    etc.fake("ssh", "true")
+    step = cluster_steps.join("pve2", "homelab-cluster", "10.0.10.11", None, "10.0.10.12", None)
+    nodes = "    Nodeid      Votes Name\\n         1          1 pve1\\n         2          1 {}\\n"
+    for listed, joined in (("pve2 (local)", True), ("pve2-old (local)", False)):
+        etc.fake("pvecm", f'[ "$1" = status ] && echo "Quorate:          Yes"; [ "$1" = nodes ] && printf "{nodes.format(listed)}"; true')
+        result = etc.run(step)
+        assert (result.returncode == 0) == joined and ("did not take effect" in result.stderr) != joined, result.stderr
+
+
+def test_a_new_monitor_is_awaited_past_a_monmap_ceph_cannot_give_yet(etc):
+    # The monitors elect as one joins: a `ceph mon dump` that cannot answer is "not yet", not a failed step.
+    etc.fake("pveceph", "true")
+    etc.file("/etc/electing", "")
+    etc.file("/etc/monmap.json", json.dumps({"mons": [{"name": "pve1", "public_addr": "10.0.100.11:6789/0"}]}))
+    etc.fake("ceph", 'if [ -e /etc/electing ]; then rm /etc/electing; echo "error connecting to the cluster" >&2; exit 1; fi; '
+                     'cat /etc/monmap.json; echo "dumped monmap epoch 2" >&2')
+    result = etc.run(ceph_steps.monitor("pve1"))
+    assert result.returncode == 0 and "ceph-mon on pve1: done" in result.stderr, result.stderr
+    assert etc.called().count("ceph --connect-timeout 30 mon dump --format json") == 3
 
 
 def test_a_failing_tool_reports_the_command_and_what_next(etc):
