@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.cluster import QDevice as QDeviceConfig
+from models.cluster import QDeviceConfig
 from policies import contract
 from remote import cluster_steps, qdevice_steps
 

@@ -70,7 +70,7 @@ class Node(ConfigModel):
         return v
 
 
-class QDevice(ConfigModel):
+class QDeviceConfig(ConfigModel):
     """A corosync-qnetd host outside the cluster: its vote breaks ties for an even node count."""
     # `pvecm qdevice setup ADDRESS`: PVE's schema gives it format 'ip'.
     address: ipaddress.IPv4Address
@@ -89,7 +89,7 @@ class ClusterConfig(ConfigModel):
     nodes: list[Node] = Field(min_length=1)
     # Members to retire: the explicit opt-in without which a node dropped from `nodes` is refused.
     decommission: list[str] = Field(default_factory=list)
-    qdevice: QDevice | None = None
+    qdevice: QDeviceConfig | None = None
     # The PVE API the provider talks to; defaults to the first node.
     api_endpoint: str | None = None
     api_insecure: bool = False
