@@ -9,7 +9,6 @@ from models.cluster import ClusterConfig
 from policies import contract
 from remote import cluster_steps
 
-from .connection import run_step
 from .node import ProxmoxNode
 
 
@@ -40,33 +39,33 @@ class ProxmoxCluster(pulumi.ComponentResource):
         )
         super().__init__(contract.CLUSTER, name, facts, opts)
         first, first_node = cfg.first_node, args.nodes[0]
-        create = run_step(
+        create = first_node.run(
             cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
-            first_node.connection, self, depends_on=first_node.ready,
+            self, depends_on=first_node.ready,
         )
-        crypto = run_step(
+        crypto = first_node.run(
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
-            first_node.connection, self, depends_on=[create],
+            self, depends_on=[create],
         )
         # A QDevice steps aside while members join or leave (the QDevice component brings it back).
-        previous: pulumi.Resource = run_step(
-            cluster_steps.qdevice_aside(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[crypto],
+        previous: pulumi.Resource = first_node.run(
+            cluster_steps.qdevice_aside(first.name, [n.name for n in cfg.nodes]), self, depends_on=[crypto],
         )
         # Joins are serial: corosync must settle on each new member before the next one is added.
         for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
-            authorize = run_step(
-                cluster_steps.authorize_root_key(first.name, member.name, ""), first_node.connection, self,
-                depends_on=[previous],
-                script=prepared.root_public_key.apply(
-                    lambda key, m=member.name: cluster_steps.authorize_root_key(first.name, m, key).script()),
+            # The joiner's key is known only once its node reports it.
+            authorize = first_node.run_later(
+                f"authorize-{member.name}",
+                prepared.root_public_key.apply(lambda key, m=member.name: cluster_steps.authorize_root_key(first.name, m, key)),
+                self, depends_on=[previous],
             )
-            previous = run_step(
+            previous = prepared.run(
                 cluster_steps.join(member.name, cfg.name, str(first.management_address), first.ssh_host_key,
                                    str(member.management_address), _link1(member)),
-                prepared.connection, self, depends_on=[authorize, *prepared.ready],
+                self, depends_on=[authorize, *prepared.ready],
             )
-        self.formed = run_step(
-            cluster_steps.quorum(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[previous],
+        self.formed = first_node.run(
+            cluster_steps.quorum(first.name, [n.name for n in cfg.nodes]), self, depends_on=[previous],
         )
         self.register_outputs(facts)
 

@@ -9,7 +9,6 @@ from models.ceph import Pool
 from policies import contract
 from remote import retire_steps
 
-from .connection import run_step
 from .node import ProxmoxNode
 
 
@@ -35,7 +34,7 @@ class Decommission(pulumi.ComponentResource):
         previous = args.after
         # One node at a time, each step after the last: PGs re-settle and quorum is re-counted between them.
         for node in args.retiring:
-            for step in retire_steps.retire(args.first_node.node_name, node, pools):
-                previous = run_step(step, args.first_node.connection, self, depends_on=[previous])
+            for step in retire_steps.retire(args.first_node.name, node, pools):
+                previous = args.first_node.run(step, self, depends_on=[previous])
         self.done = previous
         self.register_outputs(facts)

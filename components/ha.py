@@ -11,7 +11,7 @@ from models.ha import HaConfig
 from policies import contract
 from remote import ha_steps
 
-from .connection import child_name, run_step
+from .connection import child_name
 from .node import ProxmoxNode
 
 
@@ -38,15 +38,15 @@ class HighAvailability(pulumi.ComponentResource):
             resources=[{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
         )
         super().__init__(contract.HA, name, facts, opts)
-        guests = run_step(
-            ha_steps.guests_exist(args.nodes[0], [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
-            args.first_node.connection, self, depends_on=[args.after],
+        first = args.first_node
+        guests = first.run(
+            ha_steps.guests_exist(first.name, [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
+            self, depends_on=[args.after],
         ) if ha.resources else args.after
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
         # Only the HA shutdown policy, through pvesh: bpg's cluster.Options owns the whole datacenter.cfg
         # (it deletes what it does not set). Destroy puts back the value it replaced.
-        run_step(ha_steps.shutdown_policy(args.nodes[0], ha.shutdown_policy), args.first_node.connection, self,
-                 depends_on=[args.after])
+        first.run(ha_steps.shutdown_policy(first.name, ha.shutdown_policy), self, depends_on=[args.after])
         if args.pve_version == 8:
             groups = {
                 g.name: proxmoxve.Hagroup(child_name(self, g.name), group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_command as command
@@ -10,7 +11,9 @@ from models.cluster import Networks, Node
 from policies import contract
 from remote import node_steps
 
-from .connection import connection_for, reported, run_step
+from remote.step import Step
+
+from .connection import node_host, reported
 
 PACKAGES = ["ifupdown2"]
 
@@ -32,8 +35,7 @@ class ProxmoxNodeArgs:
 
 
 class ProxmoxNode(pulumi.ComponentResource):
-    node_name: str
-    connection: command.remote.ConnectionArgs
+    name: str
     ready: list[pulumi.Resource]
     root_public_key: pulumi.Output[str]
 
@@ -49,9 +51,9 @@ class ProxmoxNode(pulumi.ComponentResource):
             ipmiConfigured=node.ipmi is not None,
         )
         super().__init__(contract.NODE, name, facts, opts)
-        self.node_name = node.name
-        self.connection = connection_for(node, args.private_key)
-        run = lambda step, depends_on=(), **kw: run_step(step, self.connection, self, depends_on=[args.after, *depends_on], **kw)  # noqa: E731
+        self.name = node.name
+        self._host = node_host(node, args.private_key)
+        run = lambda step, depends_on=(), **kw: self.run(step, self, depends_on=[args.after, *depends_on], **kw)  # noqa: E731
 
         repos = run(node_steps.repositories(node.name, args.pve_version))
         packages = run(node_steps.packages(node.name, PACKAGES + ["corosync-qdevice"] * args.qdevice), depends_on=[repos])
@@ -76,3 +78,13 @@ class ProxmoxNode(pulumi.ComponentResource):
                 ))
         self.root_public_key = reported(key)
         self.register_outputs({**facts, "rootPublicKey": self.root_public_key})
+
+    def run(self, step: Step, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (),
+            secrets: Sequence[pulumi.Input[str]] = ()) -> command.remote.Command:
+        """Run `step` on this node, as a child of `parent`; a step built for another node is refused."""
+        return self._host.run(step, parent, depends_on, secrets)
+
+    def run_later(self, name: str, step: pulumi.Output[Step], parent: pulumi.Resource,
+                  depends_on: Sequence[pulumi.Resource] = ()) -> command.remote.Command:
+        """Run a step built once a value it needs is known (see Host.run_later)."""
+        return self._host.run_later(name, step, parent, depends_on)
