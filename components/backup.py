@@ -20,7 +20,6 @@ CONFIG_BACKUP_DIR = Path(__file__).resolve().parent.parent / "ops" / "config-bac
 class BackupPlanArgs:
     backup: BackupConfig
     nodes: list[ProxmoxNode]
-    node_names: list[str]
     pbs_password: pulumi.Output[str] | None
     after: pulumi.Resource
 

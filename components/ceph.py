@@ -41,21 +41,20 @@ class CephCluster(pulumi.ComponentResource):
         network = str((cluster.networks.storage or cluster.networks.management).cidr)
         first = args.nodes[0]
         installs = [
-            prepared.run(ceph_steps.install(n.name, cfg.release, cfg.repository, cluster.pve_version), self,
-                         depends_on=[args.after])
-            for n, prepared in zip(cluster.nodes, args.nodes)
+            node.run(ceph_steps.install(node.name, cfg.release, cfg.repository, cluster.pve_version), self, depends_on=[args.after])
+            for node in args.nodes
         ]
         previous: pulumi.Resource = first.run(ceph_steps.init(first.name, network), self, depends_on=installs)
         # Monitors one at a time: each must join the monmap before the next changes it.
-        for n, prepared in zip(cluster.nodes, args.nodes):
-            previous = prepared.run(ceph_steps.monitor(n.name), self, depends_on=[previous])
+        for node in args.nodes:
+            previous = node.run(ceph_steps.monitor(node.name), self, depends_on=[previous])
         monitors_done = previous
         # Each node's OSDs wait for its own manager only: a node-to-node mesh of edges grows quadratically.
         osds = []
-        for n, p in zip(cluster.nodes, args.nodes):
-            manager = p.run(ceph_steps.manager(n.name), self, depends_on=[monitors_done])
-            osds += [p.run(ceph_steps.osd(n.name, disk, cfg.wipe_disks), self, depends_on=[manager])
-                     for disk in n.osd_disks]
+        for node in args.nodes:
+            manager = node.run(ceph_steps.manager(node.name), self, depends_on=[monitors_done])
+            osds += [node.run(ceph_steps.osd(node.name, disk, cfg.wipe_disks), self, depends_on=[manager])
+                     for disk in node.config.osd_disks]
         pools = [
             first.run(ceph_steps.pool(first.name, p.name, p.size, p.min_size, p.pg_num, p.content), self, depends_on=osds)
             for p in cfg.pools

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.cluster import ClusterConfig
+from models.cluster import ClusterConfig, Node
 from policies import contract
 from remote import cluster_steps
 
@@ -15,7 +15,7 @@ from .node import ProxmoxNode
 @dataclass(frozen=True)
 class ProxmoxClusterArgs:
     config: ClusterConfig
-    # Prepared nodes in config order; the first one creates the cluster.
+    # The cluster's nodes in config order; the first one creates the cluster.
     nodes: list[ProxmoxNode]
 
 
@@ -38,37 +38,34 @@ class ProxmoxCluster(pulumi.ComponentResource):
             qdevice=cfg.qdevice is not None,
         )
         super().__init__(contract.CLUSTER, name, facts, opts)
-        first, first_node = cfg.first_node, args.nodes[0]
-        create = first_node.run(
-            cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
-            self, depends_on=first_node.ready,
+        first = args.nodes[0]
+        names = [n.name for n in args.nodes]
+        address = str(first.config.management_address)
+        create = first.run(
+            cluster_steps.create(first.name, cfg.name, address, _link1(first.config)), self, depends_on=first.ready,
         )
-        crypto = first_node.run(
+        crypto = first.run(
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
             self, depends_on=[create],
         )
         # A QDevice steps aside while members join or leave (the QDevice component brings it back).
-        previous: pulumi.Resource = first_node.run(
-            cluster_steps.qdevice_aside(first.name, [n.name for n in cfg.nodes]), self, depends_on=[crypto],
-        )
+        previous: pulumi.Resource = first.run(cluster_steps.qdevice_aside(first.name, names), self, depends_on=[crypto])
         # Joins are serial: corosync must settle on each new member before the next one is added.
-        for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
+        for node in args.nodes[1:]:
             # The joiner's key is known only once its node reports it.
-            authorize = first_node.run_later(
-                f"authorize-{member.name}",
-                prepared.root_public_key.apply(lambda key, m=member.name: cluster_steps.authorize_root_key(first.name, m, key)),
+            authorize = first.run_later(
+                f"authorize-{node.name}",
+                node.root_public_key.apply(lambda key, m=node.name: cluster_steps.authorize_root_key(first.name, m, key)),
                 self, depends_on=[previous],
             )
-            previous = prepared.run(
-                cluster_steps.join(member.name, cfg.name, str(first.management_address), first.ssh_host_key,
-                                   str(member.management_address), _link1(member)),
-                self, depends_on=[authorize, *prepared.ready],
+            previous = node.run(
+                cluster_steps.join(node.name, cfg.name, address, first.config.ssh_host_key,
+                                   str(node.config.management_address), _link1(node.config)),
+                self, depends_on=[authorize, *node.ready],
             )
-        self.formed = first_node.run(
-            cluster_steps.quorum(first.name, [n.name for n in cfg.nodes]), self, depends_on=[previous],
-        )
+        self.formed = first.run(cluster_steps.quorum(first.name, names), self, depends_on=[previous])
         self.register_outputs(facts)
 
 
-def _link1(node) -> str | None:
+def _link1(node: Node) -> str | None:
     return str(node.storage_address) if node.storage_address else None

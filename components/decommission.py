@@ -15,9 +15,8 @@ from .node import ProxmoxNode
 @dataclass(frozen=True)
 class DecommissionArgs:
     retiring: list[str]
-    kept: list[str]
-    # Runs every step: a kept member, which sees the whole cluster and reaches the others as PVE does.
-    first_node: ProxmoxNode
+    # The cluster's nodes; the first runs every step: it sees the whole cluster and reaches the others as PVE does.
+    kept: list[ProxmoxNode]
     # The Ceph pools when the cluster has Ceph (their sizes bound how many OSD hosts must remain), else None.
     pools: list[Pool] | None
     # The kept members are joined, online and quorate before anything is taken away.
@@ -28,13 +27,14 @@ class Decommission(pulumi.ComponentResource):
     done: pulumi.Resource
 
     def __init__(self, name: str, args: DecommissionArgs, opts: pulumi.ResourceOptions | None = None):
-        facts = contract.facts(contract.DECOMMISSION, retiring=args.retiring, remaining=args.kept, ceph=args.pools is not None)
+        facts = contract.facts(contract.DECOMMISSION, retiring=args.retiring, remaining=[n.name for n in args.kept], ceph=args.pools is not None)
         super().__init__(contract.DECOMMISSION, name, facts, opts)
         pools = [(p.name, p.size) for p in args.pools] if args.pools is not None else None
         previous = args.after
         # One node at a time, each step after the last: PGs re-settle and quorum is re-counted between them.
+        first = args.kept[0]
         for node in args.retiring:
-            for step in retire_steps.retire(args.first_node.name, node, pools):
-                previous = args.first_node.run(step, self, depends_on=[previous])
+            for step in retire_steps.retire(first.name, node, pools):
+                previous = first.run(step, self, depends_on=[previous])
         self.done = previous
         self.register_outputs(facts)

@@ -19,9 +19,8 @@ from .node import ProxmoxNode
 class HighAvailabilityArgs:
     ha: HaConfig
     pve_version: int
-    nodes: list[str]
-    # Where the guest check and the shutdown policy run: any member sees the whole cluster.
-    first_node: ProxmoxNode
+    # The cluster's nodes; the guest check and the shutdown policy run on the first: any member sees the whole cluster.
+    nodes: list[ProxmoxNode]
     provider: proxmoxve.Provider
     after: pulumi.Resource
 
@@ -33,12 +32,12 @@ class HighAvailability(pulumi.ComponentResource):
             contract.HA,
             pveVersion=args.pve_version,
             watchdog=ha.watchdog,
-            nodes=args.nodes,
+            nodes=[n.name for n in args.nodes],
             groups=[{"name": g.name, "nodes": g.nodes} for g in ha.groups],
             resources=[{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
         )
         super().__init__(contract.HA, name, facts, opts)
-        first = args.first_node
+        first = args.nodes[0]
         guests = first.run(
             ha_steps.guests_exist(first.name, [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
             self, depends_on=[args.after],

@@ -22,7 +22,6 @@ AUDITOR = "PVEAuditor"
 class MonitoringArgs:
     monitoring: MonitoringConfig
     nodes: list[ProxmoxNode]
-    node_names: list[str]
     provider: proxmoxve.Provider
     ceph: bool
     after: pulumi.Resource

@@ -20,7 +20,7 @@ PACKAGES = ["ifupdown2"]
 
 @dataclass(frozen=True)
 class ProxmoxNodeArgs:
-    node: Node
+    config: Node
     pve_version: int
     networks: Networks
     # (address, name) of every cluster node, for /etc/hosts.
@@ -36,11 +36,13 @@ class ProxmoxNodeArgs:
 
 class ProxmoxNode(pulumi.ComponentResource):
     name: str
+    # The node's entry in proxmox-ha:cluster.nodes.
+    config: Node
     ready: list[pulumi.Resource]
     root_public_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: ProxmoxNodeArgs, opts: pulumi.ResourceOptions | None = None):
-        node = args.node
+        node = args.config
         facts = contract.facts(
             contract.NODE,
             nodeName=node.name,
@@ -51,7 +53,7 @@ class ProxmoxNode(pulumi.ComponentResource):
             ipmiConfigured=node.ipmi is not None,
         )
         super().__init__(contract.NODE, name, facts, opts)
-        self.name = node.name
+        self.name, self.config = node.name, node
         self._host = node_host(node, args.private_key)
         run = lambda step, depends_on=(), **kw: self.run(step, self, depends_on=[args.after, *depends_on], **kw)  # noqa: E731
 

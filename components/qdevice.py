@@ -16,10 +16,9 @@ from .node import ProxmoxNode
 @dataclass(frozen=True)
 class QDeviceArgs:
     config: QDeviceConfig
-    # The configured members: the QDevice is set up for exactly these.
-    nodes: list[str]
-    # Runs `pvecm qdevice setup`, which reaches the other members itself.
-    first_node: ProxmoxNode
+    # The cluster's nodes: the QDevice is set up for exactly these; the first runs `pvecm qdevice setup`, which
+    # reaches the others itself.
+    nodes: list[ProxmoxNode]
     private_key: pulumi.Output[str]
     # The membership has settled (joins and retirements done); every member has corosync-qdevice (a node package).
     after: pulumi.Resource
@@ -27,7 +26,7 @@ class QDeviceArgs:
 
 class QDevice(pulumi.ComponentResource):
     def __init__(self, name: str, args: QDeviceArgs, opts: pulumi.ResourceOptions | None = None):
-        cfg, first = args.config, args.first_node
+        cfg, first = args.config, args.nodes[0]
         address = str(cfg.address)
         # PVE's algorithm for an even count (the only one it sets up without --force).
         facts = contract.facts(contract.QDEVICE, address=address, nodeCount=len(args.nodes), algorithm="ffsplit")
@@ -41,6 +40,6 @@ class QDevice(pulumi.ComponentResource):
             reported(key).apply(lambda k: cluster_steps.authorize_root_key(server.name, first.name, k)),
             self, depends_on=[qnetd],
         )
-        first.run(qdevice_steps.setup(first.name, address, cfg.ssh_host_key, args.nodes, cfg.ssh_port), self,
+        first.run(qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port), self,
                   depends_on=[args.after, trusted])
         self.register_outputs(facts)
