@@ -47,18 +47,19 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=preflight.ready,
         ipmi_password=secrets.ipmi_password, qdevice=cluster.qdevice is not None)) for n in cluster.nodes]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
-    # The membership settles first: joins (pve.formed), then retirements. Ceph's own gate (every PG clean)
-    # comes after: a retiring node that died leaves PGs degraded until its OSDs are out.
-    settled: pulumi.Resource = pve.formed
+    # The membership is final first: joins, then retirements. Ceph's own gate (every PG clean) comes after:
+    # a retiring node that died leaves PGs degraded until its OSDs are out.
+    membership: pulumi.Resource = pve.ready
     if cluster.decommission:
-        settled = Decommission("decommission", DecommissionArgs(
+        membership = Decommission("decommission", DecommissionArgs(
             retiring=cluster.decommission, kept=nodes,
-            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.formed)).done
-    ready = settled
+            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.ready)).ready
+    ready = membership
     if stack.needs_ceph():
-        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=settled)).ready
+        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=membership)).ready
     if cluster.qdevice is not None:
-        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, nodes=nodes, private_key=secrets.ssh_private_key, after=settled))
+        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, nodes=nodes, private_key=secrets.ssh_private_key,
+                                       after=membership))
 
     provider = None
     if secrets.api_token is not None:

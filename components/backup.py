@@ -25,6 +25,9 @@ class BackupPlanArgs:
 
 
 class BackupPlan(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.backup
         facts = contract.facts(
@@ -51,6 +54,7 @@ class BackupPlan(pulumi.ComponentResource):
         if cfg.config_backup.enabled:
             for node in args.nodes:
                 node.run(config_backup_step(node.name, cfg), self, depends_on=[args.after])
+        self.ready = self
         self.register_outputs(facts)
 
 

@@ -23,6 +23,7 @@ class CephClusterArgs:
 
 
 class CephCluster(pulumi.ComponentResource):
+    # The check that every PG is active+clean, after the pools and the tuning.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: CephClusterArgs, opts: pulumi.ResourceOptions | None = None):

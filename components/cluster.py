@@ -20,7 +20,8 @@ class ProxmoxClusterArgs:
 
 
 class ProxmoxCluster(pulumi.ComponentResource):
-    formed: pulumi.Resource
+    # The quorum check after the last join.
+    ready: pulumi.Resource
 
     def __init__(self, name: str, args: ProxmoxClusterArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.config
@@ -42,7 +43,7 @@ class ProxmoxCluster(pulumi.ComponentResource):
         names = [n.name for n in args.nodes]
         address = str(first.config.management_address)
         create = first.run(
-            cluster_steps.create(first.name, cfg.name, address, _link1(first.config)), self, depends_on=first.ready,
+            cluster_steps.create(first.name, cfg.name, address, _link1(first.config)), self, depends_on=[first.ready],
         )
         crypto = first.run(
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
@@ -61,9 +62,9 @@ class ProxmoxCluster(pulumi.ComponentResource):
             previous = node.run(
                 cluster_steps.join(node.name, cfg.name, address, first.config.ssh_host_key,
                                    str(node.config.management_address), _link1(node.config)),
-                self, depends_on=[authorize, *node.ready],
+                self, depends_on=[authorize, node.ready],
             )
-        self.formed = first.run(cluster_steps.quorum(first.name, names), self, depends_on=[previous])
+        self.ready = first.run(cluster_steps.quorum(first.name, names), self, depends_on=[previous])
         self.register_outputs(facts)
 
 

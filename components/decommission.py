@@ -24,7 +24,8 @@ class DecommissionArgs:
 
 
 class Decommission(pulumi.ComponentResource):
-    done: pulumi.Resource
+    # The last step of the last node retired.
+    ready: pulumi.Resource
 
     def __init__(self, name: str, args: DecommissionArgs, opts: pulumi.ResourceOptions | None = None):
         facts = contract.facts(contract.DECOMMISSION, retiring=args.retiring, remaining=[n.name for n in args.kept], ceph=args.pools is not None)
@@ -36,5 +37,5 @@ class Decommission(pulumi.ComponentResource):
         for node in args.retiring:
             for step in retire_steps.retire(first.name, node, pools):
                 previous = first.run(step, self, depends_on=[previous])
-        self.done = previous
+        self.ready = previous
         self.register_outputs(facts)

@@ -26,6 +26,9 @@ class HighAvailabilityArgs:
 
 
 class HighAvailability(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         ha = args.ha
         facts = contract.facts(
@@ -77,4 +80,5 @@ class HighAvailability(pulumi.ComponentResource):
                     child_name(self, g.name), rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
                     resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
                 )
+        self.ready = self
         self.register_outputs(facts)

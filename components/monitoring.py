@@ -28,6 +28,9 @@ class MonitoringArgs:
 
 
 class Monitoring(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.monitoring
         facts = contract.facts(contract.MONITORING, user=cfg.user, role=AUDITOR, exporterPort=cfg.exporter_port)
@@ -49,6 +52,7 @@ class Monitoring(pulumi.ComponentResource):
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
         if args.ceph and cfg.ceph_prometheus:
             first.run(ops_steps.ceph_prometheus(first.name), self, depends_on=[args.after])
+        self.ready = self
         self.register_outputs({**facts, "tokenId": token.id})
 
 

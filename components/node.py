@@ -38,7 +38,8 @@ class ProxmoxNode(pulumi.ComponentResource):
     name: str
     # The node's entry in proxmox-ha:cluster.nodes.
     config: Node
-    ready: list[pulumi.Resource]
+    # The node itself: depending on a component waits for all its steps.
+    ready: pulumi.Resource
     root_public_key: pulumi.Output[str]
 
     def __init__(self, name: str, args: ProxmoxNodeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -60,24 +61,22 @@ class ProxmoxNode(pulumi.ComponentResource):
         repos = run(node_steps.repositories(node.name, args.pve_version))
         packages = run(node_steps.packages(node.name, PACKAGES + ["corosync-qdevice"] * args.qdevice), depends_on=[repos])
         management = run(node_steps.management_bridge(node.name, f"{node.management_address}/{args.networks.management.cidr.prefixlen}"))
-        bridges = [management]
         storage = args.networks.storage
         if storage is not None and node.storage_address is not None and node.storage_port is not None:
             address = f"{node.storage_address}/{storage.cidr.prefixlen}"
-            bridges.append(run(node_steps.storage_bridge(node.name, node.storage_port, address),
-                               depends_on=[packages, management]))
-        hosts = run(node_steps.hosts(node.name, args.peers))
-        watchdog = run(node_steps.watchdog(node.name, args.watchdog_module))
+            run(node_steps.storage_bridge(node.name, node.storage_port, address), depends_on=[packages, management])
+        run(node_steps.hosts(node.name, args.peers))
+        run(node_steps.watchdog(node.name, args.watchdog_module))
         key = run(node_steps.root_ssh_key(node.name))
-        self.ready = [packages, *bridges, hosts, watchdog, key]
         if node.ipmi is not None:
             if args.ipmi_password is None:
                 pulumi.log.warn(f"{node.name}: IPMI is configured but proxmox-ha:ipmiPassword is not set; the BMC check is skipped", self)
             else:
-                self.ready.append(run(
+                run(
                     node_steps.ipmi_reachable(node.name, str(node.ipmi.address), node.ipmi.username),
                     secrets=[args.ipmi_password],
-                ))
+                )
+        self.ready = self
         self.root_public_key = reported(key)
         self.register_outputs({**facts, "rootPublicKey": self.root_public_key})
 

@@ -22,7 +22,7 @@ class PreflightArgs:
 
 
 class Preflight(pulumi.ComponentResource):
-    # Every node step waits for it.
+    # The last check; every node step waits for it.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):

@@ -25,6 +25,9 @@ class QDeviceArgs:
 
 
 class QDevice(pulumi.ComponentResource):
+    # `pvecm qdevice setup`: the cluster counts the QDevice's vote.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: QDeviceArgs, opts: pulumi.ResourceOptions | None = None):
         cfg, first = args.config, args.nodes[0]
         address = str(cfg.address)
@@ -40,6 +43,6 @@ class QDevice(pulumi.ComponentResource):
             reported(key).apply(lambda k: cluster_steps.authorize_root_key(server.name, first.name, k)),
             self, depends_on=[qnetd],
         )
-        first.run(qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port), self,
-                  depends_on=[args.after, trusted])
+        self.ready = first.run(qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port),
+                               self, depends_on=[args.after, trusted])
         self.register_outputs(facts)
