@@ -222,7 +222,7 @@ def test_retiring_runs_one_node_after_another_before_cephs_gate(homelab):
     steps = ("replication", "guests", "osds-out", "osds-destroy", "ceph-daemons", "membership", "files")
     assert retire == [f"decommission-pve1-retire-{n}-{s}" for n in ("pve4", "pve5") for s in steps]
     (component,) = _of_type(resources, "proxmox-ha:decommission:Decommission")
-    assert component.inputs == {"retiring": ["pve4", "pve5"], "remaining": ["pve1", "pve2", "pve3"], "ceph": True}
+    assert component.inputs == {"retiring": ["pve4", "pve5"], "kept": ["pve1", "pve2", "pve3"], "ceph": True}
     # Nothing of the retired nodes is built any more: no node component, no join, no Ceph daemon.
     assert not [r for r in resources if r.type == COMMAND and ("-pve4-" in r.name or "-pve5-" in r.name) and not r.name.startswith("decommission-")]
 
