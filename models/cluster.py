@@ -103,12 +103,8 @@ class ClusterConfig(ConfigModel):
         return v
 
     @property
-    def first_node(self) -> Node:
-        return self.nodes[0]
-
-    @property
     def endpoint(self) -> str:
-        return self.api_endpoint or f"https://{self.first_node.management_address}:8006/"
+        return self.api_endpoint or f"https://{self.nodes[0].management_address}:8006/"
 
     def node_names(self) -> set[str]:
         return {n.name for n in self.nodes}
