@@ -65,7 +65,7 @@ class Host:
         def script(built: Step) -> str:
             self._check(built)
             if built.name != name or built.secrets or built.undo:
-                raise ValueError(f"step {built.name} on {built.node} was announced as {name}, without secrets or undo")
+                raise ValueError(f"step {built.name} was registered by run_later as {name}, which takes no secrets or undo")
             return _bash(built.script())
 
         return register(parent, self, name, step.apply(script), None, None, depends_on)

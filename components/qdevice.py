@@ -43,6 +43,6 @@ class QDevice(pulumi.ComponentResource):
             reported(key).apply(lambda k: cluster_steps.authorize_root_key(server.name, first.name, k)),
             self, depends_on=[qnetd],
         )
-        self.ready = first.run(qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port),
-                               self, depends_on=[args.after, trusted])
+        setup = qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port)
+        self.ready = first.run(setup, self, depends_on=[args.after, trusted])
         self.register_outputs(facts)

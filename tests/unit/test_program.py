@@ -276,3 +276,24 @@ def test_a_step_runs_only_on_the_node_it_is_built_for():
 
     with pytest.raises(ValueError, match="step watchdog-module is built for pve1, not for pve2 where it would run"):
         Host("pve2", connection=None).run(node_steps.watchdog("pve1", "softdog"), parent=None)
+
+
+def test_a_step_built_later_must_be_the_one_its_resource_was_named_for():
+    import pulumi
+
+    from components.connection import Host
+    from remote import cluster_steps
+
+    from .conftest import RecordingMocks
+
+    pulumi.runtime.set_mocks(RecordingMocks(), project="proxmox-ha", stack="unit", preview=False)
+    host = Host("pve1", connection=None)
+
+    @pulumi.runtime.test
+    def go():
+        parent = pulumi.ComponentResource("proxmox-ha:test:Parent", "parent")
+        step = pulumi.Output.from_input("ssh-ed25519 AAAA").apply(lambda key: cluster_steps.authorize_root_key("pve1", "pve3", key))
+        return host.run_later("authorize-pve2", step, parent).urn
+
+    with pytest.raises(ValueError, match="step authorize-pve3 was registered by run_later as authorize-pve2"):
+        go()
