@@ -43,26 +43,24 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     # Every node's release and the cluster's members are checked before anything changes anywhere.
     preflight = Preflight("preflight", PreflightArgs(cluster=cluster, private_key=secrets.ssh_private_key))
     nodes = [ProxmoxNode(n.name, ProxmoxNodeArgs(
-        node=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
+        config=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
         watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=preflight.ready,
         ipmi_password=secrets.ipmi_password, qdevice=cluster.qdevice is not None)) for n in cluster.nodes]
-    first = nodes[0]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
-    # The membership settles first: joins (pve.formed), then retirements. Ceph's own gate (every PG clean)
-    # comes after: a retiring node that died leaves PGs degraded until its OSDs are out.
-    settled: pulumi.Resource = pve.formed
+    # The membership is final first: joins, then retirements. Ceph's own gate (every PG clean) comes after:
+    # a retiring node that died leaves PGs degraded until its OSDs are out.
+    membership: pulumi.Resource = pve.ready
     if cluster.decommission:
-        settled = Decommission("decommission", DecommissionArgs(
-            retiring=cluster.decommission, kept=[n.name for n in cluster.nodes], first_node=first,
-            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.formed)).done
-    ready = settled
+        membership = Decommission("decommission", DecommissionArgs(
+            retiring=cluster.decommission, kept=nodes,
+            pools=list(stack.ceph.pools) if stack.needs_ceph() else None, after=pve.ready)).ready
+    ready = membership
     if stack.needs_ceph():
-        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=settled)).ready
+        ready = CephCluster("ceph", CephClusterArgs(cluster=cluster, ceph=stack.ceph, nodes=nodes, after=membership)).ready
     if cluster.qdevice is not None:
-        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, nodes=[n.name for n in cluster.nodes], first_node=first,
-                                       private_key=secrets.ssh_private_key, after=settled))
+        QDevice("qdevice", QDeviceArgs(config=cluster.qdevice, nodes=nodes, private_key=secrets.ssh_private_key,
+                                       after=membership))
 
-    node_names = [n.name for n in cluster.nodes]
     provider = None
     if secrets.api_token is not None:
         provider = proxmoxve.Provider(
@@ -70,20 +68,20 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         )
     if provider is not None and (stack.ha.groups or stack.ha.resources):
         HighAvailability("ha", HighAvailabilityArgs(
-            ha=stack.ha, pve_version=cluster.pve_version, nodes=node_names, first_node=nodes[0], provider=provider, after=ready,
+            ha=stack.ha, pve_version=cluster.pve_version, nodes=nodes, provider=provider, after=ready,
         ))
     BackupPlan("backup", BackupPlanArgs(
-        backup=stack.backup, nodes=nodes, node_names=node_names, pbs_password=secrets.pbs_password, after=ready,
+        backup=stack.backup, nodes=nodes, pbs_password=secrets.pbs_password, after=ready,
     ))
     if provider is not None and stack.monitoring.enabled:
         Monitoring("monitoring", MonitoringArgs(
-            monitoring=stack.monitoring, nodes=nodes, node_names=node_names, provider=provider,
+            monitoring=stack.monitoring, nodes=nodes, provider=provider,
             ceph=stack.needs_ceph(), after=ready,
         ))
 
     pulumi.export("clusterName", cluster.name)
     pulumi.export("endpoint", cluster.endpoint)
-    pulumi.export("nodes", node_names)
+    pulumi.export("nodes", [n.name for n in nodes])
     pulumi.export("pools", [pool_facts(p) for p in stack.ceph.pools])
     pulumi.export("haResources", [r.id for r in stack.ha.resources])
     pulumi.export("backupJobs", [j.id for j in stack.backup.jobs])

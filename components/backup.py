@@ -11,7 +11,6 @@ from models.base import stack_key
 from policies import contract
 from remote import backup_steps, ops_steps
 
-from .connection import run_step
 from .node import ProxmoxNode
 
 CONFIG_BACKUP_DIR = Path(__file__).resolve().parent.parent / "ops" / "config-backup"
@@ -21,12 +20,14 @@ CONFIG_BACKUP_DIR = Path(__file__).resolve().parent.parent / "ops" / "config-bac
 class BackupPlanArgs:
     backup: BackupConfig
     nodes: list[ProxmoxNode]
-    node_names: list[str]
     pbs_password: pulumi.Output[str] | None
     after: pulumi.Resource
 
 
 class BackupPlan(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: BackupPlanArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.backup
         facts = contract.facts(
@@ -38,21 +39,22 @@ class BackupPlan(pulumi.ComponentResource):
         )
         super().__init__(contract.BACKUP, name, facts, opts)
         # PBS storage and jobs are cluster-wide: the first node makes them, through PVE's own CLI.
-        first, first_name = args.nodes[0], args.node_names[0]
+        first = args.nodes[0]
         storages: dict[str, pulumi.Resource] = {}
         if cfg.pbs is not None:
             pbs = cfg.pbs
-            storages[pbs.id] = run_step(
-                backup_steps.pbs_storage(first_name, pbs.id, pbs.server, pbs.datastore, pbs.username, pbs.fingerprint,
+            storages[pbs.id] = first.run(
+                backup_steps.pbs_storage(first.name, pbs.id, pbs.server, pbs.datastore, pbs.username, pbs.fingerprint,
                                          pbs.namespace, stack_key("backup", "pbs")),
-                first.connection, self, depends_on=[args.after], secrets=[args.pbs_password],
+                self, depends_on=[args.after], secrets=[args.pbs_password],
             )
         for job in cfg.jobs:
-            run_step(backup_steps.backup_job(first_name, job.id, job.settings()), first.connection, self,
-                     depends_on=[args.after, *([storages[job.storage]] if job.storage in storages else [])])
+            first.run(backup_steps.backup_job(first.name, job.id, job.settings()), self,
+                      depends_on=[args.after, *([storages[job.storage]] if job.storage in storages else [])])
         if cfg.config_backup.enabled:
-            for node_name, node in zip(args.node_names, args.nodes):
-                run_step(config_backup_step(node_name, cfg), node.connection, self, depends_on=[args.after])
+            for node in args.nodes:
+                node.run(config_backup_step(node.name, cfg), self, depends_on=[args.after])
+        self.ready = self
         self.register_outputs(facts)
 
 

@@ -10,7 +10,6 @@ from models.cluster import ClusterConfig
 from policies import contract
 from remote import ceph_steps
 
-from .connection import run_step
 from .node import ProxmoxNode
 
 
@@ -29,6 +28,7 @@ class CephClusterArgs:
 
 
 class CephCluster(pulumi.ComponentResource):
+    # The check that every PG is active+clean, after the pools and the tuning.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: CephClusterArgs, opts: pulumi.ResourceOptions | None = None):
@@ -47,28 +47,26 @@ class CephCluster(pulumi.ComponentResource):
         network = str((cluster.networks.storage or cluster.networks.management).cidr)
         first = args.nodes[0]
         installs = [
-            run_step(ceph_steps.install(n.name, cfg.release, cfg.repository, cluster.pve_version), prepared.connection, self,
-                     depends_on=[args.after])
-            for n, prepared in zip(cluster.nodes, args.nodes)
+            node.run(ceph_steps.install(node.name, cfg.release, cfg.repository, cluster.pve_version), self, depends_on=[args.after])
+            for node in args.nodes
         ]
-        previous: pulumi.Resource = run_step(ceph_steps.init(cluster.first_node.name, network), first.connection, self, depends_on=installs)
+        previous: pulumi.Resource = first.run(ceph_steps.init(first.name, network), self, depends_on=installs)
         # Monitors one at a time: each must join the monmap before the next changes it.
-        for n, prepared in zip(cluster.nodes, args.nodes):
-            previous = run_step(ceph_steps.monitor(n.name), prepared.connection, self, depends_on=[previous])
+        for node in args.nodes:
+            previous = node.run(ceph_steps.monitor(node.name), self, depends_on=[previous])
         monitors_done = previous
         # Each node's OSDs wait for its own manager only: a node-to-node mesh of edges grows quadratically.
         osds = []
-        for n, p in zip(cluster.nodes, args.nodes):
-            manager = run_step(ceph_steps.manager(n.name), p.connection, self, depends_on=[monitors_done])
-            osds += [run_step(ceph_steps.osd(n.name, disk, cfg.wipe_disks), p.connection, self, depends_on=[manager])
-                     for disk in n.osd_disks]
+        for node in args.nodes:
+            manager = node.run(ceph_steps.manager(node.name), self, depends_on=[monitors_done])
+            osds += [node.run(ceph_steps.osd(node.name, disk, cfg.wipe_disks), self, depends_on=[manager])
+                     for disk in node.config.osd_disks]
         pools = [
-            run_step(ceph_steps.pool(cluster.first_node.name, p.name, p.size, p.min_size, p.pg_num, p.content),
-                     first.connection, self, depends_on=osds)
+            first.run(ceph_steps.pool(first.name, p.name, p.size, p.min_size, p.pg_num, p.content), self, depends_on=osds)
             for p in cfg.pools
         ]
-        tuning = run_step(ceph_steps.tuning(cluster.first_node.name, tuning_settings(cfg.tuning)), first.connection, self, depends_on=[monitors_done])
-        self.ready = run_step(ceph_steps.healthy(cluster.first_node.name), first.connection, self, depends_on=[*pools, tuning])
+        tuning = first.run(ceph_steps.tuning(first.name, tuning_settings(cfg.tuning)), self, depends_on=[monitors_done])
+        self.ready = first.run(ceph_steps.healthy(first.name), self, depends_on=[*pools, tuning])
         self.register_outputs(facts)
 
 

@@ -5,23 +5,23 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.cluster import ClusterConfig
+from models.cluster import ClusterConfig, Node
 from policies import contract
 from remote import cluster_steps
 
-from .connection import run_step
 from .node import ProxmoxNode
 
 
 @dataclass(frozen=True)
 class ProxmoxClusterArgs:
     config: ClusterConfig
-    # Prepared nodes in config order; the first one creates the cluster.
+    # The cluster's nodes in config order; the first one creates the cluster.
     nodes: list[ProxmoxNode]
 
 
 class ProxmoxCluster(pulumi.ComponentResource):
-    formed: pulumi.Resource
+    # The quorum check after the last join.
+    ready: pulumi.Resource
 
     def __init__(self, name: str, args: ProxmoxClusterArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.config
@@ -39,37 +39,34 @@ class ProxmoxCluster(pulumi.ComponentResource):
             qdevice=cfg.qdevice is not None,
         )
         super().__init__(contract.CLUSTER, name, facts, opts)
-        first, first_node = cfg.first_node, args.nodes[0]
-        create = run_step(
-            cluster_steps.create(first.name, cfg.name, str(first.management_address), _link1(first)),
-            first_node.connection, self, depends_on=first_node.ready,
+        first = args.nodes[0]
+        names = [n.name for n in args.nodes]
+        address = str(first.config.management_address)
+        create = first.run(
+            cluster_steps.create(first.name, cfg.name, address, _link1(first.config)), self, depends_on=[first.ready],
         )
-        crypto = run_step(
+        crypto = first.run(
             cluster_steps.totem_crypto(first.name, cfg.corosync.crypto_cipher, cfg.corosync.crypto_hash),
-            first_node.connection, self, depends_on=[create],
+            self, depends_on=[create],
         )
         # A QDevice steps aside while members join or leave (the QDevice component brings it back).
-        previous: pulumi.Resource = run_step(
-            cluster_steps.qdevice_aside(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[crypto],
-        )
+        previous: pulumi.Resource = first.run(cluster_steps.qdevice_aside(first.name, names), self, depends_on=[crypto])
         # Joins are serial: corosync must settle on each new member before the next one is added.
-        for member, prepared in zip(cfg.nodes[1:], args.nodes[1:]):
-            authorize = run_step(
-                cluster_steps.authorize_root_key(first.name, member.name, ""), first_node.connection, self,
-                depends_on=[previous],
-                script=prepared.root_public_key.apply(
-                    lambda key, m=member.name: cluster_steps.authorize_root_key(first.name, m, key).script()),
+        for node in args.nodes[1:]:
+            # The joiner's key is known only once its node reports it.
+            authorize = first.run_later(
+                f"authorize-{node.name}",
+                node.root_public_key.apply(lambda key, m=node.name: cluster_steps.authorize_root_key(first.name, m, key)),
+                self, depends_on=[previous],
             )
-            previous = run_step(
-                cluster_steps.join(member.name, cfg.name, str(first.management_address), first.ssh_host_key,
-                                   str(member.management_address), _link1(member)),
-                prepared.connection, self, depends_on=[authorize, *prepared.ready],
+            previous = node.run(
+                cluster_steps.join(node.name, cfg.name, address, first.config.ssh_host_key,
+                                   str(node.config.management_address), _link1(node.config)),
+                self, depends_on=[authorize, node.ready],
             )
-        self.formed = run_step(
-            cluster_steps.quorum(first.name, [n.name for n in cfg.nodes]), first_node.connection, self, depends_on=[previous],
-        )
+        self.ready = first.run(cluster_steps.quorum(first.name, names), self, depends_on=[previous])
         self.register_outputs(facts)
 
 
-def _link1(node) -> str | None:
+def _link1(node: Node) -> str | None:
     return str(node.storage_address) if node.storage_address else None

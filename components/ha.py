@@ -11,7 +11,7 @@ from models.ha import HaConfig
 from policies import contract
 from remote import ha_steps
 
-from .connection import child_name, run_step
+from .connection import child_name
 from .node import ProxmoxNode
 
 
@@ -19,34 +19,36 @@ from .node import ProxmoxNode
 class HighAvailabilityArgs:
     ha: HaConfig
     pve_version: int
-    nodes: list[str]
-    # Where the guest check and the shutdown policy run: any member sees the whole cluster.
-    first_node: ProxmoxNode
+    # The cluster's nodes; the guest check and the shutdown policy run on the first: any member sees the whole cluster.
+    nodes: list[ProxmoxNode]
     provider: proxmoxve.Provider
     after: pulumi.Resource
 
 
 class HighAvailability(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         ha = args.ha
         facts = contract.facts(
             contract.HA,
             pveVersion=args.pve_version,
             watchdog=ha.watchdog,
-            nodes=args.nodes,
+            nodes=[n.name for n in args.nodes],
             groups=[{"name": g.name, "nodes": g.nodes} for g in ha.groups],
             resources=[{"id": r.id, "group": r.group, "maxRestart": r.max_restart, "maxRelocate": r.max_relocate} for r in ha.resources],
         )
         super().__init__(contract.HA, name, facts, opts)
-        guests = run_step(
-            ha_steps.guests_exist(args.nodes[0], [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
-            args.first_node.connection, self, depends_on=[args.after],
+        first = args.nodes[0]
+        guests = first.run(
+            ha_steps.guests_exist(first.name, [(stack_key("ha", "resources", i, "id"), r.id) for i, r in enumerate(ha.resources)]),
+            self, depends_on=[args.after],
         ) if ha.resources else args.after
         child = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.after, *deps])  # noqa: E731
         # Only the HA shutdown policy, through pvesh: bpg's cluster.Options owns the whole datacenter.cfg
         # (it deletes what it does not set). Destroy puts back the value it replaced.
-        run_step(ha_steps.shutdown_policy(args.nodes[0], ha.shutdown_policy), args.first_node.connection, self,
-                 depends_on=[args.after])
+        first.run(ha_steps.shutdown_policy(first.name, ha.shutdown_policy), self, depends_on=[args.after])
         if args.pve_version == 8:
             groups = {
                 g.name: proxmoxve.Hagroup(child_name(self, g.name), group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
@@ -78,4 +80,5 @@ class HighAvailability(pulumi.ComponentResource):
                     child_name(self, g.name), rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
                     resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
                 )
+        self.ready = self
         self.register_outputs(facts)

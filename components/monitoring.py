@@ -11,7 +11,7 @@ from monitoring.known_metrics import PVE_EXPORTER_VERSION  # the version the ale
 from policies import contract
 from remote import ops_steps
 
-from .connection import child_name, run_step
+from .connection import child_name
 from .node import ProxmoxNode
 
 TOKEN_NAME = "exporter"
@@ -22,19 +22,21 @@ AUDITOR = "PVEAuditor"
 class MonitoringArgs:
     monitoring: MonitoringConfig
     nodes: list[ProxmoxNode]
-    node_names: list[str]
     provider: proxmoxve.Provider
     ceph: bool
     after: pulumi.Resource
 
 
 class Monitoring(pulumi.ComponentResource):
+    # The component itself: its steps and API objects form no single chain.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None):
         cfg = args.monitoring
         facts = contract.facts(contract.MONITORING, user=cfg.user, role=AUDITOR, exporterPort=cfg.exporter_port)
         super().__init__(contract.MONITORING, name, facts, opts)
-        first, first_name = args.nodes[0], args.node_names[0]
-        user = run_step(ops_steps.pve_user(first_name, cfg.user), first.connection, self, depends_on=[args.after])
+        first = args.nodes[0]
+        user = first.run(ops_steps.pve_user(first.name, cfg.user), self, depends_on=[args.after])
         api = lambda *deps: pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=list(deps))  # noqa: E731
         token = proxmoxve.user.Token(
             child_name(self, "exporter-token"), user_id=cfg.user, token_name=TOKEN_NAME, privileges_separation=True,
@@ -45,11 +47,12 @@ class Monitoring(pulumi.ComponentResource):
             proxmoxve.Acl(child_name(self, "exporter-user-auditor"), path="/", role_id=AUDITOR, user_id=cfg.user, propagate=True, opts=api(user)),
             proxmoxve.Acl(child_name(self, "exporter-token-auditor"), path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
         ]
-        for node_name, node in zip(args.node_names, args.nodes):
-            run_step(ops_steps.pve_exporter(node_name, cfg.exporter_port, PVE_EXPORTER_VERSION), node.connection, self,
+        for node in args.nodes:
+            node.run(ops_steps.pve_exporter(node.name, cfg.exporter_port, PVE_EXPORTER_VERSION), self,
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
         if args.ceph and cfg.ceph_prometheus:
-            run_step(ops_steps.ceph_prometheus(first_name), first.connection, self, depends_on=[args.after])
+            first.run(ops_steps.ceph_prometheus(first.name), self, depends_on=[args.after])
+        self.ready = self
         self.register_outputs({**facts, "tokenId": token.id})
 
 

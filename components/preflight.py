@@ -12,7 +12,7 @@ from models.cluster import ClusterConfig
 from policies import contract
 from remote import cluster_steps, node_steps
 
-from .connection import connection_for, run_step
+from .connection import node_host
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class PreflightArgs:
 
 
 class Preflight(pulumi.ComponentResource):
-    # Every node step waits for it.
+    # The last check; every node step waits for it.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: PreflightArgs, opts: pulumi.ResourceOptions | None = None):
@@ -30,13 +30,13 @@ class Preflight(pulumi.ComponentResource):
         facts = contract.facts(contract.PREFLIGHT, pveVersion=cluster.pve_version, nodes=[n.name for n in cluster.nodes])
         super().__init__(contract.PREFLIGHT, name, facts, opts)
         key = stack_key("cluster", "pveVersion")
-        releases = [run_step(node_steps.pve_release(n.name, cluster.pve_version, key),
-                             connection_for(n, args.private_key), self) for n in cluster.nodes]
-        first = cluster.first_node
+        # Read-only, so before any ProxmoxNode exists: each host is reached from its config alone.
+        hosts = [node_host(n, args.private_key) for n in cluster.nodes]
+        releases = [h.run(node_steps.pve_release(h.name, cluster.pve_version, key), self) for h in hosts]
         # The members are read on the first node, which creates the cluster (or is in it already).
-        kept = [n.name for n in cluster.nodes]
-        members = run_step(cluster_steps.members_known(first.name, kept, cluster.decommission),
-                           connection_for(first, args.private_key), self, depends_on=releases)
-        self.ready = run_step(cluster_steps.qdevice_aside_possible(first.name, kept),
-                              connection_for(first, args.private_key), self, depends_on=[members])
+        first_host = hosts[0]
+        kept = [h.name for h in hosts]
+        members = first_host.run(cluster_steps.members_known(first_host.name, kept, cluster.decommission), self,
+                                 depends_on=releases)
+        self.ready = first_host.run(cluster_steps.qdevice_aside_possible(first_host.name, kept), self, depends_on=[members])
         self.register_outputs(facts)

@@ -5,43 +5,44 @@ from dataclasses import dataclass
 
 import pulumi
 
-from models.cluster import QDevice as QDeviceConfig
+from models.cluster import QDeviceConfig
 from policies import contract
 from remote import cluster_steps, qdevice_steps
 
-from .connection import reported, run_step, ssh_connection
+from .connection import Host, reported, ssh_connection
 from .node import ProxmoxNode
 
 
 @dataclass(frozen=True)
 class QDeviceArgs:
     config: QDeviceConfig
-    # The configured members: the QDevice is set up for exactly these.
-    nodes: list[str]
-    # Runs `pvecm qdevice setup`, which reaches the other members itself.
-    first_node: ProxmoxNode
+    # The cluster's nodes: the QDevice is set up for exactly these; the first runs `pvecm qdevice setup`, which
+    # reaches the others itself.
+    nodes: list[ProxmoxNode]
     private_key: pulumi.Output[str]
     # The membership has settled (joins and retirements done); every member has corosync-qdevice (a node package).
     after: pulumi.Resource
 
 
 class QDevice(pulumi.ComponentResource):
+    # `pvecm qdevice setup`: the cluster counts the QDevice's vote.
+    ready: pulumi.Resource
+
     def __init__(self, name: str, args: QDeviceArgs, opts: pulumi.ResourceOptions | None = None):
-        cfg, first = args.config, args.first_node
+        cfg, first = args.config, args.nodes[0]
         address = str(cfg.address)
         # PVE's algorithm for an even count (the only one it sets up without --force).
         facts = contract.facts(contract.QDEVICE, address=address, nodeCount=len(args.nodes), algorithm="ffsplit")
         super().__init__(contract.QDEVICE, name, facts, opts)
-        server = ssh_connection(address, cfg.ssh_port, cfg.ssh_host_key, args.private_key)
-        label = f"qnetd-{address}"
-        qnetd = run_step(qdevice_steps.qnetd(label), server, self)
-        key = run_step(qdevice_steps.root_rsa_key(first.node_name), first.connection, self, depends_on=[args.after])
-        first_key = reported(key)
+        server = Host(f"qnetd-{address}", ssh_connection(address, cfg.ssh_port, cfg.ssh_host_key, args.private_key))
+        qnetd = server.run(qdevice_steps.qnetd(server.name), self)
+        key = first.run(qdevice_steps.root_rsa_key(first.name), self, depends_on=[args.after])
         # `pvecm qdevice setup` logs in to the QDevice machine with that key (ssh-copy-id finds it there).
-        trusted = run_step(
-            cluster_steps.authorize_root_key(label, first.node_name, ""), server, self, depends_on=[qnetd],
-            script=first_key.apply(lambda k: cluster_steps.authorize_root_key(label, first.node_name, k).script()),
+        trusted = server.run_later(
+            f"authorize-{first.name}",
+            reported(key).apply(lambda k: cluster_steps.authorize_root_key(server.name, first.name, k)),
+            self, depends_on=[qnetd],
         )
-        run_step(qdevice_steps.setup(first.node_name, address, cfg.ssh_host_key, args.nodes, cfg.ssh_port), first.connection, self,
-                 depends_on=[args.after, trusted])
+        setup = qdevice_steps.setup(first.name, address, cfg.ssh_host_key, [n.name for n in args.nodes], cfg.ssh_port)
+        self.ready = first.run(setup, self, depends_on=[args.after, trusted])
         self.register_outputs(facts)

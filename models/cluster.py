@@ -70,7 +70,7 @@ class Node(ConfigModel):
         return v
 
 
-class QDevice(ConfigModel):
+class QDeviceConfig(ConfigModel):
     """A corosync-qnetd host outside the cluster: its vote breaks ties for an even node count."""
     # `pvecm qdevice setup ADDRESS`: PVE's schema gives it format 'ip'.
     address: ipaddress.IPv4Address
@@ -89,7 +89,7 @@ class ClusterConfig(ConfigModel):
     nodes: list[Node] = Field(min_length=1)
     # Members to retire: the explicit opt-in without which a node dropped from `nodes` is refused.
     decommission: list[str] = Field(default_factory=list)
-    qdevice: QDevice | None = None
+    qdevice: QDeviceConfig | None = None
     # The PVE API the provider talks to; defaults to the first node.
     api_endpoint: str | None = None
     api_insecure: bool = False
@@ -103,12 +103,8 @@ class ClusterConfig(ConfigModel):
         return v
 
     @property
-    def first_node(self) -> Node:
-        return self.nodes[0]
-
-    @property
     def endpoint(self) -> str:
-        return self.api_endpoint or f"https://{self.first_node.management_address}:8006/"
+        return self.api_endpoint or f"https://{self.nodes[0].management_address}:8006/"
 
     def node_names(self) -> set[str]:
         return {n.name for n in self.nodes}

@@ -41,7 +41,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     HA: ("pveVersion", "watchdog", "nodes", "groups", "resources"),
     BACKUP: ("storages", "jobs", "configBackup"),
     MONITORING: ("user", "role", "exporterPort"),
-    DECOMMISSION: ("retiring", "remaining", "ceph"),
+    DECOMMISSION: ("retiring", "kept", "ceph"),
     QDEVICE: ("address", "nodeCount", "algorithm"),
     PREFLIGHT: ("pveVersion", "nodes"),
 }

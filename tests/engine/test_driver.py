@@ -57,7 +57,7 @@ def test_an_unreachable_node_is_named_with_the_step(engine_stack, tmp_path):
     result = deploy(engine_stack, "up", "--stack", "homelab", "--config-file", str(path), "--no-policy")
     assert result.returncode == 1
     last = _last(result)
-    # The program allows 5 redials (connection_for); the wording is the real plugin's.
+    # The program allows 5 redials (ssh_connection); the wording is the real plugin's.
     assert "its node did not answer over SSH (after 5 failed attempts: dial tcp 10.0." in last, last
     assert "connect: network is unreachable" in last and "run up again" in last
     # The first steps to dial are the preflight's release checks.

@@ -17,6 +17,23 @@ def _of_type(resources: list[Registered], type_: str) -> list[Registered]:
     return [r for r in resources if r.type == type_]
 
 
+def _watch_steps(monkeypatch, *components: str) -> dict[str, tuple]:
+    """Every step the program runs (of these components' types only, when named), as NODE-STEP: (resource, depends_on)."""
+    from components import connection
+
+    seen: dict[str, tuple] = {}
+    real = connection.register
+
+    def spy(parent, host, step_name, *args):
+        resource = real(parent, host, step_name, *args)
+        if not components or parent.pulumi_resource_type.split(":")[1] in components:
+            seen[f"{host.name}-{step_name}"] = (resource, list(args[-1]))
+        return resource
+
+    monkeypatch.setattr(connection, "register", spy)
+    return seen
+
+
 @pytest.fixture
 def homelab_resources(homelab):
     return run_program(homelab)
@@ -32,24 +49,11 @@ def test_one_create_and_serial_joins(homelab_resources):
         assert f"pvecm add 10.0.10.11 --link0 {address} --link1 {storage} --use_ssh" in join.inputs["create"]
 
 
-def test_second_join_waits_for_the_first(homelab):
+def test_second_join_waits_for_the_first(homelab, monkeypatch):
     import pulumi
 
-    from components import cluster as cluster_module
-
-    seen: dict[str, list] = {}
-    real_run_step = cluster_module.run_step
-
-    def spy(step, connection, parent, depends_on=(), **kwargs):
-        resource = real_run_step(step, connection, parent, depends_on=depends_on, **kwargs)
-        seen[f"{step.node}-{step.name}"] = (resource, list(depends_on))
-        return resource
-
-    cluster_module.run_step = spy
-    try:
-        run_program(homelab)
-    finally:
-        cluster_module.run_step = real_run_step
+    seen = _watch_steps(monkeypatch)
+    run_program(homelab)
     first_join, _ = seen["pve2-cluster-join"]
     _, authorize_deps = seen["pve1-authorize-pve3"]
     assert first_join in authorize_deps, "pve3's join chain must start after pve2's join"
@@ -218,7 +222,7 @@ def test_retiring_runs_one_node_after_another_before_cephs_gate(homelab):
     steps = ("replication", "guests", "osds-out", "osds-destroy", "ceph-daemons", "membership", "files")
     assert retire == [f"decommission-pve1-retire-{n}-{s}" for n in ("pve4", "pve5") for s in steps]
     (component,) = _of_type(resources, "proxmox-ha:decommission:Decommission")
-    assert component.inputs == {"retiring": ["pve4", "pve5"], "remaining": ["pve1", "pve2", "pve3"], "ceph": True}
+    assert component.inputs == {"retiring": ["pve4", "pve5"], "kept": ["pve1", "pve2", "pve3"], "ceph": True}
     # Nothing of the retired nodes is built any more: no node component, no join, no Ceph daemon.
     assert not [r for r in resources if r.type == COMMAND and ("-pve4-" in r.name or "-pve5-" in r.name) and not r.name.startswith("decommission-")]
 
@@ -253,19 +257,7 @@ def test_a_qdevice_with_an_odd_count_is_refused_before_anything_is_created(homel
 
 
 def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are_checked(homelab, monkeypatch):
-    from components import node as node_module
-    from components import preflight as preflight_module
-
-    seen: dict[str, tuple] = {}
-    for module in (node_module, preflight_module):
-        real = module.run_step
-
-        def spy(step, connection, parent, depends_on=(), real=real, **kwargs):
-            resource = real(step, connection, parent, depends_on=depends_on, **kwargs)
-            seen[f"{step.node}-{step.name}"] = (resource, list(depends_on))
-            return resource
-
-        monkeypatch.setattr(module, "run_step", spy)
+    seen = _watch_steps(monkeypatch, "node", "preflight")
     run_program(homelab)
     releases = [seen[f"pve{i}-pve-release"][0] for i in (1, 2, 3)]
     members, members_deps = seen["pve1-cluster-members"]
@@ -276,3 +268,32 @@ def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are
     node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(preflight)]
     assert len(node_steps) >= 18 and all(aside in deps for deps in node_steps)
     assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]
+
+
+def test_a_step_runs_only_on_the_node_it_is_built_for():
+    from components.connection import Host
+    from remote import node_steps
+
+    with pytest.raises(ValueError, match="step watchdog-module is built for pve1, not for pve2 where it would run"):
+        Host("pve2", connection=None).run(node_steps.watchdog("pve1", "softdog"), parent=None)
+
+
+def test_a_step_built_later_must_be_the_one_its_resource_was_named_for():
+    import pulumi
+
+    from components.connection import Host
+    from remote import cluster_steps
+
+    from .conftest import RecordingMocks
+
+    pulumi.runtime.set_mocks(RecordingMocks(), project="proxmox-ha", stack="unit", preview=False)
+    host = Host("pve1", connection=None)
+
+    @pulumi.runtime.test
+    def go():
+        parent = pulumi.ComponentResource("proxmox-ha:test:Parent", "parent")
+        step = pulumi.Output.from_input("ssh-ed25519 AAAA").apply(lambda key: cluster_steps.authorize_root_key("pve1", "pve3", key))
+        return host.run_later("authorize-pve2", step, parent).urn
+
+    with pytest.raises(ValueError, match="step authorize-pve3 was registered by run_later as authorize-pve2"):
+        go()
