@@ -12,8 +12,8 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from . import pbsclient
 from . import pvelib as L
+from ..pve import pbsclient
 from ..pve import storage_plugins as SP
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
