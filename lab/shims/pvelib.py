@@ -5,8 +5,6 @@ which host this is and where the lab's state directory is.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -31,6 +29,7 @@ RELEASE_RECORD = release.RECORD
 # PVE's file formats (lab/pve/files.py), by the names the shims have always used.
 parse_section_config, format_section_config = files.parse_section_config, files.format_section_config
 read_sections, write_file_atomic, GUEST_DIRS = files.read_sections, files.write_file_atomic, files.GUEST_DIRS
+parse_guest_conf = files.parse_guest_conf
 
 
 def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
@@ -188,54 +187,12 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
     return pos, opts
 
 
-@contextlib.contextmanager
-def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
-    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir.
-
-    A member without quorum gets no lock: its /etc/pve is read-only (PVE::Cluster::cfs_lock's error). The
-    API checks quorum itself, by its own view of the cluster.
-    """
-    if pve_dir is None and quorate() is False:
+def cfs_lock(name: str, timeout: float = 60):
+    """Cluster-wide lock on the shared /etc/pve (lab/pve/files.py). A member without quorum gets no lock: its
+    /etc/pve is read-only (PVE::Cluster::cfs_lock's error). The API checks quorum itself, by its own view."""
+    if quorate() is False:
         raise PVEError(f"cfs-lock '{name}' error: no quorum!", 255)
-    d = (pve_dir or PVE) / "priv" / "lock"
-    d.mkdir(parents=True, exist_ok=True)
-    f = open(d / f"{name}.lock", "a+")
-    deadline = time.time() + timeout
-    while True:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.time() > deadline:
-                raise PVEError(f"trying to acquire cfs lock '{name}' ...\ngot lock request timeout", 255)
-            time.sleep(0.1)
-    try:
-        yield
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
-
-
-def parse_guest_conf(text: str) -> dict[str, str]:
-    """The current config of a guest's VMID.conf (`key: value` lines before any [snapshot] section)."""
-    conf = {}
-    for line in text.splitlines():
-        if line.startswith("["):
-            break
-        if ": " in line and not line.startswith("#"):
-            key, value = line.split(": ", 1)
-            conf[key] = value
-    return conf
-
-
-def ha_guest_missing(typ: str, vmid: str, pve_dir: Path | None = None) -> str | None:
-    """pve-ha-manager's Resources::PVEVM/PVECT->exists: the refusal for an HA resource without its guest."""
-    entry = vmlist(pve_dir).get(vmid)
-    if entry is None:
-        return f"resource '{typ}:{vmid}' does not exist in cluster"
-    if (typ, entry["type"]) not in (("vm", "qemu"), ("ct", "lxc")):
-        return f"resource '{typ}:{vmid}' - guest with ID {vmid} is not a {'VM' if typ == 'vm' else 'container'}"
-    return None
+    return files.locked(PVE, name, timeout)
 
 
 # ---------------------------------------------------------------- other hosts
