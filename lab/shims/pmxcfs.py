@@ -1,5 +1,5 @@
 """Lab shim for `pmxcfs -l` (pve-cluster's cluster filesystem in local mode), and the pmxcfs side of a lab host that
-`systemctl ... pve-cluster` (through pvelib) and `killall` use too.
+`systemctl ... pve-cluster` and `killall` use too.
 
 /etc/pve is a bind mount in the host's mount namespace: of the lab's shared directory (the cluster's database) or,
 once the host ran `pmxcfs -l`, of its private copy STATE/hosts/HOST/pve-db, for good (Paths.pve_source). pve-cluster

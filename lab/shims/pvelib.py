@@ -264,7 +264,8 @@ def on_host(host: str, command: str, timeout=300, check=False):
 
 
 # ---------------------------------------------------------------- services (systemd stand-in)
-# pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py): /etc/pve's mount and the lab.pmxcfs loop.
+# pve-cluster is the lab's pmxcfs: /etc/pve's mount and the lab.pmxcfs loop. lab/shims/pmxcfs.py starts, stops and
+# finds it (systemctl calls it), as it builds on this module; unit_pid/start/stop here run the other units.
 CFS_UNIT = "pve-cluster"
 RECORD_ONLY_ACTIVE = {"pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
                       "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
@@ -399,12 +400,6 @@ def _record_state(unit: str, state: str) -> None:
     _statefile(unit).write_text(f"{state}\n")
 
 
-def _cfs():
-    from . import pmxcfs  # it imports this module
-
-    return pmxcfs
-
-
 def host_process_name(pid: int) -> str | None:
     """The name (comm) of a live process of this host, i.e. of this mount namespace; None for any other, so that
     a stale pidfile never leads outside the host (the lab shares one PID namespace with the machine)."""
@@ -420,8 +415,6 @@ def host_process_name(pid: int) -> str | None:
 
 
 def unit_pid(unit: str) -> int | None:
-    if unit == CFS_UNIT:
-        return _cfs().pid(_cfs().SERVICE)
     try:
         pid = int(_pidfile(unit).read_text().strip())
     except (OSError, ValueError):
@@ -449,8 +442,6 @@ def unit_active(unit: str) -> bool:
 
 
 def unit_start(unit: str, wait: float = 0.3) -> None:
-    if unit == CFS_UNIT:
-        return _cfs().service_start()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "active")
@@ -502,8 +493,6 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
 
 
 def unit_stop(unit: str, timeout: float = 20) -> None:
-    if unit == CFS_UNIT:
-        return _cfs().service_stop()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "inactive")
