@@ -112,7 +112,7 @@ class ApiOptions(Mapping):
         self.interactive = set(interactive)
 
     def table(self) -> dict:
-        from lab.api import schema as SC  # lazily: lab.api imports this module
+        from ..api import schema as SC  # lazily: every shim imports this module, few take API options
 
         schema = SC.method_schema(self.method, self.template, pve_major())
         if schema is None:
