@@ -229,14 +229,8 @@ def members() -> dict[str, dict]:
     cluster = corosync.read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
     if cluster is None:
         return {}
-    online = set()
-    if unit_pid("corosync"):
-        res = run(["corosync-quorumtool", "-l"], check=False, timeout=10)
-        for line in res.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":
-                online.add(parts[0])
-    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": str(n["nodeid"]) in online}
+    online = corosync.online_members(cluster) if unit_pid("corosync") else []
+    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": n["name"] in online}
             for n in cluster["nodes"]}
 
 
