@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..common import pid_alive
+from ..common import pid_alive, wait_until
 from ..pve import release
 from ..pve import corosync, files
 from ..pve.errors import PVEError
@@ -469,12 +469,7 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
                              start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT, **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
-    deadline = time.time() + wait
-    while time.time() < deadline:
-        if p.poll() is not None:
-            break
-        time.sleep(0.05)
-    if p.poll() is not None:
+    if wait_until(lambda: p.poll() is not None, wait):
         _pidfile(unit).unlink(missing_ok=True)
         tail = ""
         try:
@@ -497,10 +492,7 @@ def unit_stop(unit: str, timeout: float = 20) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        deadline = time.time() + timeout
-        while time.time() < deadline and pid_alive(pid):
-            time.sleep(0.05)
-        if pid_alive(pid):
+        if not wait_until(lambda: not pid_alive(pid), timeout):
             os.kill(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.05)
