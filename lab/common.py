@@ -183,6 +183,16 @@ def read_pid(path: Path) -> int | None:
         return None
 
 
+def wait_until(done, timeout: float, interval: float = 0.05) -> bool:
+    """Ask done() until it says yes (True) or `timeout` seconds have passed (False); it is asked at least once."""
+    deadline = time.time() + timeout
+    while not done():
+        if time.time() >= deadline:
+            return False
+        time.sleep(interval)
+    return True
+
+
 def kill_pid(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM, wait, then SIGKILL one process by PID."""
     import signal
@@ -192,18 +202,13 @@ def kill_pid(pid: int, timeout: float = 10.0) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if not pid_alive(pid):
-            return
-        time.sleep(0.05)
+    if wait_until(lambda: not pid_alive(pid), timeout):
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return
-    deadline = time.time() + 5
-    while time.time() < deadline and pid_alive(pid):
-        time.sleep(0.05)
+    wait_until(lambda: not pid_alive(pid), 5)
 
 
 def netns_exists(name: str) -> bool:

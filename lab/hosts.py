@@ -17,7 +17,7 @@ from . import pbs
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
                      STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, QNETD_HOST, Paths, REPO_ROOT, kill_pid,
                      lab_hosts, lab_major, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
-                     ssh_port, storage_addr, sshd_pid)
+                     ssh_port, storage_addr, sshd_pid, wait_until)
 from .machine import ensure_host_net, host_is_up, host_json, link_exists, start_host, veth_names, wait_port
 
 BRIDGES = ((MGMT_BRIDGE, MGMT_GW), (STORAGE_BRIDGE, STORAGE_GW))
@@ -349,9 +349,7 @@ def _terminate(pids: list[int], timeout: float = 3.0) -> None:
             os.kill(p, signal.SIGTERM)
         except ProcessLookupError:
             pass
-    deadline = time.time() + timeout
-    while time.time() < deadline and any(pid_alive(p) for p in pids):
-        time.sleep(0.05)
+    wait_until(lambda: not any(pid_alive(p) for p in pids), timeout)
     for p in pids:
         if pid_alive(p):
             kill_pid(p, 0)

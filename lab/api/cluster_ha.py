@@ -7,9 +7,8 @@ import time
 
 from . import schema
 from . import store
-from ..pve import ha
+from ..pve import files, ha
 from .core import APIError, check_digest, existing_section, fail, typed
-from ..shims import pvelib
 
 # ---------------------------------------------------------------- common
 HA_LOCK = "domain-ha"
@@ -17,7 +16,7 @@ HA_LOCK = "domain-ha"
 
 def _parse_sid(api, sid: str) -> tuple[str, str]:
     if sid.isdigit():
-        guest = pvelib.vmlist(api.store.dir).get(sid)
+        guest = files.vmlist(api.store.dir).get(sid)
         if guest is None:
             fail(f"unable to detect SID from VMID - VM/CT {sid} does not exist")
         return ("vm" if guest["type"] == "qemu" else "ct"), sid
@@ -153,7 +152,7 @@ def create_resource(api, ident, p):
         fail("types does not match")
     if "group" in p and api.major >= 9 and ha.groups_migrated(api.store.dir):
         fail("invalid parameter 'group': ha groups have been migrated to rules")
-    missing = pvelib.ha_guest_missing(typ, vmid, api.store.dir)
+    missing = ha.guest_missing(api.store.dir, typ, vmid)
     if missing:
         fail(missing)
     opts = {k: p[k] for k in RES_KEYS if k in p}

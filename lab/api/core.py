@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import schema
-from ..pve.corosync import parse_conf as parse_corosync_conf
+from ..pve import corosync
 from .store import Store
 
 API_PREFIX = "/api2/json"
@@ -46,7 +46,7 @@ class ClusterView:
 
     def conf(self) -> dict | None:
         text = self.store.read_text("corosync.conf")
-        return parse_corosync_conf(text) if text else None
+        return corosync.parse_conf(text) if text else None
 
     def nodes(self) -> list[dict]:
         c = self.conf()
@@ -92,23 +92,7 @@ class ClusterView:
         return self._memo("m", self._corosync_members)
 
     def _corosync_members(self) -> list[str]:
-        try:
-            res = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=5)
-        except (OSError, subprocess.TimeoutExpired):
-            return [self.node]
-        by_id = {str(n.get("nodeid")): n["name"] for n in self.nodes()}
-        by_addr = {}
-        for n in self.nodes():
-            for k, v in n.items():
-                if k.startswith("ring") and k.endswith("_addr"):
-                    by_addr[v] = n["name"]
-        out = []
-        for line in res.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[0].isdigit():
-                name = by_id.get(parts[0]) or by_addr.get(parts[2]) or parts[2]
-                out.append(name)
-        return out or [self.node]
+        return corosync.online_members(self.conf(), timeout=5) or [self.node]
 
 
 # ---------------------------------------------------------------- section-config files

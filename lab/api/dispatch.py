@@ -9,7 +9,7 @@ from . import routes
 from . import schema
 from . import store
 from .core import API_PREFIX, APIError, ClusterView, fail
-from ..shims import pvelib
+from ..pve.errors import PVEError
 
 
 class PVEAPI:
@@ -38,7 +38,7 @@ class PVEAPI:
         except schema.ParamError as e:
             return 400, "Parameter verification failed.", {"data": None, "errors": e.errors,
                                                            "message": "Parameter verification failed.\n"}
-        except pvelib.PVEError as e:  # a cfs lock timeout, as pmxcfs reports it
+        except PVEError as e:  # a cfs lock timeout, as pmxcfs reports it
             return 500, e.msg.split("\n")[-1], {"data": None, "message": e.msg + "\n"}
 
     def _dispatch(self, method, path, params, headers):

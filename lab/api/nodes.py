@@ -8,8 +8,7 @@ import ssl
 from pathlib import Path
 
 from .core import fail
-from ..pve import release
-from ..shims import pvelib
+from ..pve import files, release
 
 
 
@@ -150,10 +149,10 @@ def node_subscription(api, ident, p):
 def guests(api, ident, kind: str, node: str | None = None) -> list[dict]:
     """Guests of one kind (qemu/lxc) the caller may audit, as stopped: the lab runs none."""
     out = []
-    for vmid, guest in sorted(pvelib.vmlist(api.store.dir).items(), key=lambda item: int(item[0])):
+    for vmid, guest in sorted(files.vmlist(api.store.dir).items(), key=lambda item: int(item[0])):
         if guest["type"] != kind or (node and guest["node"] != node) or not api.has(ident, f"/vms/{vmid}", "VM.Audit"):
             continue
-        conf = pvelib.parse_guest_conf(api.store.read_text(f"nodes/{guest['node']}/{pvelib.GUEST_DIRS[kind]}/{vmid}.conf"))
+        conf = files.parse_guest_conf(api.store.read_text(f"nodes/{guest['node']}/{files.GUEST_DIRS[kind]}/{vmid}.conf"))
         out.append({"vmid": int(vmid), "name": conf.get("name", f"VM {vmid}"), "status": "stopped", "node": guest["node"],
                     "maxmem": int(conf.get("memory", "2048")) * 1024 * 1024, "cpus": int(conf.get("cores", "1")),
                     "uptime": 0, "cpu": 0, "mem": 0})
@@ -174,11 +173,11 @@ def _guest_config(api, ident, kind: str, p) -> dict:
     """A guest's current config with its digest (VM.Audit on /vms/VMID), as PVE's .../config returns it."""
     _node_or_fail(api, p["node"])
     api.check(ident, f"/vms/{p['vmid']}", "VM.Audit")
-    rel = f"nodes/{p['node']}/{pvelib.GUEST_DIRS[kind]}/{p['vmid']}.conf"
+    rel = f"nodes/{p['node']}/{files.GUEST_DIRS[kind]}/{p['vmid']}.conf"
     text = api.store.read_text(rel, default=None)
     if text is None:
         fail(f"Configuration file '{rel}' does not exist")
-    return {**pvelib.parse_guest_conf(text), "digest": api.store.digest(rel)}
+    return {**files.parse_guest_conf(text), "digest": api.store.digest(rel)}
 
 
 def qemu_config(api, ident, p):

@@ -11,7 +11,7 @@ from . import schema
 from . import store
 from .core import existing_section, fail, typed
 from ..pve import storage_plugins as SP
-from ..shims import pbsclient
+from ..pve import pbsclient
 
 ST_LOCK = "file-storage_cfg"
 

@@ -1,8 +1,8 @@
 """The API's state: PVE's own config files under one /etc/pve-like directory (shared with the shims).
 
-Section-config files are read and written with lab/shims/pvelib.py's parser/formatter, so `ha-manager`
-and `pvesm` see exactly what the API writes (and vice versa). Read-modify-write runs under an flock on
-DIR/priv/lock/NAME.lock, the same lock files pvelib.cfs_lock uses when DIR is /etc/pve.
+Section-config files are read and written with lab/pve/files.py's parser/formatter, as the shims do, so
+`ha-manager` and `pvesm` see exactly what the API writes (and vice versa). Read-modify-write runs under the flock
+on DIR/priv/lock/NAME.lock that the shims take too when DIR is /etc/pve (files.locked).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
 
-from ..shims import pvelib
+from ..pve import files
 
 
 class Store:
@@ -24,7 +24,7 @@ class Store:
 
     # -------------------------------------------------------------- locking: the shims' own cfs_lock files
     def lock(self, name: str, timeout: float = 10):
-        return pvelib.cfs_lock(name, timeout, pve_dir=self.dir)
+        return files.locked(self.dir, name, timeout)
 
     # -------------------------------------------------------------- plain files
     def read_text(self, rel: str, default: str = "") -> str:
@@ -34,17 +34,17 @@ class Store:
             return default
 
     def write_text(self, rel: str, text: str, mode: int | None = None) -> None:
-        pvelib.write_file_atomic(self.dir / rel, text, mode)
+        files.write_file_atomic(self.dir / rel, text, mode)
 
     def unlink(self, rel: str) -> None:
         (self.dir / rel).unlink(missing_ok=True)
 
-    # -------------------------------------------------------------- section config (pvelib)
+    # -------------------------------------------------------------- section config
     def sections(self, rel: str) -> list:
-        return pvelib.read_sections(self.dir / rel)
+        return files.read_sections(self.dir / rel)
 
     def write_sections(self, rel: str, sections: list) -> None:
-        pvelib.write_file_atomic(self.dir / rel, pvelib.format_section_config(sections))
+        files.write_file_atomic(self.dir / rel, files.format_section_config(sections))
 
     def digest(self, rel: str) -> str:
         import hashlib

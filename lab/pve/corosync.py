@@ -1,5 +1,5 @@
 """corosync.conf as PVE reads and writes it (pve-cluster PVE::Corosync parse_conf/write_conf), and the members corosync
-sees online. The shims and the lab's daemons use it; it imports neither."""
+sees online. The API, the shims and the lab's daemons use it; it imports none of them."""
 from __future__ import annotations
 
 import re
@@ -146,13 +146,14 @@ def quorate() -> bool | None:
         return False
 
 
-def online_members(cluster: dict | None) -> list[str]:
-    """The members corosync sees now (corosync-quorumtool -l), by name: the nodelist's name for each nodeid. With a
-    QDevice the list has a flags column and the device's own row (nodeid 0), which is no member."""
+def online_members(cluster: dict | None, timeout: float = 10) -> list[str]:
+    """The members corosync sees now (corosync-quorumtool -l), by name: the nodelist's name for each nodeid listed,
+    as pmxcfs reports members to PVE's API and pvecm. With a QDevice the list has a flags column and the device's
+    own row (nodeid 0), which is no member. The one reading of the list for the API, the shims and the HA daemons."""
     if not cluster:
         return []
     try:
-        listed = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=10).stdout
+        listed = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=timeout).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
     by_id = {str(n.get("nodeid")): n["name"] for n in cluster["nodes"]}

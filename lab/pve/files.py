@@ -1,13 +1,17 @@
 """PVE's config files as the lab keeps them under a /etc/pve directory: the section-config format
-(storage.cfg, ha/*.cfg, jobs.cfg), atomic writes, and the vmlist pmxcfs builds from the guests' config files.
+(storage.cfg, ha/*.cfg, jobs.cfg), atomic writes, the guests' config files and the vmlist pmxcfs builds from them,
+and the cluster-wide locks.
 The API (lab/api) and the shims (lab/shims) both use these; this module imports neither."""
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
+import time
 from collections import OrderedDict
 from pathlib import Path
+
+from .errors import PVEError
 
 PVE = Path("/etc/pve")
 
@@ -69,13 +73,34 @@ def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
     return found
 
 
+def parse_guest_conf(text: str) -> dict[str, str]:
+    """The current config of a guest's VMID.conf (`key: value` lines before any [snapshot] section)."""
+    conf = {}
+    for line in text.splitlines():
+        if line.startswith("["):
+            break
+        if ": " in line and not line.startswith("#"):
+            key, value = line.split(": ", 1)
+            conf[key] = value
+    return conf
+
+
 @contextlib.contextmanager
-def locked(pve_dir: Path, name: str):
-    """The flock on PVE_DIR/priv/lock/NAME.lock that pvelib.cfs_lock takes too (pmxcfs's cfs_lock_* stand-in)."""
+def locked(pve_dir: Path, name: str, timeout: float | None = None):
+    """The flock on PVE_DIR/priv/lock/NAME.lock (pmxcfs's cfs_lock_* stand-in) that the API, the shims and the HA
+    daemons all take. With a timeout, PVE's lock timeout error once it passes; without one, wait as long as it takes."""
     d = pve_dir / "priv" / "lock"
     d.mkdir(parents=True, exist_ok=True)
     with open(d / f"{name}.lock", "a+") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+        deadline = None if timeout is None else time.time() + timeout
+        while True:
+            try:
+                fcntl.flock(held, fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                break
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise PVEError(f"trying to acquire cfs lock '{name}' ...\ngot lock request timeout", 255)
+                time.sleep(0.1)
         try:
             yield
         finally:

@@ -125,6 +125,16 @@ def move_guest(pve: Path, sid: str, source: str, target: str) -> None:
         old.replace(new)
 
 
+def guest_missing(pve: Path, typ: str, vmid: str) -> str | None:
+    """pve-ha-manager's Resources::PVEVM/PVECT->exists: the refusal for an HA resource without its guest."""
+    entry = files.vmlist(pve).get(vmid)
+    if entry is None:
+        return f"resource '{typ}:{vmid}' does not exist in cluster"
+    if (typ, entry["type"]) not in (("vm", "qemu"), ("ct", "lxc")):
+        return f"resource '{typ}:{vmid}' - guest with ID {vmid} is not a {'VM' if typ == 'vm' else 'container'}"
+    return None
+
+
 def _guest_node(pve: Path, sid: str) -> str | None:
     entry = files.vmlist(pve).get(sid.split(":")[1])
     return entry["node"] if entry else None

@@ -96,7 +96,7 @@ def cmd_add(argv):
         raise L.PVEError(f"400 Parameter verification failed.\nstate: value '{o['state']}' does not have a value in the enumeration '{', '.join(STATES)}'", 255)
     if L.quorate() is False:
         raise L.PVEError("cluster not ready - no quorum?", 255)
-    missing = L.ha_guest_missing(typ, vmid)
+    missing = HA_CORE.guest_missing(L.PVE, typ, vmid)
     if missing:
         raise L.PVEError(missing, 255)
     with L.cfs_lock("domain-ha"):

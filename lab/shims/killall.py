@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 
-from ..common import pid_alive, read_pid
+from ..common import pid_alive, read_pid, wait_until
 from ..pmxcfs import NAME as PMXCFS
 from . import pmxcfs as P
 from . import pvelib as L
@@ -43,10 +42,7 @@ def host_processes() -> dict[int, str]:
 
 
 def wait_gone(pids: list[int], timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline and any(pid_alive(p) for p in pids):
-        time.sleep(0.05)
-    return not any(pid_alive(p) for p in pids)
+    return wait_until(lambda: not any(pid_alive(p) for p in pids), timeout)
 
 
 @L.shim_main

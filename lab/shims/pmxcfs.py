@@ -1,5 +1,5 @@
 """Lab shim for `pmxcfs -l` (pve-cluster's cluster filesystem in local mode), and the pmxcfs side of a lab host that
-`systemctl ... pve-cluster` (through pvelib) and `killall` use too.
+`systemctl ... pve-cluster` and `killall` use too.
 
 /etc/pve is a bind mount in the host's mount namespace: of the lab's shared directory (the cluster's database) or,
 once the host ran `pmxcfs -l`, of its private copy STATE/hosts/HOST/pve-db, for good (Paths.pve_source). pve-cluster
@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..common import Paths, kill_pid, mounted, read_pid
+from ..common import Paths, kill_pid, mounted, read_pid, wait_until
 from ..pmxcfs import NAME
 from . import pvelib as L
 
@@ -88,9 +88,7 @@ def spawn(label: str, args: list[str], log: str) -> bool:
                              stderr=subprocess.STDOUT, start_new_session=True, close_fds=True, cwd="/",
                              env={**L.SERVICE_ENVIRONMENT, "PYTHONPATH": L.host_info()["repo"]})
     pidfile.write_text(f"{p.pid}\n")
-    deadline = time.time() + 10
-    while time.time() < deadline and p.poll() is None and not pid(label):
-        time.sleep(0.02)
+    wait_until(lambda: p.poll() is not None or pid(label), 10, 0.02)
     if pid(label):
         return True
     pidfile.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ import uuid
 from collections import OrderedDict
 from pathlib import Path
 
+from ..common import wait_until
 from . import ceph_destroy as CD
 from . import pvelib as L
 from .pvesm import add_storage_section
@@ -264,14 +265,12 @@ def cmd_mon(argv):
         write_conf(secs)
     L.unit_enable(f"ceph-mon@{mid}")
     L.unit_start(f"ceph-mon@{mid}", wait=0.5)
-    # wait until the new monitor is part of the quorum, as pveceph does
-    deadline = time.time() + 90
-    while time.time() < deadline:
+
+    def joined():  # the new monitor is part of the quorum: pveceph waits for it
         q = L.ceph(["quorum_status"], check=False, timeout=30, fmt_json=True)
-        if isinstance(q, dict) and mid in q.get("quorum_names", []):
-            break
-        time.sleep(0.5)
-    else:
+        return isinstance(q, dict) and mid in q.get("quorum_names", [])
+
+    if not wait_until(joined, 90, 0.5):
         raise L.PVEError(f"monitor '{mid}' did not join the quorum within 90s", 255)
     if first:
         # msgr2 + a sane minimum client release on the fresh cluster

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from ..common import wait_until
 from . import cluster_setup as CS
 from . import pvelib as L
 from . import qdevice as QD
@@ -59,12 +60,7 @@ def not_in_cluster_error() -> L.PVEError:
 
 
 def wait_quorate(timeout: float) -> bool:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if L.run(["corosync-quorumtool", "-s"], check=False, timeout=10).returncode == 0:
-            return True
-        time.sleep(0.25)
-    return False
+    return wait_until(lambda: L.run(["corosync-quorumtool", "-s"], check=False, timeout=10).returncode == 0, timeout, 0.25)
 
 
 # ---------------------------------------------------------------- commands

@@ -5,8 +5,6 @@ which host this is and where the lab's state directory is.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
@@ -20,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..common import pid_alive
+from ..common import pid_alive, wait_until
 from ..pve import release
 from ..pve import corosync, files
 from ..pve.errors import PVEError
@@ -31,6 +29,7 @@ RELEASE_RECORD = release.RECORD
 # PVE's file formats (lab/pve/files.py), by the names the shims have always used.
 parse_section_config, format_section_config = files.parse_section_config, files.format_section_config
 read_sections, write_file_atomic, GUEST_DIRS = files.read_sections, files.write_file_atomic, files.GUEST_DIRS
+parse_guest_conf = files.parse_guest_conf
 
 
 def vmlist(pve_dir: Path | None = None) -> dict[str, dict]:
@@ -113,7 +112,7 @@ class ApiOptions(Mapping):
         self.interactive = set(interactive)
 
     def table(self) -> dict:
-        from lab.api import schema as SC  # lazily: lab.api imports this module
+        from ..api import schema as SC  # lazily: every shim imports this module, few take API options
 
         schema = SC.method_schema(self.method, self.template, pve_major())
         if schema is None:
@@ -188,54 +187,12 @@ def parse_args(argv, spec: dict, positionals: int | tuple = 0, usage: str = ""):
     return pos, opts
 
 
-@contextlib.contextmanager
-def cfs_lock(name: str, timeout: float = 60, pve_dir: Path | None = None):
-    """Cluster-wide lock on the shared /etc/pve (stand-in for pmxcfs's cfs_lock_*); the API passes its pve_dir.
-
-    A member without quorum gets no lock: its /etc/pve is read-only (PVE::Cluster::cfs_lock's error). The
-    API checks quorum itself, by its own view of the cluster.
-    """
-    if pve_dir is None and quorate() is False:
+def cfs_lock(name: str, timeout: float = 60):
+    """Cluster-wide lock on the shared /etc/pve (lab/pve/files.py). A member without quorum gets no lock: its
+    /etc/pve is read-only (PVE::Cluster::cfs_lock's error). The API checks quorum itself, by its own view."""
+    if quorate() is False:
         raise PVEError(f"cfs-lock '{name}' error: no quorum!", 255)
-    d = (pve_dir or PVE) / "priv" / "lock"
-    d.mkdir(parents=True, exist_ok=True)
-    f = open(d / f"{name}.lock", "a+")
-    deadline = time.time() + timeout
-    while True:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.time() > deadline:
-                raise PVEError(f"trying to acquire cfs lock '{name}' ...\ngot lock request timeout", 255)
-            time.sleep(0.1)
-    try:
-        yield
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
-
-
-def parse_guest_conf(text: str) -> dict[str, str]:
-    """The current config of a guest's VMID.conf (`key: value` lines before any [snapshot] section)."""
-    conf = {}
-    for line in text.splitlines():
-        if line.startswith("["):
-            break
-        if ": " in line and not line.startswith("#"):
-            key, value = line.split(": ", 1)
-            conf[key] = value
-    return conf
-
-
-def ha_guest_missing(typ: str, vmid: str, pve_dir: Path | None = None) -> str | None:
-    """pve-ha-manager's Resources::PVEVM/PVECT->exists: the refusal for an HA resource without its guest."""
-    entry = vmlist(pve_dir).get(vmid)
-    if entry is None:
-        return f"resource '{typ}:{vmid}' does not exist in cluster"
-    if (typ, entry["type"]) not in (("vm", "qemu"), ("ct", "lxc")):
-        return f"resource '{typ}:{vmid}' - guest with ID {vmid} is not a {'VM' if typ == 'vm' else 'container'}"
-    return None
+    return files.locked(PVE, name, timeout)
 
 
 # ---------------------------------------------------------------- other hosts
@@ -272,14 +229,8 @@ def members() -> dict[str, dict]:
     cluster = corosync.read_cluster(PVE_COROSYNC_CONF) if COROSYNC_CONF.exists() else None
     if cluster is None:
         return {}
-    online = set()
-    if unit_pid("corosync"):
-        res = run(["corosync-quorumtool", "-l"], check=False, timeout=10)
-        for line in res.stdout.splitlines():
-            parts = line.split()
-            if len(parts) >= 3 and parts[0].isdigit() and parts[0] != "0":
-                online.add(parts[0])
-    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": str(n["nodeid"]) in online}
+    online = corosync.online_members(cluster) if unit_pid("corosync") else []
+    return {n["name"]: {"id": int(n["nodeid"]), "ip": n.get("ring0_addr"), "online": n["name"] in online}
             for n in cluster["nodes"]}
 
 
@@ -307,7 +258,8 @@ def on_host(host: str, command: str, timeout=300, check=False):
 
 
 # ---------------------------------------------------------------- services (systemd stand-in)
-# pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py): /etc/pve's mount and the lab.pmxcfs loop.
+# pve-cluster is the lab's pmxcfs: /etc/pve's mount and the lab.pmxcfs loop. lab/shims/pmxcfs.py starts, stops and
+# finds it (systemctl calls it), as it builds on this module; unit_pid/start/stop here run the other units.
 CFS_UNIT = "pve-cluster"
 RECORD_ONLY_ACTIVE = {"pve-ha-lrm", "pve-ha-crm", "watchdog-mux", "pveproxy",
                       "pvedaemon", "pvestatd", "pve-firewall", "pvescheduler", "ssh", "sshd", "cron",
@@ -442,12 +394,6 @@ def _record_state(unit: str, state: str) -> None:
     _statefile(unit).write_text(f"{state}\n")
 
 
-def _cfs():
-    from . import pmxcfs  # it imports this module
-
-    return pmxcfs
-
-
 def host_process_name(pid: int) -> str | None:
     """The name (comm) of a live process of this host, i.e. of this mount namespace; None for any other, so that
     a stale pidfile never leads outside the host (the lab shares one PID namespace with the machine)."""
@@ -463,8 +409,6 @@ def host_process_name(pid: int) -> str | None:
 
 
 def unit_pid(unit: str) -> int | None:
-    if unit == CFS_UNIT:
-        return _cfs().pid(_cfs().SERVICE)
     try:
         pid = int(_pidfile(unit).read_text().strip())
     except (OSError, ValueError):
@@ -492,8 +436,6 @@ def unit_active(unit: str) -> bool:
 
 
 def unit_start(unit: str, wait: float = 0.3) -> None:
-    if unit == CFS_UNIT:
-        return _cfs().service_start()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "active")
@@ -527,12 +469,7 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
                              start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT, **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
-    deadline = time.time() + wait
-    while time.time() < deadline:
-        if p.poll() is not None:
-            break
-        time.sleep(0.05)
-    if p.poll() is not None:
+    if wait_until(lambda: p.poll() is not None, wait):
         _pidfile(unit).unlink(missing_ok=True)
         tail = ""
         try:
@@ -545,8 +482,6 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
 
 
 def unit_stop(unit: str, timeout: float = 20) -> None:
-    if unit == CFS_UNIT:
-        return _cfs().service_stop()
     argv = unit_argv(unit)
     if argv is None:
         _record_state(unit, "inactive")
@@ -557,10 +492,7 @@ def unit_stop(unit: str, timeout: float = 20) -> None:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        deadline = time.time() + timeout
-        while time.time() < deadline and pid_alive(pid):
-            time.sleep(0.05)
-        if pid_alive(pid):
+        if not wait_until(lambda: not pid_alive(pid), timeout):
             os.kill(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.05)

@@ -12,8 +12,8 @@ import sys
 from collections import OrderedDict
 from pathlib import Path
 
-from . import pbsclient
 from . import pvelib as L
+from ..pve import pbsclient
 from ..pve import storage_plugins as SP
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
@@ -73,7 +73,7 @@ def remove_storage_sections_for_pool(pool):
 def _verify(method, template, params, usage):
     """PVE's RESTHandler checks the call's parameters by the method's schema before its code runs (type enum,
     storage ID, formats such as pve-storage-content-list)."""
-    from lab.api import schema as SC  # lazily: lab.api imports the shims
+    from ..api import schema as SC  # lazily: only add and set check parameters by PVE's schema
 
     try:
         SC.validate(SC.method_schema(method, template, L.pve_major()), dict(params))

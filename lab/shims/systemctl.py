@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from . import pmxcfs as P
 from . import pvelib as L
 
 HELP = """systemctl [OPTIONS...] COMMAND UNIT...   (proxmox-ha lab shim)
@@ -32,6 +33,23 @@ TARGETS = {"ceph.target": ("ceph-mon", "ceph-mgr", "ceph-osd"), "ceph-mon.target
            "ceph-mgr.target": ("ceph-mgr",), "ceph-osd.target": ("ceph-osd",)}
 
 
+# pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py, which builds on pvelib); pvelib runs every other unit.
+def unit_pid(unit: str) -> int | None:
+    return P.pid(P.SERVICE) if unit == L.CFS_UNIT else L.unit_pid(unit)
+
+
+def unit_active(unit: str) -> bool:
+    return unit_pid(unit) is not None if unit == L.CFS_UNIT else L.unit_active(unit)
+
+
+def unit_start(unit: str) -> None:
+    return P.service_start() if unit == L.CFS_UNIT else L.unit_start(unit)
+
+
+def unit_stop(unit: str) -> None:
+    return P.service_stop() if unit == L.CFS_UNIT else L.unit_stop(unit)
+
+
 def expand(units):
     out = []
     for u in units:
@@ -47,8 +65,8 @@ def expand(units):
 def status_text(unit: str) -> str:
     base = unit.partition("@")[0]
     desc = L.DESCRIPTIONS.get(base, unit)
-    active = L.unit_active(unit)
-    pid = L.unit_pid(unit) if L.unit_argv(unit) else None
+    active = unit_active(unit)
+    pid = unit_pid(unit) if L.unit_argv(unit) else None
     en = "enabled" if L.unit_enabled(unit) else "disabled"
     lines = [f"{'●' if active else '○'} {unit}.service - {desc}",
              f"     Loaded: loaded (/lib/systemd/system/{base}{'@' if '@' in unit else ''}.service; {en}; preset: enabled)"]
@@ -80,7 +98,7 @@ def main(argv):
     if cmd == "list-units":
         for u in sorted(set(L.units_of("ceph-mon") + L.units_of("ceph-mgr") + L.units_of("ceph-osd") + ["corosync"]
                             + list(L.PACKAGED_UNITS))):
-            if L.unit_active(u):
+            if unit_active(u):
                 print(f"  {u}.service loaded active running {L.DESCRIPTIONS.get(u.partition('@')[0], u)}")
         return 0
     if not units and cmd not in ("list-units",):
@@ -91,39 +109,39 @@ def main(argv):
         if cmd in ("start", "restart", "reload", "try-restart", "reload-or-restart", "stop", "enable", "disable") and not known:
             raise L.PVEError(f"Failed to {cmd} {u}.service: Unit {u}.service not found.", 5)
         if cmd == "start":
-            L.unit_start(u)
+            unit_start(u)
         elif cmd == "stop":
-            L.unit_stop(u)
+            unit_stop(u)
         elif cmd in ("restart", "reload-or-restart"):
-            if cmd == "reload-or-restart" and u == "corosync" and L.unit_pid(u):
+            if cmd == "reload-or-restart" and u == "corosync" and unit_pid(u):
                 L.run(["corosync-cfgtool", "-R"], check=False)
                 continue
-            L.unit_stop(u)
-            L.unit_start(u)
+            unit_stop(u)
+            unit_start(u)
         elif cmd == "try-restart":
-            if L.unit_active(u):
-                L.unit_stop(u)
-                L.unit_start(u)
+            if unit_active(u):
+                unit_stop(u)
+                unit_start(u)
         elif cmd == "reload":
-            if not L.unit_active(u):
+            if not unit_active(u):
                 raise L.PVEError(f"Job for {u}.service failed.\n{u}.service is not active, cannot reload.", 1)
             if u == "corosync":
                 L.run(["corosync-cfgtool", "-R"], check=False)
         elif cmd == "enable":
             L.unit_enable(u, True)
             if "--now" in opts:
-                L.unit_start(u)
+                unit_start(u)
         elif cmd == "disable":
             L.unit_enable(u, False)
             if "--now" in opts:
-                L.unit_stop(u)
+                unit_stop(u)
         elif cmd == "is-active":
-            a = L.unit_active(u) if known else False
+            a = unit_active(u) if known else False
             if not quiet:
                 print("active" if a else ("inactive" if known else "inactive"))
             rc = rc or (0 if a else 3)
         elif cmd == "is-failed":
-            a = L.unit_active(u)
+            a = unit_active(u)
             if not quiet:
                 print("active" if a else "inactive")
             rc = rc or (1 if True else 0)
@@ -138,7 +156,7 @@ def main(argv):
                 rc = rc or 4
                 continue
             print(status_text(u))
-            rc = rc or (0 if L.unit_active(u) else 3)
+            rc = rc or (0 if unit_active(u) else 3)
         else:
             raise L.PVEError(f"Unknown command verb {cmd}.", 1)
     return rc

@@ -2,7 +2,8 @@
 
 activate_storage logs in to the PBS over TLS (PVE::APIClient::LWP: the pinned fingerprint, else a
 CA-signed certificate), lists its datastores and looks for the configured one. Any failure fails the
-create, with these words.
+create, with these words. POST /storage (lab/api/storage.py) and `pvesm add` (lab/shims/pvesm.py) both
+activate; this module imports neither.
 """
 from __future__ import annotations
 
