@@ -469,6 +469,10 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
                              start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT, **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
+    if unit == "corosync":
+        # corosync.service is Type=notify: systemctl returns once corosync answers on its IPC, so a unit After= it
+        # (corosync-qdevice) finds cmap. Started earlier, corosync-qdevice dies with "Failed to initialize the cmap API".
+        wait_until(lambda: p.poll() is not None or _cmap_answers(), 30)
     if wait_until(lambda: p.poll() is not None, wait):
         _pidfile(unit).unlink(missing_ok=True)
         tail = ""
@@ -479,6 +483,10 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
         raise PVEError(f"Job for {unit}.service failed because the control process exited with error code.\n"
                        f"See \"systemctl status {unit}.service\" and \"journalctl -xeu {unit}.service\" for details.\n"
                        f"{tail}", 1)
+
+
+def _cmap_answers() -> bool:
+    return subprocess.run(["corosync-cmapctl", "-g", "totem.cluster_name"], capture_output=True).returncode == 0
 
 
 def unit_stop(unit: str, timeout: float = 20) -> None:

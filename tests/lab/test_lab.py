@@ -332,6 +332,13 @@ def test_systemctl_exit_codes(lab, with_ceph):
     assert st.returncode == 0 and "Active: active (running)" in st.stdout
 
 
+
+def test_systemctl_start_of_corosync_returns_once_it_answers_as_type_notify(lab, clustered):
+    """Debian's corosync.service is Type=notify: a unit After= it (corosync-qdevice) finds its IPC up at once."""
+    r = lab.ssh("pve2", "systemctl restart corosync && corosync-cmapctl -g totem.cluster_name")
+    assert r.returncode == 0 and CLUSTER_NAME in r.stdout, r.stderr
+    wait_until("pve2 back in the cluster", lambda: quorum(lab, "pve1") == (True, 3), 60)
+
 def test_lab_status_reports_quorum_and_ceph(lab, with_ceph):
     data = json.loads(lab_cli("status", "--json").stdout)
     assert all(h["up"] for h in data["hosts"])
