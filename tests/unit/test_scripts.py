@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from remote import backup_steps, ceph_steps, cluster_steps, ha_steps, node_steps
-from remote.step import Step
+from remote.step import Step, wait_for
 
 from .conftest import run_program
 
@@ -169,7 +169,8 @@ def test_a_new_monitor_is_awaited_past_a_monmap_ceph_cannot_give_yet(etc):
                      'cat /etc/monmap.json; echo "dumped monmap epoch 2" >&2')
     result = etc.run(ceph_steps.monitor("pve1"))
     assert result.returncode == 0 and "ceph-mon on pve1: done" in result.stderr, result.stderr
-    assert etc.called().count("ceph --connect-timeout 30 mon dump --format json") == 3
+    # Asked until it answers: once while electing, once with the new monitor in it.
+    assert etc.called().count("ceph --connect-timeout 30 mon dump --format json") == 2
 
 
 def test_a_failing_tool_reports_the_command_and_what_next(etc):
@@ -342,3 +343,20 @@ def test_a_node_on_another_pve_major_or_none_is_refused_naming_the_key(etc):
     none = etc.run(step)
     assert none.returncode == 1 and "pve2 runs no Proxmox VE (no pveversion)" in none.stderr
     assert etc.called()[-1] == "pveversion "  # it only asked
+
+
+def _waiting(condition: str, seconds: int) -> subprocess.CompletedProcess:
+    script = "fail() { echo \"$*\" >&2; exit 1; }\n" + wait_for(condition, "the flag", seconds=seconds)
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=30)
+
+
+def test_a_wait_is_over_once_its_condition_held(tmp_path):
+    """True the first time it is asked, false after (a file caught mid-rewrite): the wait is still over."""
+    flag = tmp_path / "seen"
+    done = _waiting(f"{{ [ ! -e {flag} ] && touch {flag}; }}", 4)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_wait_that_never_holds_fails_naming_what_it_waited_for():
+    done = _waiting("false", 2)
+    assert done.returncode == 1 and done.stderr.strip() == "timed out after 2s waiting for the flag"
