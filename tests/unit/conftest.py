@@ -68,6 +68,18 @@ def homelab() -> dict:
     return copy.deepcopy(stack_sections(ROOT / "Pulumi.homelab.yaml"))
 
 
+def two_nodes_and_a_qdevice(sections: dict) -> dict:
+    """homelab's sections cut to its first two nodes and a QDevice (no Ceph, the HA group on the two), in place."""
+    cluster = sections["cluster"]
+    cluster["nodes"] = cluster["nodes"][:2]
+    cluster["qdevice"] = {"address": "10.0.10.40", "sshHostKey": "ssh-ed25519 AAAAqnetd"}
+    for node in cluster["nodes"]:
+        node["osdDisks"] = []
+    sections["ceph"] = {"pools": []}
+    sections["ha"]["groups"][0]["nodes"] = {"pve1": 2, "pve2": 1}
+    return sections
+
+
 def run_program(sections: dict, secrets: dict | None = None) -> list[Registered]:
     """Run program.run() as the engine would, with `sections` as stack config; return what was registered."""
     import program

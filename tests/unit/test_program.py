@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import SECRETS, Registered, run_program
+from .conftest import SECRETS, Registered, run_program, two_nodes_and_a_qdevice
 
 COMMAND = "command:remote:Command"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -228,14 +228,7 @@ def test_retiring_runs_one_node_after_another_before_cephs_gate(homelab):
 
 
 def test_a_qdevice_joins_an_even_cluster_and_its_members_get_corosync_qdevice(homelab):
-    two = homelab
-    two["cluster"]["nodes"] = two["cluster"]["nodes"][:2]
-    two["cluster"]["qdevice"] = {"address": "10.0.10.40", "sshHostKey": "ssh-ed25519 AAAAqnetd"}
-    two["ceph"] = {"pools": []}
-    for n in two["cluster"]["nodes"]:
-        n["osdDisks"] = []
-    two["ha"]["groups"][0]["nodes"] = {"pve1": 2, "pve2": 1}
-    resources = run_program(two)
+    resources = run_program(two_nodes_and_a_qdevice(homelab))
     names = [r.name for r in resources if r.type == COMMAND and r.name.startswith("qdevice-")]
     assert names == ["qdevice-qnetd-10.0.10.40-qnetd", "qdevice-pve1-root-rsa-key", "qdevice-qnetd-10.0.10.40-authorize-pve1",
                      "qdevice-pve1-qdevice-setup"]

@@ -15,7 +15,7 @@ import pytest
 import components
 from policies import contract
 
-from .conftest import RecordingMocks, run_program
+from .conftest import RecordingMocks, run_program, two_nodes_and_a_qdevice
 
 # Every token the pack names: the contract's string constants of the form `package:module:Type`.
 TOKENS = {value for name, value in vars(contract).items()
@@ -28,13 +28,7 @@ def variants(homelab: dict) -> list[dict]:
     pve8["cluster"]["pveVersion"] = 8
     pve8["ceph"]["release"] = "squid"
     retiring["cluster"]["decommission"] = ["pve4"]
-    qdevice["cluster"]["nodes"] = qdevice["cluster"]["nodes"][:2]
-    qdevice["cluster"]["qdevice"] = {"address": "10.0.10.40", "sshHostKey": "ssh-ed25519 AAAAqnetd"}
-    qdevice["ceph"] = {"pools": []}
-    for node in qdevice["cluster"]["nodes"]:
-        node["osdDisks"] = []
-    qdevice["ha"]["groups"][0]["nodes"] = {"pve1": 2, "pve2": 1}
-    return [homelab, pve8, retiring, qdevice]
+    return [homelab, pve8, retiring, two_nodes_and_a_qdevice(qdevice)]
 
 
 @pytest.fixture(scope="module")
