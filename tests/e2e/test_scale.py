@@ -70,7 +70,10 @@ def ha_services(lab: Lab, node: str) -> list[str]:
 
 
 def online(lab: Lab, node: str) -> bool:
-    return lab.ssh("pve1", probe(probes.online(node))).returncode == 0
+    """`node` is among the members pve1 sees online; a `pvecm nodes` that cannot answer fails the test, never a no."""
+    said = lab.ssh("pve1", probe(f"pvecm nodes >/dev/null || fail 'pvecm nodes cannot answer'; {probes.online(node)}"))
+    assert said.returncode in (0, 1), said.stderr
+    return said.returncode == 0
 
 
 def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path):
