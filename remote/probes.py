@@ -111,12 +111,12 @@ def osds(name: str) -> str:
     return f"ceph osd ls-tree {shlex.quote(name)} 2>/dev/null || true"
 
 
-
 def osd_is(osd: str, state: str) -> str:
     """osd.`osd` (a shell word, e.g. "$id" in a loop) is `state` in the OSD map: up or down, in or out (`ceph osd
     dump`'s lines "osd.3 up   in  weight 1 ..."). No when the map cannot be read: the waits on it go on waiting."""
     column = 2 if state in ("up", "down") else 3
     return f"ceph osd dump | awk -v osd=\"osd.{osd}\" '$1 == osd && ${column} == \"{state}\" {{f = 1}} END {{exit !f}}'"
+
 
 # --- HA (ha-manager status, as PVE::API2::HA::Status prints it; each LRM's lrm_status) ----------------------
 def ha_services(node: str, states: str = ".*", but: str = "") -> str:
