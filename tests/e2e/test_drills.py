@@ -2,6 +2,7 @@
 update keeps quorum and data, and the runbook's safe blocks run."""
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -46,7 +47,8 @@ def test_an_osd_down_keeps_data_readable_and_writable(converged):
     converged.ok("pve2", f"systemctl stop ceph-osd@{osd}")
     try:
         wait_until("the OSD to be marked down", lambda: converged.ssh("pve1", probe(probes.osd_is(osd, "down"))).returncode == 0, 90)
-        assert "HEALTH_WARN" in converged.ok("pve1", "ceph health")
+        health = json.loads(converged.ok("pve1", "ceph health --format json"))
+        assert health["status"] == "HEALTH_WARN" and "OSD_DOWN" in health["checks"], health
         assert converged.ok("pve1", "rados -p vm-storage get drill-before - ").strip() == "before-the-failure"
         # min_size 2: two of three replicas still take writes.
         converged.ok("pve1", "echo during-the-failure > /tmp/obj2 && timeout 60 rados -p vm-storage put drill-during /tmp/obj2")
