@@ -14,10 +14,12 @@ from components.ha import HighAvailability, HighAvailabilityArgs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.node import ProxmoxNode, ProxmoxNodeArgs
 from components.preflight import Preflight, PreflightArgs
+from components.prometheus import Prometheus, PrometheusArgs
 from components.qdevice import QDevice, QDeviceArgs
 from models import ConfigError, StackConfig, check_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
 from models.stack import SECTIONS
+from monitoring import scrape
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,18 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         backup=stack.backup, nodes=nodes, pbs_password=secrets.pbs_password, after=ready,
     ))
     if provider is not None and stack.monitoring.enabled:
-        Monitoring("monitoring", MonitoringArgs(
-            monitoring=stack.monitoring, nodes=nodes, provider=provider,
-            ceph=stack.needs_ceph(), after=ready,
+        cfg = stack.monitoring
+        monitoring = Monitoring("monitoring", MonitoringArgs(
+            monitoring=cfg, nodes=nodes, provider=provider, ceph=stack.needs_ceph(), after=ready,
         ))
+        members = [scrape.Member(n.name, str(n.config.management_address)) for n in nodes]
+        jobs = scrape.targets(members, cfg.exporter_port, cfg.node_exporter_port, stack.needs_ceph() and cfg.ceph_prometheus)
+        # file_sd groups by job, for a Prometheus the user already runs.
+        pulumi.export("scrapeTargets", jobs)
+        if cfg.prometheus is not None:
+            Prometheus("prometheus", PrometheusArgs(
+                config=cfg.prometheus, jobs=jobs, private_key=secrets.ssh_private_key, after=monitoring.ready,
+            ))
 
     pulumi.export("clusterName", cluster.name)
     pulumi.export("endpoint", cluster.endpoint)

@@ -1,4 +1,5 @@
-"""Monitoring: a read-only PVE user and API token, prometheus-pve-exporter on each node, Ceph's mgr exporter."""
+"""Monitoring: a read-only PVE user and API token, prometheus-pve-exporter and node_exporter on each node, Ceph's
+mgr exporter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,7 @@ import pulumi_proxmoxve as proxmoxve
 from models.monitoring import MonitoringConfig
 from monitoring.known_metrics import PVE_EXPORTER_VERSION  # the version the alert rules were checked against
 from policies import contract
-from remote import ops_steps
+from remote import monitoring_steps, ops_steps
 
 from .connection import child_name
 from .node import ProxmoxNode
@@ -50,6 +51,7 @@ class Monitoring(pulumi.ComponentResource):
         for node in args.nodes:
             node.run(ops_steps.pve_exporter(node.name, cfg.exporter_port, PVE_EXPORTER_VERSION), self,
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
+            node.run(monitoring_steps.node_exporter(node.name, cfg.node_exporter_port), self, depends_on=[args.after])
         if args.ceph and cfg.ceph_prometheus:
             first.run(ops_steps.ceph_prometheus(first.name), self, depends_on=[args.after])
         self.ready = self

@@ -23,6 +23,7 @@ MONITORING = "proxmox-ha:monitoring:Monitoring"
 DECOMMISSION = "proxmox-ha:decommission:Decommission"
 QDEVICE = "proxmox-ha:qdevice:QDevice"
 PREFLIGHT = "proxmox-ha:preflight:Preflight"
+PROMETHEUS = "proxmox-ha:prometheus:Prometheus"
 
 # Provider resources (pulumi-proxmoxve 8.6.0 and pulumi-command 1.2.1 type tokens).
 PVE_POOL = "proxmoxve:ceph/pool:Pool"
@@ -44,6 +45,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     DECOMMISSION: ("retiring", "kept", "ceph"),
     QDEVICE: ("address", "nodeCount", "algorithm"),
     PREFLIGHT: ("pveVersion", "nodes"),
+    PROMETHEUS: ("address", "jobs", "scrapeInterval"),
 }
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")

@@ -1,6 +1,8 @@
 """The whole program under Pulumi mocks: what the homelab stack registers, and what a bad one does not."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import SECRETS, Registered, run_program, two_nodes_and_a_qdevice
@@ -120,7 +122,7 @@ def test_watchdog_and_fencing_checks_on_every_node(homelab_resources):
     assert len(watchdogs) == 3 and all("WATCHDOG_MODULE=ipmi_watchdog" in r.inputs["create"] for r in watchdogs)
     assert len(_named(homelab_resources, "-ipmi-reachable")) == 3
     # The seed's `ha-manager add fence-*` does not exist on PVE.
-    assert not any("fence" in r.inputs.get("create", "") for r in homelab_resources if r.type == COMMAND)
+    assert not any(re.search(r"ha-manager \S+ fence", r.inputs.get("create", "")) for r in homelab_resources if r.type == COMMAND)
 
 
 def test_the_seed_on_pve9_yields_node_affinity_rules_instead_of_groups(homelab_resources):
@@ -290,3 +292,28 @@ def test_a_step_built_later_must_be_the_one_its_resource_was_named_for():
 
     with pytest.raises(ValueError, match="step authorize-pve3 was registered by run_later as authorize-pve2"):
         go()
+
+
+def test_prometheus_runs_on_its_own_machine_after_the_exporters_with_the_stacks_targets(monkeypatch, homelab):
+    steps = _watch_steps(monkeypatch)
+    resources = run_program(homelab)
+    (server,) = _named(resources, "prometheus-10.0.10.30-prometheus")
+    script = server.inputs["create"]
+    assert "10.0.10.11:9221" in script and "10.0.10.13:9283" in script and "10.0.10.12:9100" in script
+    assert "systemctl reload" in script and "systemctl restart" not in script, "a change reloads, never restarts"
+    _, depends_on = steps["prometheus-10.0.10.30-prometheus"]
+    assert any(getattr(d, "_name", "") == "monitoring" for d in depends_on), "after the exporters"
+    assert len(_named(resources, "-node-exporter")) == 3
+
+
+def test_without_a_prometheus_machine_the_targets_are_an_output_and_nothing_scrapes(monkeypatch, homelab):
+    import program
+
+    exports = {}
+    monkeypatch.setattr(program.pulumi, "export", lambda name, value: exports.update({name: value}))
+    del homelab["monitoring"]["prometheus"]
+    resources = run_program(homelab)
+    assert not [r for r in resources if r.name.startswith("prometheus")]
+    jobs = exports["scrapeTargets"]
+    assert [g["targets"] for g in jobs["node"]] == [["10.0.10.11:9100"], ["10.0.10.12:9100"], ["10.0.10.13:9100"]]
+    assert jobs["pve"][2]["labels"]["__param_target"] == "10.0.10.13"

@@ -1,0 +1,70 @@
+"""Prometheus's view of a proxmox-ha cluster, made from the stack: its scrape targets as file_sd groups (the
+same JSON serves a Prometheus the program runs and one a user already has), and the Prometheus and Alertmanager
+configs the program installs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import yaml
+
+CEPH_MGR_PORT = 9283  # the mgr prometheus module's default server_port
+ALERTMANAGER = "127.0.0.1:9093"  # Alertmanager beside Prometheus, Debian's default listen address
+CONFIG_DIR = "/etc/prometheus"
+TARGETS_DIR = f"{CONFIG_DIR}/proxmox-ha"
+RULES_DIR = f"{CONFIG_DIR}/proxmox-ha/rules"
+
+
+@dataclass(frozen=True)
+class Member:
+    """What Prometheus needs of a node: its name and the address its exporters listen on."""
+    name: str
+    address: str
+
+
+def targets(members: list[Member], exporter_port: int, node_exporter_port: int, ceph: bool) -> dict[str, list[dict]]:
+    """file_sd groups by job. pve-exporter runs on every node and asks that node's own API with cluster=1, so
+    cluster-wide series survive any one node (the rules aggregate with max by id); the path and query parameters
+    travel as the target's `__metrics_path__`/`__param_*` labels, so a bare file_sd_configs entry is enough."""
+    def group(member: Member, port: int, **labels: str) -> dict:
+        return {"targets": [f"{member.address}:{port}"], "labels": {"node": member.name, **labels}}
+
+    jobs = {
+        "pve": [group(m, exporter_port, __metrics_path__="/pve", __param_target=m.address, __param_module="default",
+                      __param_cluster="1", __param_node="1") for m in members],
+        "node": [group(m, node_exporter_port) for m in members],
+    }
+    if ceph:  # a mgr on every node: the active one serves the metrics, standbys an empty page
+        jobs["ceph"] = [group(m, CEPH_MGR_PORT) for m in members]
+    return jobs
+
+
+def target_files(jobs: dict[str, list[dict]]) -> dict[str, str]:
+    return {f"{TARGETS_DIR}/{job}.json": json.dumps(groups, indent=2) for job, groups in jobs.items()}
+
+
+def prometheus_yml(jobs: dict[str, list[dict]], scrape_interval: str, evaluation_interval: str) -> str:
+    def job(name: str) -> dict:
+        # The mgr module labels its series with their daemon (ceph_daemon), which must survive the scrape.
+        extra = {"honor_labels": True} if name == "ceph" else {}
+        return {"job_name": name, **extra, "file_sd_configs": [{"files": [f"{TARGETS_DIR}/{name}.json"]}]}
+
+    config = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": evaluation_interval},
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [ALERTMANAGER]}]}]},
+        "rule_files": [f"{RULES_DIR}/*.rules.yml"],
+        "scrape_configs": [job(name) for name in jobs],
+    }
+    return "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n" + \
+        yaml.safe_dump(config, sort_keys=False)
+
+
+def alertmanager_yml() -> str:
+    """One route to a receiver with no integration: the alerts are visible in Alertmanager (and its API)."""
+    config = {
+        "route": {"receiver": "proxmox-ha", "group_by": ["alertname", "node"], "group_wait": "10s",
+                  "group_interval": "1m", "repeat_interval": "4h"},
+        "receivers": [{"name": "proxmox-ha"}],
+    }
+    return "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n" + \
+        yaml.safe_dump(config, sort_keys=False)

@@ -1,0 +1,70 @@
+"""Steps for Prometheus: node_exporter on every node, and Prometheus with Alertmanager on their own machine."""
+from __future__ import annotations
+
+import shlex
+
+from .step import Step, same_file, wait_for, write_file
+
+NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter"
+# Debian's node_exporter reads its textfile collector here by default; the config backup writes its metrics here.
+TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
+PROMETHEUS_READY = "http://127.0.0.1:9090/-/ready"
+ALERTMANAGER_READY = "http://127.0.0.1:9093/-/ready"
+
+
+def installed(*packages: str) -> str:
+    return " && ".join(f"dpkg-query -W -f='${{Status}}' {p} 2>/dev/null | has 'install ok installed'" for p in packages)
+
+
+def _install(*packages: str) -> str:
+    return f"{installed(*packages)} || DEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(packages)}"
+
+
+def node_exporter(node: str, port: int) -> Step:
+    """Debian's prometheus-node-exporter on PORT, with the textfile directory its collector reads."""
+    defaults = f'# Written by proxmox-ha.\nARGS="--web.listen-address=:{port}"'
+    done = (f"{installed('prometheus-node-exporter')} && {same_file(NODE_EXPORTER_DEFAULTS, defaults)}"
+            f" && test -d {TEXTFILE_DIR} && systemctl is-active -q prometheus-node-exporter")
+    return Step(
+        name="node-exporter",
+        node=node,
+        check=done,
+        act=(f"{_install('prometheus-node-exporter')}\nmkdir -p {TEXTFILE_DIR}\n{write_file(NODE_EXPORTER_DEFAULTS, defaults)}\n"
+             "systemctl enable prometheus-node-exporter\nsystemctl restart prometheus-node-exporter"),
+        verify=wait_for(f"curl -sf http://127.0.0.1:{port}/metrics | has '^node_exporter_build_info'",
+                        f"node_exporter to answer on port {port}", 30),
+    )
+
+
+def prometheus(host: str, files: dict[str, str]) -> Step:
+    """Debian's prometheus and prometheus-alertmanager with the program's files. A change is checked by promtool
+    and amtool first, then reloaded (SIGHUP, as Debian's units reload): never a restart, which would lose the
+    alerts in flight and Alertmanager's silences."""
+    same = " && ".join(same_file(path, content) for path, content in sorted(files.items()))
+    active = "systemctl is-active -q prometheus && systemctl is-active -q prometheus-alertmanager"
+    written = "\n".join(write_file(path, content) for path, content in sorted(files.items()))
+    rules = sorted(p for p in files if p.endswith(".rules.yml"))
+    rules_dir = shlex.quote(rules[0].rsplit("/", 1)[0]) if rules else None
+    # Only the rule files the program writes: one it no longer writes would still be loaded through the glob.
+    only_ours = f"[ \"$(ls {rules_dir} 2>/dev/null)\" = {shlex.quote(chr(10).join(p.rsplit('/', 1)[1] for p in rules))} ]" if rules else "true"
+    stale = f"find {rules_dir} -name '*.rules.yml' -delete 2>/dev/null || true" if rules else ""
+    loaded = (f"curl -sf {PROMETHEUS_READY} >/dev/null && curl -sf {ALERTMANAGER_READY} >/dev/null"
+              " && curl -sf http://127.0.0.1:9090/metrics | has '^prometheus_config_last_reload_successful 1'"
+              " && curl -sf http://127.0.0.1:9093/metrics | has '^alertmanager_config_last_reload_successful 1'")
+    return Step(
+        name="prometheus",
+        node=host,
+        check=f"{installed('prometheus', 'prometheus-alertmanager', 'curl')} && {same} && {only_ours} && {active}",
+        act=(
+            f"{_install('prometheus', 'prometheus-alertmanager', 'curl')}\n"
+            f"{stale}\n"
+            f"{written}\n"
+            "promtool check config /etc/prometheus/prometheus.yml >&2 || fail 'promtool refused the Prometheus config'\n"
+            "amtool check-config /etc/prometheus/alertmanager.yml >&2 || fail 'amtool refused the Alertmanager config'\n"
+            "for unit in prometheus prometheus-alertmanager; do\n"
+            "  systemctl enable \"$unit\"\n"
+            "  if systemctl is-active -q \"$unit\"; then systemctl reload \"$unit\"; else systemctl start \"$unit\"; fi\n"
+            "done"
+        ),
+        verify=wait_for(loaded, "Prometheus and Alertmanager to answer with the new config loaded", 60),
+    )

@@ -1,0 +1,87 @@
+"""The Prometheus and Alertmanager configs the program writes, checked by the real promtool and amtool, and the
+rule files with a stack's own `for:`."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from monitoring import rules, scrape
+
+MEMBERS = [scrape.Member("pve1", "10.0.10.11"), scrape.Member("pve2", "10.0.10.12")]
+
+
+def written(tmp_path, files: dict[str, str]) -> dict[str, str]:
+    """The files under tmp_path instead of /etc/prometheus, with their references moved along."""
+    moved = {}
+    for path, text in files.items():
+        target = tmp_path / path.removeprefix("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text.replace(scrape.CONFIG_DIR, str(tmp_path / scrape.CONFIG_DIR.removeprefix("/"))))
+        moved[path] = str(target)
+    return moved
+
+
+def program_files(jobs, alert_for=None) -> dict[str, str]:
+    return {
+        f"{scrape.CONFIG_DIR}/prometheus.yml": scrape.prometheus_yml(jobs, "5s", "10s"),
+        f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(),
+        **scrape.target_files(jobs),
+        **{f"{scrape.RULES_DIR}/{name}": text for name, text in rules.with_for(alert_for or {}).items()},
+    }
+
+
+def test_every_node_is_a_target_of_each_exporter_and_the_pve_exporter_asks_its_own_node():
+    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=True)
+    assert sorted(jobs) == ["ceph", "node", "pve"]
+    pve1 = jobs["pve"][0]
+    assert pve1["targets"] == ["10.0.10.11:9221"]
+    assert pve1["labels"] == {"node": "pve1", "__metrics_path__": "/pve", "__param_target": "10.0.10.11",
+                              "__param_module": "default", "__param_cluster": "1", "__param_node": "1"}
+    assert [g["targets"] for g in jobs["node"]] == [["10.0.10.11:9100"], ["10.0.10.12:9100"]]
+    assert [g["targets"] for g in jobs["ceph"]] == [["10.0.10.11:9283"], ["10.0.10.12:9283"]]
+    assert "ceph" not in scrape.targets(MEMBERS, 9221, 9100, ceph=False)
+
+
+def test_promtool_takes_the_config_its_targets_and_rules(promtool, tmp_path):
+    moved = written(tmp_path, program_files(scrape.targets(MEMBERS, 9221, 9100, ceph=True)))
+    res = subprocess.run([promtool, "check", "config", moved[f"{scrape.CONFIG_DIR}/prometheus.yml"]],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{len(rules.alert_names())} rules found" in res.stdout
+
+
+def test_the_target_files_are_what_the_config_reads():
+    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=False)
+    config = yaml.safe_load(scrape.prometheus_yml(jobs, "30s", "30s"))
+    read = {f for job in config["scrape_configs"] for sd in job["file_sd_configs"] for f in sd["files"]}
+    assert read == set(scrape.target_files(jobs))
+    assert json.loads(scrape.target_files(jobs)[f"{scrape.TARGETS_DIR}/node.json"]) == jobs["node"]
+
+
+def test_amtool_takes_the_alertmanager_config(tmp_path):
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip("amtool (Debian's prometheus-alertmanager) is installed by `make setup`")
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(scrape.alertmanager_yml())
+    res = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_a_stack_for_replaces_only_that_alerts_wait():
+    text = rules.with_for({"CephOsdDown": "20s"})["proxmox-ha.rules.yml"]
+    changed = {r["alert"]: r for g in yaml.safe_load(text)["groups"] for r in g["rules"]}
+    original = {r["alert"]: r for g in rules.rule_files()["proxmox-ha.rules.yml"]["groups"] for r in g["rules"]}
+    assert changed["CephOsdDown"]["for"] == "20s" and original["CephOsdDown"]["for"] == "5m"
+    assert {n: r for n, r in changed.items() if n != "CephOsdDown"} == {n: r for n, r in original.items() if n != "CephOsdDown"}
+
+
+def test_promtool_takes_the_rules_with_a_stack_for(promtool, tmp_path):
+    path = tmp_path / "proxmox-ha.rules.yml"
+    path.write_text(rules.with_for({"PveNodeDown": "15s", "CephOsdDown": "1m30s"})["proxmox-ha.rules.yml"])
+    res = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
