@@ -81,7 +81,12 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
             monitoring=cfg, nodes=nodes, provider=provider, ceph=stack.needs_ceph(), after=ready,
         ))
         members = [scrape.Member(n.name, str(n.config.management_address)) for n in nodes]
-        jobs = scrape.targets(members, cfg.exporter_port, cfg.node_exporter_port, stack.needs_ceph() and cfg.ceph_prometheus)
+        # The certificates PVE (8006) and PBS (8007) serve: a node's lapses on its own after two years.
+        tls = {m.name: f"https://{m.address}:8006" for m in members}
+        if stack.backup.pbs is not None:
+            tls[stack.backup.pbs.id] = f"https://{stack.backup.pbs.server}:8007"
+        jobs = scrape.targets(members, cfg.exporter_port, cfg.node_exporter_port,
+                              stack.needs_ceph() and cfg.ceph_prometheus, tls)
         # file_sd groups by job, for a Prometheus the user already runs.
         pulumi.export("scrapeTargets", jobs)
         if cfg.prometheus is not None:

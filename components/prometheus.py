@@ -38,6 +38,7 @@ class Prometheus(pulumi.ComponentResource):
         files = {
             f"{scrape.CONFIG_DIR}/prometheus.yml": scrape.prometheus_yml(args.jobs, cfg.scrape_interval, cfg.evaluation_interval),
             f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(),
+            f"{scrape.CONFIG_DIR}/blackbox.yml": scrape.BLACKBOX_CONFIG.read_text(),
             **scrape.target_files(args.jobs),
             **{f"{scrape.RULES_DIR}/{file}": text for file, text in rules.with_for(cfg.alert_for).items()},
         }

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
 CEPH_MGR_PORT = 9283  # the mgr prometheus module's default server_port
 ALERTMANAGER = "127.0.0.1:9093"  # Alertmanager beside Prometheus, Debian's default listen address
+BLACKBOX = "127.0.0.1:9115"  # the blackbox exporter beside Prometheus, Debian's default listen address
+BLACKBOX_MODULE = "pve_tls"
+BLACKBOX_CONFIG = Path(__file__).resolve().parent / "blackbox.yml"  # defines BLACKBOX_MODULE
 CONFIG_DIR = "/etc/prometheus"
 TARGETS_DIR = f"{CONFIG_DIR}/proxmox-ha"
 RULES_DIR = f"{CONFIG_DIR}/proxmox-ha/rules"
@@ -22,10 +26,12 @@ class Member:
     address: str
 
 
-def targets(members: list[Member], exporter_port: int, node_exporter_port: int, ceph: bool) -> dict[str, list[dict]]:
+def targets(members: list[Member], exporter_port: int, node_exporter_port: int, ceph: bool,
+            tls: dict[str, str]) -> dict[str, list[dict]]:
     """file_sd groups by job. pve-exporter runs on every node and asks that node's own API with cluster=1, so
     cluster-wide series survive any one node (the rules aggregate with max by id); the path and query parameters
-    travel as the target's `__metrics_path__`/`__param_*` labels, so a bare file_sd_configs entry is enough."""
+    travel as the target's `__metrics_path__`/`__param_*` labels, so a bare file_sd_configs entry is enough.
+    `tls` maps a name to an https URL whose certificate the blackbox exporter beside Prometheus watches."""
     def group(member: Member, port: int, **labels: str) -> dict:
         return {"targets": [f"{member.address}:{port}"], "labels": {"node": member.name, **labels}}
 
@@ -36,6 +42,11 @@ def targets(members: list[Member], exporter_port: int, node_exporter_port: int, 
     }
     if ceph:  # a mgr on every node: the active one serves the metrics, standbys an empty page
         jobs["ceph"] = [group(m, CEPH_MGR_PORT) for m in members]
+    jobs["blackbox-tls"] = [
+        {"targets": [BLACKBOX], "labels": {"node": name, "instance": url, "__metrics_path__": "/probe",
+                                          "__param_target": url, "__param_module": BLACKBOX_MODULE}}
+        for name, url in tls.items()
+    ]
     return jobs
 
 

@@ -10,6 +10,8 @@ NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter"
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
 PROMETHEUS_READY = "http://127.0.0.1:9090/-/ready"
 ALERTMANAGER_READY = "http://127.0.0.1:9093/-/ready"
+# Debian's packages, each a unit of the same name that reloads on SIGHUP.
+SERVER_UNITS = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter")
 
 
 def installed(*packages: str) -> str:
@@ -37,11 +39,11 @@ def node_exporter(node: str, port: int) -> Step:
 
 
 def prometheus(host: str, files: dict[str, str]) -> Step:
-    """Debian's prometheus and prometheus-alertmanager with the program's files. A change is checked by promtool
+    """Debian's prometheus, prometheus-alertmanager and prometheus-blackbox-exporter with the program's files. A change is checked by promtool
     and amtool first, then reloaded (SIGHUP, as Debian's units reload): never a restart, which would lose the
     alerts in flight and Alertmanager's silences."""
     same = " && ".join(same_file(path, content) for path, content in sorted(files.items()))
-    active = "systemctl is-active -q prometheus && systemctl is-active -q prometheus-alertmanager"
+    active = " && ".join(f"systemctl is-active -q {unit}" for unit in SERVER_UNITS)
     written = "\n".join(write_file(path, content) for path, content in sorted(files.items()))
     rules = sorted(p for p in files if p.endswith(".rules.yml"))
     rules_dir = shlex.quote(rules[0].rsplit("/", 1)[0]) if rules else None
@@ -50,18 +52,21 @@ def prometheus(host: str, files: dict[str, str]) -> Step:
     stale = f"find {rules_dir} -name '*.rules.yml' -delete 2>/dev/null || true" if rules else ""
     loaded = (f"curl -sf {PROMETHEUS_READY} >/dev/null && curl -sf {ALERTMANAGER_READY} >/dev/null"
               " && curl -sf http://127.0.0.1:9090/metrics | has '^prometheus_config_last_reload_successful 1'"
-              " && curl -sf http://127.0.0.1:9093/metrics | has '^alertmanager_config_last_reload_successful 1'")
+              " && curl -sf http://127.0.0.1:9093/metrics | has '^alertmanager_config_last_reload_successful 1'"
+              " && curl -sf http://127.0.0.1:9115/metrics | has '^blackbox_exporter_config_last_reload_successful 1'")
     return Step(
         name="prometheus",
         node=host,
-        check=f"{installed('prometheus', 'prometheus-alertmanager', 'curl')} && {same} && {only_ours} && {active}",
+        check=f"{installed(*SERVER_UNITS, 'curl')} && {same} && {only_ours} && {active}",
         act=(
-            f"{_install('prometheus', 'prometheus-alertmanager', 'curl')}\n"
+            f"{_install(*SERVER_UNITS, 'curl')}\n"
             f"{stale}\n"
             f"{written}\n"
             "promtool check config /etc/prometheus/prometheus.yml >&2 || fail 'promtool refused the Prometheus config'\n"
             "amtool check-config /etc/prometheus/alertmanager.yml >&2 || fail 'amtool refused the Alertmanager config'\n"
-            "for unit in prometheus prometheus-alertmanager; do\n"
+            "prometheus-blackbox-exporter --config.check --config.file /etc/prometheus/blackbox.yml >&2"
+            " || fail 'the blackbox exporter refused its config'\n"
+            f"for unit in {' '.join(SERVER_UNITS)}; do\n"
             "  systemctl enable \"$unit\"\n"
             "  if systemctl is-active -q \"$unit\"; then systemctl reload \"$unit\"; else systemctl start \"$unit\"; fi\n"
             "done"

@@ -12,6 +12,7 @@ import yaml
 from monitoring import rules, scrape
 
 MEMBERS = [scrape.Member("pve1", "10.0.10.11"), scrape.Member("pve2", "10.0.10.12")]
+TLS = {"pve1": "https://10.0.10.11:8006", "pbs": "https://10.0.10.50:8007"}
 
 
 def written(tmp_path, files: dict[str, str]) -> dict[str, str]:
@@ -29,25 +30,30 @@ def program_files(jobs, alert_for=None) -> dict[str, str]:
     return {
         f"{scrape.CONFIG_DIR}/prometheus.yml": scrape.prometheus_yml(jobs, "5s", "10s"),
         f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(),
+        f"{scrape.CONFIG_DIR}/blackbox.yml": scrape.BLACKBOX_CONFIG.read_text(),
         **scrape.target_files(jobs),
         **{f"{scrape.RULES_DIR}/{name}": text for name, text in rules.with_for(alert_for or {}).items()},
     }
 
 
 def test_every_node_is_a_target_of_each_exporter_and_the_pve_exporter_asks_its_own_node():
-    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=True)
-    assert sorted(jobs) == ["ceph", "node", "pve"]
+    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=True, tls=TLS)
+    assert sorted(jobs) == ["blackbox-tls", "ceph", "node", "pve"]
     pve1 = jobs["pve"][0]
     assert pve1["targets"] == ["10.0.10.11:9221"]
     assert pve1["labels"] == {"node": "pve1", "__metrics_path__": "/pve", "__param_target": "10.0.10.11",
                               "__param_module": "default", "__param_cluster": "1", "__param_node": "1"}
     assert [g["targets"] for g in jobs["node"]] == [["10.0.10.11:9100"], ["10.0.10.12:9100"]]
     assert [g["targets"] for g in jobs["ceph"]] == [["10.0.10.11:9283"], ["10.0.10.12:9283"]]
-    assert "ceph" not in scrape.targets(MEMBERS, 9221, 9100, ceph=False)
+    assert "ceph" not in scrape.targets(MEMBERS, 9221, 9100, ceph=False, tls=TLS)
+    # The blackbox exporter beside Prometheus probes each URL; the series keep the URL as their instance.
+    assert jobs["blackbox-tls"][1] == {"targets": [scrape.BLACKBOX], "labels": {
+        "node": "pbs", "instance": "https://10.0.10.50:8007", "__metrics_path__": "/probe",
+        "__param_target": "https://10.0.10.50:8007", "__param_module": "pve_tls"}}
 
 
 def test_promtool_takes_the_config_its_targets_and_rules(promtool, tmp_path):
-    moved = written(tmp_path, program_files(scrape.targets(MEMBERS, 9221, 9100, ceph=True)))
+    moved = written(tmp_path, program_files(scrape.targets(MEMBERS, 9221, 9100, ceph=True, tls=TLS)))
     res = subprocess.run([promtool, "check", "config", moved[f"{scrape.CONFIG_DIR}/prometheus.yml"]],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -55,7 +61,7 @@ def test_promtool_takes_the_config_its_targets_and_rules(promtool, tmp_path):
 
 
 def test_the_target_files_are_what_the_config_reads():
-    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=False)
+    jobs = scrape.targets(MEMBERS, 9221, 9100, ceph=False, tls=TLS)
     config = yaml.safe_load(scrape.prometheus_yml(jobs, "30s", "30s"))
     read = {f for job in config["scrape_configs"] for sd in job["file_sd_configs"] for f in sd["files"]}
     assert read == set(scrape.target_files(jobs))
@@ -84,4 +90,14 @@ def test_promtool_takes_the_rules_with_a_stack_for(promtool, tmp_path):
     path = tmp_path / "proxmox-ha.rules.yml"
     path.write_text(rules.with_for({"PveNodeDown": "15s", "CephOsdDown": "1m30s"})["proxmox-ha.rules.yml"])
     res = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_blackbox_exporter_takes_its_config_with_the_module_the_job_names(tmp_path):
+    exporter = shutil.which("prometheus-blackbox-exporter")
+    if exporter is None:
+        pytest.skip("Debian's prometheus-blackbox-exporter is installed by `make setup`")
+    assert scrape.BLACKBOX_MODULE in yaml.safe_load(scrape.BLACKBOX_CONFIG.read_text())["modules"]
+    res = subprocess.run([exporter, "--config.check", "--config.file", str(scrape.BLACKBOX_CONFIG)],
+                         capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
