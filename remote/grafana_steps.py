@@ -10,8 +10,10 @@ https://grafana.com/docs/grafana/latest/developers/http_api/dashboard/):
 Already done? The posted dashboard carries a tag `proxmox-ha:` + 32 hex digits of the SHA-256 of its content; the
 check fetches the dashboard by uid and looks for that tag. Comparing the JSON itself would need a JSON parser on the
 host (a Grafana host need not have python3 or jq), as Grafana answers it re-encoded and with fields of its own (id,
-version). A tag is a documented field Grafana keeps as given; its column is 50 characters (dashboard_mig.go), so
-the digest is cut to 128 bits. The cost: an edit in Grafana's UI keeps the tag, so it stays until the file changes.
+version). A tag is a documented field Grafana keeps as given; its column holds 50 characters
+(pkg/services/sqlstore/migrations/dashboard_mig.go), hence 128 bits of digest. The cost: an edit in Grafana's UI
+keeps the tag, so it stays until the file changes. An update names no folder, so Grafana puts the dashboard back
+at the root level (dashboard.md).
 """
 from __future__ import annotations
 
