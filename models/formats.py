@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import urllib.parse
 from typing import Callable
 
 Check = Callable[[str], "str | None"]
@@ -119,6 +120,22 @@ def ssh_public_key(value: str) -> str | None:
 def absolute_path(value: str) -> str | None:
     if not re.fullmatch(r"/[A-Za-z0-9._/-]*", value) or "/../" in f"{value}/":
         return "must be an absolute path of letters, digits, '.', '_', '-' and '/'"
+    return None
+
+
+def http_url(value: str) -> str | None:
+    """An http(s) base URL the steps append API paths to (Grafana's); its credentials are secrets, never in it."""
+    parts = urllib.parse.urlsplit(value)
+    try:
+        parts.port
+    except ValueError:
+        return "must be an http:// or https:// URL with a valid port"
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"[\s\"'\\<>`]", value):
+        return "must be an http:// or https:// URL, e.g. https://grafana.example.com:3000"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry credentials (USER:PASSWORD@): the token is a secret of its own"
+    if parts.query or parts.fragment:
+        return "must have no ?query or #fragment: API paths are appended to it"
     return None
 
 

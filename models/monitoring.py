@@ -44,6 +44,13 @@ class PrometheusConfig(ConfigModel):
         return {name: _duration(value) for name, value in v.items()}
 
 
+class GrafanaConfig(ConfigModel):
+    # The dashboard goes there through Grafana's HTTP API; the token is the secret `grafanaToken`.
+    url: str
+
+    _url = field_validator("url")(classmethod(formats.validator(formats.http_url)))
+
+
 class MonitoringConfig(ConfigModel):
     enabled: bool = True
     exporter_port: int = Field(9221, ge=1, le=65535)
@@ -52,5 +59,6 @@ class MonitoringConfig(ConfigModel):
     user: str = "monitoring@pve"
     ceph_prometheus: bool = True
     prometheus: PrometheusConfig | None = None
+    grafana: GrafanaConfig | None = None
 
     _user = field_validator("user")(classmethod(formats.validator(formats.userid)))

@@ -102,4 +102,6 @@ def required_secrets(stack: StackConfig) -> dict[str, bool]:
         "apiToken": stack.needs_api(),
         "pbsPassword": stack.backup.pbs is not None,
         "ipmiPassword": False,
+        # Monitoring (and so the dashboard) exists only when enabled.
+        "grafanaToken": stack.monitoring.enabled and stack.monitoring.grafana is not None,
     }
