@@ -28,6 +28,7 @@ class Secrets:
     api_token: pulumi.Output[str] | None
     pbs_password: pulumi.Output[str] | None
     ipmi_password: pulumi.Output[str] | None
+    grafana_token: pulumi.Output[str] | None
 
 
 def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
@@ -36,7 +37,8 @@ def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
     # Read plainly only to check their form here; they reach resources only as secret Outputs.
     check_secrets(needed, {key: pulumi.runtime.get_config(config.full_key(key)) for key in needed})
     values = {key: config.get_secret(key) for key in needed}
-    return Secrets(values["sshPrivateKey"], values["apiToken"], values["pbsPassword"], values["ipmiPassword"])  # type: ignore[arg-type]
+    return Secrets(values["sshPrivateKey"], values["apiToken"], values["pbsPassword"], values["ipmiPassword"],  # type: ignore[arg-type]
+                   values["grafanaToken"])
 
 
 def build(stack: StackConfig, secrets: Secrets) -> None:
@@ -79,6 +81,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         cfg = stack.monitoring
         monitoring = Monitoring("monitoring", MonitoringArgs(
             monitoring=cfg, nodes=nodes, provider=provider, ceph=stack.needs_ceph(), after=ready,
+            grafana_token=secrets.grafana_token,
         ))
         members = [scrape.Member(n.name, str(n.config.management_address)) for n in nodes]
         # The certificates PVE (8006) and PBS (8007) serve: a node's lapses on its own after two years.

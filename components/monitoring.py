@@ -2,7 +2,9 @@
 mgr exporter."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 import pulumi_proxmoxve as proxmoxve
@@ -11,10 +13,12 @@ from models.monitoring import MonitoringConfig
 from monitoring.known_metrics import PVE_EXPORTER_VERSION  # the version the alert rules were checked against
 from policies import contract
 from remote import monitoring_steps, ops_steps
+from remote.grafana_steps import grafana_dashboard
 
 from .connection import child_name
 from .node import ProxmoxNode
 
+DASHBOARD = Path(__file__).resolve().parent.parent / "monitoring" / "grafana" / "proxmox-ha.json"
 TOKEN_NAME = "exporter"
 AUDITOR = "PVEAuditor"
 
@@ -26,6 +30,8 @@ class MonitoringArgs:
     provider: proxmoxve.Provider
     ceph: bool
     after: pulumi.Resource
+    # The secret grafanaToken, when monitoring.grafana names a Grafana.
+    grafana_token: pulumi.Output[str] | None = None
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -54,6 +60,10 @@ class Monitoring(pulumi.ComponentResource):
             node.run(monitoring_steps.node_exporter(node.name, cfg.node_exporter_port), self, depends_on=[args.after])
         if args.ceph and cfg.ceph_prometheus:
             first.run(ops_steps.ceph_prometheus(first.name), self, depends_on=[args.after])
+        if cfg.grafana is not None:
+            # The first node posts the dashboard: the program reaches Grafana through a node, as every other change.
+            first.run(grafana_dashboard(first.name, cfg.grafana.url, json.loads(DASHBOARD.read_text())), self,
+                      depends_on=[args.after], secrets=[args.grafana_token])
         self.ready = self
         self.register_outputs({**facts, "tokenId": token.id})
 

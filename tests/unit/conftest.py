@@ -26,6 +26,7 @@ SECRETS = {
     "apiToken": "root@pam!pulumi=UNIT-TEST-API-TOKEN",
     "pbsPassword": "UNIT-TEST-PBS-PASSWORD",
     "ipmiPassword": "UNIT-TEST-IPMI-PASSWORD",
+    "grafanaToken": "glsa_UNIT-TEST-GRAFANA-TOKEN",
 }
 
 

@@ -1,6 +1,7 @@
 """The whole program under Pulumi mocks: what the homelab stack registers, and what a bad one does not."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -317,3 +318,14 @@ def test_without_a_prometheus_machine_the_targets_are_an_output_and_nothing_scra
     jobs = exports["scrapeTargets"]
     assert [g["targets"] for g in jobs["node"]] == [["10.0.10.11:9100"], ["10.0.10.12:9100"], ["10.0.10.13:9100"]]
     assert jobs["pve"][2]["labels"]["__param_target"] == "10.0.10.13"
+
+
+def test_a_named_grafana_gets_the_dashboard_from_the_first_node_with_the_token_on_stdin_only(homelab):
+    homelab["monitoring"]["grafana"] = {"url": "https://grafana.example.lan:3000"}
+    resources = run_program(homelab)
+    (step,) = _named(resources, "pve1-grafana-dashboard")
+    assert "https://grafana.example.lan:3000" in step.inputs["create"] and '"uid"' in step.inputs["create"]
+    stdin = step.inputs["stdin"]
+    assert stdin[SECRET_SIG] and stdin["value"] == f"{SECRETS['grafanaToken']}\n", "a secret, alone on stdin"
+    assert [r.name for r in resources if SECRETS["grafanaToken"] in json.dumps(r.inputs)] == [step.name]
+    assert SECRETS["grafanaToken"] not in step.inputs["create"]
