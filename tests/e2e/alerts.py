@@ -3,10 +3,29 @@ on the lab's management bridge)."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import urllib.request
 
+import yaml
+
+from lab.common import Paths
+
 from .helpers import wait_until
+
+
+def seconds(duration: str) -> int:
+    """A lab duration (the lab stack writes whole seconds or minutes: 5s, 1m30s)."""
+    parts = dict((unit, int(n)) for n, unit in re.findall(r"(\d+)([hms])", duration))
+    return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+
+
+def budget(name: str) -> float:
+    """How long alert `name` may take to fire once its fault shows: its `for:` as the lab stack sets it, two scrape
+    intervals and an evaluation interval, and a few seconds for Alertmanager to be told."""
+    stack = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())["config"]["proxmox-ha:monitoring"]["prometheus"]
+    wait = stack.get("alertFor", {})[name]
+    return seconds(wait) + 2 * seconds(stack["scrapeInterval"]) + seconds(stack["evaluationInterval"]) + 5
 
 
 def _get(lab, port: int, path: str, **params) -> dict | list:
@@ -21,6 +40,15 @@ def targets(lab) -> list[dict]:
     return _get(lab, 9090, "/api/v1/targets", state="active")["data"]["activeTargets"]
 
 
+def scraped_nodes(lab, job: str) -> list[str]:
+    return sorted(t["labels"]["node"] for t in targets(lab) if t["labels"]["job"] == job)
+
+
+def runtime(lab) -> dict:
+    """Prometheus's runtime info: its startTime changes only when the process does."""
+    return _get(lab, 9090, "/api/v1/status/runtimeinfo")["data"]
+
+
 def query(lab, expr: str) -> list[dict]:
     return _get(lab, 9090, "/api/v1/query", query=expr)["data"]["result"]
 
@@ -32,14 +60,15 @@ def firing(lab, name: str) -> list[dict]:
     return [a["labels"] for a in alerts if a["status"]["state"] == "active"]
 
 
-def wait_firing(lab, name: str, timeout: float, **labels: str) -> dict:
-    """The alert's labels once Alertmanager has it firing with these labels."""
+def wait_firing(lab, name: str, **labels: str) -> dict:
+    """The alert's labels once Alertmanager has it firing with these labels, within its budget."""
     def match():
         return next((a for a in firing(lab, name) if all(a.get(k) == v for k, v in labels.items())), None)
 
-    return wait_until(f"alert {name} {labels} to fire in Alertmanager", match, timeout)
+    return wait_until(f"alert {name} {labels} to fire in Alertmanager", match, budget(name))
 
 
-def wait_resolved(lab, name: str, timeout: float, **labels: str) -> None:
+def wait_resolved(lab, name: str, **labels: str) -> None:
+    """Alertmanager no longer lists the alert once its fault has been repaired (the next evaluations)."""
     wait_until(f"alert {name} {labels} to resolve", lambda: not any(
-        all(a.get(k) == v for k, v in labels.items()) for a in firing(lab, name)), timeout)
+        all(a.get(k) == v for k, v in labels.items()) for a in firing(lab, name)), budget(name))

@@ -15,6 +15,7 @@ import pytest
 from remote import probes
 from remote.step import probe
 
+from . import alerts
 from .conftest import REPO, STACK
 from .helpers import NODES, pgs_clean, quorum, wait_until
 
@@ -36,9 +37,13 @@ def test_partition_keeps_the_majority_and_heals(converged):
         assert quorum(converged, "pve2") == (True, 2)
         assert converged.ok("pve3", "ha-manager status").splitlines()[0] == "quorum No quorum on node 'pve3'!"
         assert converged.ok("pve1", "ha-manager status").splitlines()[0] == "quorum OK"
+        # pve3's exporter reads its own node's API, which says the cluster is not quorate there.
+        assert alerts.wait_firing(converged, "PveNodeNotQuorate", node="pve3")["id"].startswith("cluster/")
+        assert alerts.firing(converged, "PveClusterQuorumLost") == [], "the majority kept quorum"
     finally:
         converged.ok("pve3", "nft delete table inet drill")
     wait_until("all three quorate again", lambda: all(quorum(converged, n) == (True, 3) for n in NODES), 90)
+    alerts.wait_resolved(converged, "PveNodeNotQuorate", node="pve3")
 
 
 def test_an_osd_down_keeps_data_readable_and_writable(converged):
@@ -52,9 +57,12 @@ def test_an_osd_down_keeps_data_readable_and_writable(converged):
         assert converged.ok("pve1", "rados -p vm-storage get drill-before - ").strip() == "before-the-failure"
         # min_size 2: two of three replicas still take writes.
         converged.ok("pve1", "echo during-the-failure > /tmp/obj2 && timeout 60 rados -p vm-storage put drill-during /tmp/obj2")
+        # Ceph's mgr module names the OSD.
+        alerts.wait_firing(converged, "CephOsdDown", ceph_daemon=f"osd.{osd}")
     finally:
         converged.ok("pve2", f"systemctl start ceph-osd@{osd}")
     wait_until("all PGs active+clean", lambda: pgs_clean(converged), 180)
+    alerts.wait_resolved(converged, "CephOsdDown", ceph_daemon=f"osd.{osd}")
     assert converged.ok("pve3", "rados -p vm-storage get drill-during -").strip() == "during-the-failure"
 
 

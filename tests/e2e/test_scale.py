@@ -20,6 +20,7 @@ from remote import probes
 from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
 
+from . import alerts
 from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy, deploy_popen
 from .helpers import pgs_clean, quorum, wait_until
 
@@ -79,6 +80,7 @@ def online(lab: Lab, node: str) -> bool:
 def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path):
     lab = converged
     digest = lab.ok("pve1", CANARY)
+    started = alerts.runtime(lab)["startTime"]
     pgs = int(lab.ok("pve1", probe(probes.PG_COUNT)))
 
     # Scale out, as the runbook's "Add a node" says: two more machines, then the config lists them.
@@ -97,6 +99,9 @@ def test_grow_3_to_5_then_retire_2_keeps_every_vote_and_byte(converged, tmp_path
     wait_ceph_health(Paths(), "HEALTH_OK", 240)
     assert lab.ok("pve5", READ_CANARY) == digest, "the data written on 3 nodes reads back on 5"
     assert f"{mgmt_addr('pve5')} pve5" in lab.ok("pve1", "cat /etc/hosts")
+    # Prometheus follows the stack's nodes, reloaded: the same process, its data and alert state kept.
+    assert alerts.scraped_nodes(lab, "node") == ["pve1", "pve2", "pve3", "pve4", "pve5"]
+    assert alerts.runtime(lab)["startTime"] == started
 
     # Scale in, as "Retire a node" says: pve4 and pve5 leave, and pve5 is powered off once pve4 is gone.
     shrink = run_block(operator_block("Retire a node"), tmp_path / "shrink.log")
@@ -224,6 +229,8 @@ def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_r
     members = (Paths().pve / "corosync.conf").read_text()
     assert "name: pve4" not in members and "name: pve5" in members, "pve4 left, pve5 was kept in"
     assert quorum(lab, "pve1") == (True, 3) and expected_votes(lab, "pve1") == 4
+    # The kept nodes' exporters say pve3 is offline.
+    alerts.wait_firing(lab, "PveNodeDown", id="node/pve3")
 
     lab_cli("up")  # pve3 boots again; the lab starts no units at boot, so its corosync is started as PVE's would be
     lab.ok("pve3", "systemctl start corosync")
@@ -237,6 +244,8 @@ def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_r
         homes = sorted(p.parent.parent.name for p in (Paths().pve / "nodes").glob(f"*/qemu-server/{vmid}.conf"))
         assert len(homes) == 1 and homes[0] in ("pve1", "pve2", "pve3"), f"vm {vmid} lives on {homes}"
     assert ha_services(lab, "pve4") == []
+    alerts.wait_resolved(lab, "PveNodeDown", id="node/pve3")
+    assert alerts.scraped_nodes(lab, "pve") == ["pve1", "pve2", "pve3"], "the retired nodes are no longer targets"
 
     # The separated pve4 stays out across a restart of its services.
     lab.ok("pve4", "systemctl restart pve-cluster; systemctl restart corosync || true")
