@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .common import ALL_HOSTS, QNETD_HOST, Paths
+from .common import ALL_HOSTS, DEBIAN_HOSTS, Paths
 
 
 def main(argv=None) -> int:
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     st = sub.add_parser("status", help="hosts, corosync quorum and Ceph health")
     st.add_argument("--json", action="store_true")
     sp = sub.add_parser("ssh", help="ssh into a host (root, lab key, pinned host key)")
-    sp.add_argument("node", choices=(*ALL_HOSTS, QNETD_HOST))
+    sp.add_argument("node", choices=(*ALL_HOSTS, *DEBIAN_HOSTS))
     sp.add_argument("command", nargs=argparse.REMAINDER)
     ip = sub.add_parser("install", help="install the Debian packages the lab needs (idempotent)")
     ip.add_argument("--force", action="store_true")
