@@ -1,18 +1,67 @@
-"""The lab's monitoring host `monitor`: a Debian machine on the management network for Prometheus and Alertmanager."""
+"""The lab's monitoring: the Debian host `monitor` (Prometheus and Alertmanager) and each PVE host's node_exporter, all
+Debian's own daemons run by the systemctl shim as their unit files say.
+
+Every request goes from the root namespace over the management bridge."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from lab.common import MGMT_NET, MONITOR_ADDR, MONITOR_HOST, Paths
+from lab.common import ALERTMANAGER_PORT, MGMT_NET, MONITOR_ADDR, MONITOR_HOST, Paths, mgmt_addr
+from tests.e2e.helpers import wait_until
 
 from .conftest import lab_cli
 
 pytestmark = pytest.mark.lab
+
+# No proxy from the environment: every address here is on the lab's bridges.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+PROMETHEUS = f"http://{MONITOR_ADDR}:9090"
+ALERTMANAGER = f"http://{MONITOR_ADDR}:{ALERTMANAGER_PORT}"
+
+PROMETHEUS_YML = """global: {scrape_interval: 5s, evaluation_interval: 5s}
+alerting:
+  alertmanagers: [{static_configs: [{targets: ["localhost:9093"]}]}]
+scrape_configs:
+  - job_name: prometheus
+    static_configs: [{targets: ["localhost:9090"]}]
+"""
+ALERTMANAGER_YML = "route: {receiver: lab}\nreceivers: [{name: lab}]\n"
+
+
+def get(url: str, timeout: float = 3) -> str | None:
+    """The body of a 200 answer, or None (refused, not ready, an error)."""
+    try:
+        with OPENER.open(url, timeout=timeout) as answer:
+            return answer.read().decode()
+    except (OSError, ValueError):
+        return None
+
+
+def unit_pid(host: str, unit: str) -> int | None:
+    try:
+        return int((Paths().host_pids(host) / f"{unit}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(lab, host: str, path: str, text: str) -> None:
+    lab.ok(host, f"cat > {path} <<'EOF'\n{text}EOF")
+
+
+@pytest.fixture
+def monitoring(lab):
+    """Prometheus and Alertmanager on the monitor host with a minimal config of the test's; stopped afterwards."""
+    write(lab, MONITOR_HOST, "/etc/prometheus/prometheus.yml", PROMETHEUS_YML)
+    write(lab, MONITOR_HOST, "/etc/prometheus/alertmanager.yml", ALERTMANAGER_YML)
+    lab.ok(MONITOR_HOST, "systemctl start prometheus prometheus-alertmanager")
+    yield
+    lab.ssh(MONITOR_HOST, "systemctl stop prometheus prometheus-alertmanager")
 
 
 # ---------------------------------------------------------------- the host
@@ -59,3 +108,50 @@ def test_apt_in_a_host_finds_the_monitoring_packages_installed(lab):
         out = lab.ok(host, "apt-get install -y prometheus prometheus-alertmanager prometheus-node-exporter")
         for package in ("prometheus", "prometheus-alertmanager", "prometheus-node-exporter"):
             assert f"{package} is already the newest version." in out
+
+
+# ---------------------------------------------------------------- node_exporter on a PVE host
+def test_node_exporter_runs_as_its_unit_says_in_the_pve_host(lab):
+    try:
+        lab.ok("pve1", "systemctl start prometheus-node-exporter")
+        metrics = wait_until("node_exporter on pve1:9100", lambda: get(f"http://{mgmt_addr('pve1')}:9100/metrics"), 15, 0.2)
+        assert 'node_uname_info{domainname="(none)",machine="x86_64",nodename="pve1"' in metrics
+        pid = unit_pid("pve1", "prometheus-node-exporter")
+        assert lab.ok("pve1", f"ps -o user= -p {pid}").strip() == "prometheus"  # User=prometheus
+        assert get(f"http://{mgmt_addr('pve2')}:9100/metrics") is None  # pve1's own network namespace
+        # Debian's textfile collector directory, the host's own (/var/lib is per host).
+        lab.ok("pve1", "echo 'lab_textfile_probe 42' > /var/lib/prometheus/node-exporter/lab-probe.prom")
+        assert "\nlab_textfile_probe 42\n" in get(f"http://{mgmt_addr('pve1')}:9100/metrics")
+        assert lab.ssh("pve2", "test -e /var/lib/prometheus/node-exporter/lab-probe.prom").returncode == 1
+        assert lab.ssh("pve1", "systemctl is-active prometheus-node-exporter").returncode == 0
+    finally:
+        lab.ssh("pve1", "rm -f /var/lib/prometheus/node-exporter/lab-probe.prom; systemctl stop prometheus-node-exporter")
+    assert lab.ssh("pve1", "systemctl is-active prometheus-node-exporter").returncode == 3
+    assert get(f"http://{mgmt_addr('pve1')}:9100/metrics") is None
+
+
+# ---------------------------------------------------------------- Prometheus and Alertmanager on the monitor host
+def test_prometheus_and_alertmanager_answer_and_reload_keeps_the_process(lab, monitoring):
+    assert "Ready" in wait_until("Prometheus ready", lambda: get(f"{PROMETHEUS}/-/ready"), 30, 0.2)
+    assert "OK" in wait_until("Alertmanager ready", lambda: get(f"{ALERTMANAGER}/-/ready"), 30, 0.2)
+    pid = unit_pid(MONITOR_HOST, "prometheus")
+    assert f"Main PID: {pid} (prometheus)" in lab.ok(MONITOR_HOST, "systemctl status prometheus")
+    # Its state is where Debian's package keeps it, in the monitor host's own /var/lib.
+    lab.ok(MONITOR_HOST, "test -d /var/lib/prometheus/metrics2/wal && test -d /var/lib/prometheus/metrics2/chunks_head")
+    write(lab, MONITOR_HOST, "/etc/prometheus/prometheus.yml",
+          PROMETHEUS_YML + "  - job_name: lab-reload-probe\n    static_configs: [{targets: [\"localhost:9093\"]}]\n")
+    lab.ok(MONITOR_HOST, "systemctl reload prometheus")
+    wait_until("the reloaded config", lambda: "lab-reload-probe" in (get(f"{PROMETHEUS}/api/v1/status/config") or ""), 15, 0.2)
+    assert unit_pid(MONITOR_HOST, "prometheus") == pid and lab.ssh(MONITOR_HOST, f"kill -0 {pid}").returncode == 0
+    # Alertmanager's ExecReload is the same SIGHUP: its process stays too.
+    am = unit_pid(MONITOR_HOST, "prometheus-alertmanager")
+    lab.ok(MONITOR_HOST, "systemctl reload prometheus-alertmanager")
+    assert unit_pid(MONITOR_HOST, "prometheus-alertmanager") == am
+
+
+def test_is_active_follows_the_daemon(lab, monitoring):
+    assert lab.ssh(MONITOR_HOST, "systemctl is-active prometheus").returncode == 0
+    lab.ok(MONITOR_HOST, f"kill -KILL {unit_pid(MONITOR_HOST, 'prometheus')}")
+    wait_until("prometheus gone", lambda: lab.ssh(MONITOR_HOST, "systemctl is-active prometheus").returncode == 3, 10, 0.2)
+    reload = lab.ssh(MONITOR_HOST, "systemctl reload prometheus")
+    assert reload.returncode == 1 and "not active, cannot reload" in reload.stderr
