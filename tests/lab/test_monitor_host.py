@@ -1,9 +1,10 @@
 """The lab's monitoring: the Debian host `monitor` (Prometheus and Alertmanager) and each PVE host's node_exporter, all
-Debian's own daemons run by the systemctl shim as their unit files say.
+Debian's own daemons run by the systemctl shim as their unit files say; `lab status` shows the alerts firing.
 
-Every request goes from the root namespace over the management bridge."""
+Every request goes from the root namespace over the management bridge, as `lab status` does."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -155,3 +156,22 @@ def test_is_active_follows_the_daemon(lab, monitoring):
     wait_until("prometheus gone", lambda: lab.ssh(MONITOR_HOST, "systemctl is-active prometheus").returncode == 3, 10, 0.2)
     reload = lab.ssh(MONITOR_HOST, "systemctl reload prometheus")
     assert reload.returncode == 1 and "not active, cannot reload" in reload.stderr
+
+
+# ---------------------------------------------------------------- lab status
+def test_lab_status_lists_the_monitor_host_and_the_alerts_firing(lab, monitoring):
+    wait_until("Alertmanager ready", lambda: get(f"{ALERTMANAGER}/-/ready"), 30, 0.2)
+    alert = [{"labels": {"alertname": "LabStatusProbe", "instance": "pve1"}, "annotations": {"summary": "a probe"}}]
+    OPENER.open(urllib.request.Request(f"{ALERTMANAGER}/api/v2/alerts", data=json.dumps(alert).encode(),
+                                       headers={"Content-Type": "application/json"}), timeout=5).close()
+    data = json.loads(lab_cli("status", "--json").stdout)
+    monitor = data["monitor"]
+    assert (monitor["name"], monitor["up"], monitor["management_address"]) == (MONITOR_HOST, True, MONITOR_ADDR)
+    assert monitor["services"]["prometheus"] == unit_pid(MONITOR_HOST, "prometheus") and monitor["rss_bytes"] > 0
+    assert monitor["alertmanager"]["running"]
+    assert [(a["name"], a["state"], a["labels"]["instance"]) for a in monitor["alertmanager"]["alerts"]] == [
+        ("LabStatusProbe", "active", "pve1")]
+    assert "LabStatusProbe  active" in lab_cli("status").stdout
+    lab.ok(MONITOR_HOST, "systemctl stop prometheus-alertmanager")
+    assert "Alertmanager not running" in lab_cli("status").stdout
+    assert json.loads(lab_cli("status", "--json").stdout)["monitor"]["alertmanager"]["running"] is False
