@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lab.common import ALERTMANAGER_PORT, MGMT_NET, MONITOR_ADDR, MONITOR_HOST, Paths, mgmt_addr
 from tests.e2e.helpers import wait_until
@@ -158,7 +159,7 @@ def test_is_active_follows_the_daemon(lab, monitoring):
     assert reload.returncode == 1 and "not active, cannot reload" in reload.stderr
 
 
-# ---------------------------------------------------------------- lab status
+# ---------------------------------------------------------------- lab status and the stack file
 def test_lab_status_lists_the_monitor_host_and_the_alerts_firing(lab, monitoring):
     wait_until("Alertmanager ready", lambda: get(f"{ALERTMANAGER}/-/ready"), 30, 0.2)
     alert = [{"labels": {"alertname": "LabStatusProbe", "instance": "pve1"}, "annotations": {"summary": "a probe"}}]
@@ -175,3 +176,11 @@ def test_lab_status_lists_the_monitor_host_and_the_alerts_firing(lab, monitoring
     lab.ok(MONITOR_HOST, "systemctl stop prometheus-alertmanager")
     assert "Alertmanager not running" in lab_cli("status").stdout
     assert json.loads(lab_cli("status", "--json").stdout)["monitor"]["alertmanager"]["running"] is False
+
+
+def test_stack_config_puts_prometheus_on_the_monitor_host(lab):
+    out = Path(lab_cli("stack-config").stdout.strip())
+    monitoring = yaml.safe_load(out.read_text())["config"]["proxmox-ha:monitoring"]
+    assert monitoring["prometheus"] == {"address": MONITOR_ADDR, "sshHostKey": lab.info["monitor"]["host_key"],
+                                        "scrapeInterval": "5s", "evaluationInterval": "5s"}
+    assert monitoring["cephPrometheus"] is False  # the tracked stack's own key, kept
