@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .common import ALL_HOSTS, QNETD_HOST, Paths
+from .common import ALL_HOSTS, DEBIAN_HOSTS, Paths
 
 
 def main(argv=None) -> int:
@@ -22,10 +22,10 @@ def main(argv=None) -> int:
     upp.add_argument("--pve", type=int, choices=(8, 9),
                      help="the PVE major the hosts are installed with (default: the lab's, 9 for a new lab)")
     sub.add_parser("down", help="stop everything and remove namespaces, bridges, loop devices, state")
-    st = sub.add_parser("status", help="hosts, corosync quorum and Ceph health")
+    st = sub.add_parser("status", help="hosts, corosync quorum, Ceph health, the monitor host and its firing alerts")
     st.add_argument("--json", action="store_true")
     sp = sub.add_parser("ssh", help="ssh into a host (root, lab key, pinned host key)")
-    sp.add_argument("node", choices=(*ALL_HOSTS, QNETD_HOST))
+    sp.add_argument("node", choices=(*ALL_HOSTS, *DEBIAN_HOSTS))
     sp.add_argument("command", nargs=argparse.REMAINDER)
     ip = sub.add_parser("install", help="install the Debian packages the lab needs (idempotent)")
     ip.add_argument("--force", action="store_true")
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         from .status import collect, render
         data = collect(paths)
         print(json.dumps(data, indent=2) if args.json else render(data))
-        return 0 if all(h["up"] for h in data["hosts"]) else 1
+        return 0 if all(h["up"] for h in data["hosts"]) and data["monitor"]["up"] else 1
     if args.cmd == "ssh":
         from .common import ssh_base
         cmd = args.command

@@ -25,6 +25,14 @@ QNETD_ADDR = "10.254.10.40"
 # Its sshd listens on a port other than 22, as on a hardened machine: PVE's `pvecm qdevice setup` has no port
 # option, so the program must make that port work.
 QNETD_SSH_PORT = 2222
+# A plain Debian machine on the management network for Prometheus and Alertmanager (Debian's packages), with no PVE on it.
+MONITOR_HOST = "monitor"
+MONITOR_ADDR = "10.254.10.60"
+MONITOR_SSH_PORT = 22
+# Where Debian's prometheus-alertmanager listens unless its ARGS say otherwise (--web.listen-address=:9093).
+ALERTMANAGER_PORT = 9093
+# The lab's Debian machines (no PVE): a management port only, Debian's commands only (STATE/bin-debian).
+DEBIAN_HOSTS = (QNETD_HOST, MONITOR_HOST)
 MGMT_BRIDGE = "phalab0"
 STORAGE_BRIDGE = "phalab1"
 MGMT_NET = "10.254.10.0/24"
@@ -35,7 +43,7 @@ DOMAIN = "lab.local"
 CLUSTER_NAME = "lab-cluster"
 LAB_GUEST = 100  # the VM on pve1 that the lab stack puts under HA
 OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
-# The qnetd host is plain Debian: only these stand in for its own commands (no systemd, no network for apt).
+# The Debian hosts (qnetd, monitor): only these stand in for their own commands (no systemd, no network for apt).
 DEBIAN_SHIMS = ("systemctl", "apt-get", "apt", "dpkg-query")
 SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query",
          "pveversion", "pmxcfs", "killall")
@@ -68,11 +76,11 @@ def lab_major(paths: "Paths") -> int:
 
 
 def ssh_port(name: str) -> int:
-    return QNETD_SSH_PORT if name == QNETD_HOST else 22
+    return {QNETD_HOST: QNETD_SSH_PORT, MONITOR_HOST: MONITOR_SSH_PORT}.get(name, 22)
 
 
 def mgmt_addr(name: str) -> str:
-    return QNETD_ADDR if name == QNETD_HOST else f"10.254.10.1{host_index(name)}"
+    return {QNETD_HOST: QNETD_ADDR, MONITOR_HOST: MONITOR_ADDR}.get(name) or f"10.254.10.1{host_index(name)}"
 
 
 def storage_addr(name: str) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 from . import install as install_mod
 from . import pbs
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
-                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, QNETD_HOST, Paths, REPO_ROOT, kill_pid,
+                     STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, DEBIAN_HOSTS, MONITOR_HOST, QNETD_HOST, Paths,
+                     REPO_ROOT, kill_pid,
                      lab_hosts, lab_major, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
                      ssh_port, storage_addr, sshd_pid, wait_until)
 from .machine import ensure_host_net, host_is_up, host_json, link_exists, start_host, veth_names, wait_port
@@ -31,12 +32,12 @@ def ensure_keys(paths: Paths, hosts: tuple[str, ...]) -> None:
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "proxmox-ha-lab", "-f", str(paths.client_key)])
     pub = Path(str(paths.client_key) + ".pub").read_text().strip()
     paths.authorized_keys.write_text(pub + "\n")
-    for h in (*hosts, QNETD_HOST):
+    for h in (*hosts, *DEBIAN_HOSTS):
         for kind in ("ed25519", "rsa"):  # PVE's cluster-wide known_hosts carry the RSA key
             k = paths.host_key(h, kind)
             if not k.exists():
                 run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{h}", "-f", str(k)])
-        if h == QNETD_HOST:
+        if h in DEBIAN_HOSTS:
             continue
         crt = paths.ssh / f"pve-ssl.{h}.pem"
         key = paths.ssh / f"pve-ssl.{h}.key"
@@ -46,9 +47,9 @@ def ensure_keys(paths: Paths, hosts: tuple[str, ...]) -> None:
                  "-addext", f"subjectAltName=DNS:{h},DNS:{h}.{DOMAIN},IP:{mgmt_addr(h)},IP:127.0.0.1",
                  "-keyout", str(key), "-out", str(crt)])
     lines = []
-    for h in (*hosts, QNETD_HOST):
+    for h in (*hosts, *DEBIAN_HOSTS):
         hk = " ".join(Path(str(paths.host_key(h)) + ".pub").read_text().split()[:2])
-        names = [h, f"{h}.{DOMAIN}", mgmt_addr(h)] + ([storage_addr(h)] if h != QNETD_HOST else [])
+        names = [h, f"{h}.{DOMAIN}", mgmt_addr(h)] + ([storage_addr(h)] if h not in DEBIAN_HOSTS else [])
         if ssh_port(h) != 22:  # known_hosts names a host on another port as [name]:port
             names = [f"[{n}]:{ssh_port(h)}" for n in names]
         lines.append(f"{','.join(names)} {hk}")
@@ -100,7 +101,7 @@ def ensure_pve_dir(paths: Paths, hosts: tuple[str, ...]) -> None:
 
 
 def write_shims(paths: Paths) -> None:
-    """STATE/bin: every shim, for PVE hosts; STATE/bin-debian: Debian's own commands only, for the qnetd host."""
+    """STATE/bin: every shim, for PVE hosts; STATE/bin-debian: Debian's own commands only, for the Debian hosts."""
     paths.bin.mkdir(parents=True, exist_ok=True)
     paths.bin_debian.mkdir(parents=True, exist_ok=True)
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
@@ -199,6 +200,9 @@ def write_lab_json(paths: Paths, hosts: tuple[str, ...]) -> dict:
         # A Debian machine for corosync-qnetd (not a PVE node): root over SSH with the lab's key.
         "qnetd": {"name": QNETD_HOST, "management_address": mgmt_addr(QNETD_HOST), "ssh_port": ssh_port(QNETD_HOST),
                   "host_key": host_pubkey(paths, QNETD_HOST), "sshd_pid": read_pid(paths.sshd_pidfile(QNETD_HOST))},
+        # A Debian machine for Prometheus and Alertmanager (Debian's packages): root over SSH with the lab's key.
+        "monitor": {"name": MONITOR_HOST, "management_address": mgmt_addr(MONITOR_HOST), "ssh_port": ssh_port(MONITOR_HOST),
+                    "host_key": host_pubkey(paths, MONITOR_HOST), "sshd_pid": read_pid(paths.sshd_pidfile(MONITOR_HOST))},
     }
     token_file = paths.root / "api-token"
     token_file.touch(mode=0o600)
@@ -264,7 +268,7 @@ def up(paths: Paths | None = None, count: int | None = None, pve: int | None = N
     write_shims(paths)
     ensure_bridges()
     started = []
-    for h in (*hosts, QNETD_HOST):
+    for h in (*hosts, *DEBIAN_HOSTS):
         if host_is_up(paths, h):
             ensure_host_net(h)
             continue
@@ -292,7 +296,7 @@ def up(paths: Paths | None = None, count: int | None = None, pve: int | None = N
             tail = (paths.logs / f"{h}-api.log").read_text()[-2000:]
             raise SystemExit(f"lab up: the API emulation of {h} did not come up on {mgmt_addr(h)}:8006:\n{tail}")
     data = write_lab_json(paths, hosts)
-    log(f"up: PVE {lab_major(paths)} lab, {len(started)} host(s) started, {len(hosts) + 1 - len(started)} already up "
+    log(f"up: PVE {lab_major(paths)} lab, {len(started)} host(s) started, {len(hosts) + len(DEBIAN_HOSTS) - len(started)} already up "
         f"({time.time() - t0:.1f}s); lab.json at {paths.lab_json}")
     return data
 
@@ -393,7 +397,7 @@ def _cleanup_host(paths: Paths, name: str, keep_files: bool = False) -> None:
 def down(paths: Paths | None = None) -> None:
     paths = paths or Paths()
     t0 = time.time()
-    every = (*ALL_HOSTS, QNETD_HOST)  # every host a grown lab may have
+    every = (*ALL_HOSTS, *DEBIAN_HOSTS)  # every host a grown lab may have
     stop_host_processes(paths, every)
     pbs.down(paths, _terminate)
     for h in every:

@@ -3,7 +3,8 @@
 A PVE host is a network namespace with veths `eno1`/`eno2` on the root-namespace bridges, plus a private
 mount/UTS/IPC namespace made by `unshare`, in which /etc, /var/lib and /var/log are copy-on-write overlays, /run
 is a tmpfs, /dev is a private tmpfs (with /dev/sdb), /etc/pve is the pmxcfs stand-in (the shared directory, or the
-host's own copy once it ran `pmxcfs -l`) and /usr/local/sbin holds the PVE command shims. The qnetd host is the same without PVE: one port, no /etc/pve, Debian's commands.
+host's own copy once it ran `pmxcfs -l`) and /usr/local/sbin holds the PVE command shims. The Debian hosts (qnetd, monitor)
+are the same without PVE: one port, no /etc/pve, Debian's commands.
 Its long-lived process is its sshd; everything else is started through it.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .common import (ALL_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, QNETD_HOST, REPO_ROOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
+from .common import (ALL_HOSTS, DEBIAN_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, REPO_ROOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
                      Paths, lab_major, mgmt_addr, netns_exists, run, ssh_port, sshd_pid, storage_addr)
 from .pve import release
 
@@ -35,8 +36,9 @@ def ensure_host_net(name: str) -> None:
     if not netns_exists(name):
         run(["ip", "netns", "add", name])
     v0, v1 = veth_names(name)
-    idx = ALL_HOSTS.index(name) + 1 if name != QNETD_HOST else 0x40
-    ports = ((v0, "eno1", MGMT_BRIDGE), (v1, "eno2", STORAGE_BRIDGE))[:1 if name == QNETD_HOST else 2]
+    # a PVE host's index, a Debian host's address' last number written in hex (qnetd .40: 0x40, monitor .60: 0x60)
+    idx = ALL_HOSTS.index(name) + 1 if name not in DEBIAN_HOSTS else int(mgmt_addr(name).rsplit(".", 1)[1], 16)
+    ports = ((v0, "eno1", MGMT_BRIDGE), (v1, "eno2", STORAGE_BRIDGE))[:1 if name in DEBIAN_HOSTS else 2]
     # Only the links: addresses are ifupdown2's job inside the host (its /etc/network/interfaces).
     for n, (root_side, inner, br) in enumerate(ports):
         if not link_exists(root_side):
@@ -89,7 +91,7 @@ iface eno2 inet manual
 source /etc/network/interfaces.d/*
 """
 
-# What Debian's installer writes for a machine with one port (the qnetd host), again without a gateway.
+# What Debian's installer writes for a machine with one port (the Debian hosts), again without a gateway.
 DEBIAN_INTERFACES = """auto lo
 iface lo inet loopback
 
@@ -169,7 +171,7 @@ def host_json(paths: Paths, name: str, hosts: tuple[str, ...]) -> str:
     """/etc/lab-host.json: the host's own facts and the lab's name service (every host's addresses)."""
     return json.dumps({
         "name": name, "domain": DOMAIN, "state_dir": str(paths.root), "host_dir": str(paths.host(name)),
-        "management_address": mgmt_addr(name), "storage_address": None if name == QNETD_HOST else storage_addr(name),
+        "management_address": mgmt_addr(name), "storage_address": None if name in DEBIAN_HOSTS else storage_addr(name),
         "repo": str(REPO_ROOT),
         "hosts": {h: {"management_address": mgmt_addr(h), "storage_address": storage_addr(h)} for h in hosts},
         "ssh": {"key": str(paths.client_key), "known_hosts": str(paths.known_hosts)},
@@ -190,7 +192,7 @@ def prepare_host_dirs(paths: Paths, name: str, hosts: tuple[str, ...]) -> None:
     # addresses live on the veths themselves; the file is what the program reads and edits.
     (etc / "network").mkdir(exist_ok=True)
     # As the PVE installer writes it, but without its `gateway` line: no lab host may route off this machine.
-    interfaces = DEBIAN_INTERFACES if name == QNETD_HOST else INSTALLER_INTERFACES
+    interfaces = DEBIAN_INTERFACES if name in DEBIAN_HOSTS else INSTALLER_INTERFACES
     (etc / "network" / "interfaces").write_text(interfaces.format(address=f"{mgmt_addr(name)}/{MGMT_NET.split('/')[1]}"))
     # Hosts have no route out: pip installs from the lab's wheelhouse, as a node with a local mirror would.
     (etc / "pip.conf").write_text(f"[global]\nno-index = true\nfind-links = {paths.wheels}\n")
@@ -211,7 +213,7 @@ def prepare_host_dirs(paths: Paths, name: str, hosts: tuple[str, ...]) -> None:
     (sshd / "sshd_config").write_text(SSHD_CONFIG.format(
         name=name, port=ssh_port(name), mgmt=mgmt_addr(name), authorized_keys=paths.authorized_keys))
     (etc / "lab-host.json").write_text(host_json(paths, name, hosts))
-    if name != QNETD_HOST:
+    if name not in DEBIAN_HOSTS:
         release.write(release.record_under(hd / "varlib.upper"), lab_major(paths))
         # What pve-cluster does when it starts on a PVE node (Setup.pm setup_rootsshconfig): root gets an RSA key.
         (hd / "root" / ".ssh").mkdir(mode=0o700, exist_ok=True)
@@ -236,7 +238,7 @@ def pve_mounts(paths: Paths, name: str) -> str:
 
 
 def start_host(paths: Paths, name: str, hosts: tuple[str, ...]) -> int:
-    if name == QNETD_HOST:  # a plain Debian machine: no /etc/pve, no PVE commands, no OSD disk
+    if name in DEBIAN_HOSTS:  # a plain Debian machine: no /etc/pve, no PVE commands, no OSD disk
         mounts, disk_mount = f"mount --bind {paths.bin_debian} /usr/local/sbin", ""
     else:
         mounts = pve_mounts(paths, name)

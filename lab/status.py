@@ -1,11 +1,14 @@
-"""`python3 -m lab status [--json]`: hosts, corosync quorum, Ceph health."""
+"""`python3 -m lab status [--json]`: hosts, corosync quorum, Ceph health, the monitor host and its firing alerts."""
 from __future__ import annotations
 
 import json
 import re
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from .common import Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive, read_pid, storage_addr
+from .common import (ALERTMANAGER_PORT, MONITOR_HOST, Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive,
+                     read_pid, storage_addr)
 from .pve import release
 
 
@@ -20,10 +23,11 @@ def rss_bytes(pid: int) -> int:
 
 
 def lab_rss(paths: Paths | None = None) -> dict:
-    """RSS of every process inside the hosts' namespaces: {host: bytes, 'total': bytes}."""
+    """RSS of every process inside the hosts' namespaces (the PVE hosts' and the monitor host's): {host: bytes,
+    'total': bytes}."""
     paths = paths or Paths()
     out, total = {}, 0
-    for h in lab_hosts(paths):
+    for h in (*lab_hosts(paths), MONITOR_HOST):
         s = sum(rss_bytes(p) for p in netns_pids(h))
         out[h] = s
         total += s
@@ -78,6 +82,31 @@ def _ceph(pid: int) -> dict | None:
     }
 
 
+def alerts(address: str = mgmt_addr(MONITOR_HOST), port: int = ALERTMANAGER_PORT, timeout: float = 3) -> dict:
+    """What an Alertmanager holds (GET /api/v2/alerts: the alerts not resolved, silenced and inhibited ones too, each
+    with its state): {"running": True, "alerts": [...]}, or {"running": False, "error": ...} when it does not answer."""
+    url = f"http://{address}:{port}/api/v2/alerts"
+    # No proxy from the environment: the lab's bridge is on this machine, and nothing may leave it.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as answer:
+            held = json.loads(answer.read())
+    except (OSError, ValueError) as e:  # refused, timed out, an HTTP error, not JSON
+        return {"running": False, "url": url, "error": str(getattr(e, "reason", e))}
+    return {"running": True, "url": url, "alerts": [
+        {"name": a.get("labels", {}).get("alertname"), "state": a.get("status", {}).get("state"),
+         "starts_at": a.get("startsAt"), "labels": a.get("labels", {}), "annotations": a.get("annotations", {})}
+        for a in held]}
+
+
+def _monitor(paths: Paths, rss: dict) -> dict:
+    from .machine import host_is_up
+    up = host_is_up(paths, MONITOR_HOST)
+    return {"name": MONITOR_HOST, "up": up, "sshd_pid": read_pid(paths.sshd_pidfile(MONITOR_HOST)) if up else None,
+            "management_address": mgmt_addr(MONITOR_HOST), "services": _services(paths, MONITOR_HOST) if up else {},
+            "rss_bytes": rss.get(MONITOR_HOST, 0), "alertmanager": alerts()}
+
+
 def collect(paths: Paths | None = None) -> dict:
     from .machine import host_is_up
     paths = paths or Paths()
@@ -99,6 +128,7 @@ def collect(paths: Paths | None = None) -> dict:
         data["hosts"].append(entry)
     if ceph_from:
         data["ceph"] = _ceph(ceph_from)
+    data["monitor"] = _monitor(paths, rss)
     data["rss_total_bytes"] = rss["total"]
     return data
 
@@ -127,5 +157,20 @@ def render(data: dict) -> str:
     else:
         lines.append("")
         lines.append("ceph: not running")
+    m = data["monitor"]
+    running = ",".join(sorted(k for k, v in m["services"].items() if k != "sshd" and v)) or "-"
+    lines.append("")
+    lines.append(f"monitor: {'up' if m['up'] else 'down'}  sshd {m['sshd_pid'] or '-'}  {m['management_address']}  "
+                 f"daemons {running}  RSS {m['rss_bytes'] / 2**20:.0f}M")
+    am = m["alertmanager"]
+    if not am["running"]:
+        lines.append("      Alertmanager not running")
+    elif not am["alerts"]:
+        lines.append("      Alertmanager: no alerts firing")
+    else:
+        lines.append(f"      Alertmanager: {len(am['alerts'])} alert(s) firing")
+        for a in sorted(am["alerts"], key=lambda a: (a["name"] or "", a["starts_at"] or "")):
+            where = ",".join(f"{k}={v}" for k, v in sorted(a["labels"].items()) if k != "alertname")
+            lines.append(f"        {a['name']}  {a['state']}  since {a['starts_at']}  {where}".rstrip())
     lines.append(f"lab RSS total: {data['rss_total_bytes'] / 2**20:.0f} MiB   state: {data['state_dir']}")
     return "\n".join(lines)

@@ -303,10 +303,13 @@ def installed_service_argv(unit: str) -> list[str] | None:
     return shlex.split(settings["ExecStart"])
 
 
-# Debian's own unit files run as they are: ExecStart (already in the foreground, `-f`) with the variables of its
-# EnvironmentFile, as its User=, with its RuntimeDirectory= made (and removed on stop) as systemd does.
-# Type=notify and PrivateTmp= have no stand-in; StandardError=null is not applied (the log keeps stderr).
-PACKAGED_UNITS = ("corosync-qdevice", "corosync-qnetd")
+# Debian's own unit files run as they are: ExecStart (in the foreground: `-f`, or a daemon that never forks) with the
+# variables of its EnvironmentFile (substituted, and in the service's environment), as its User=, with its
+# RuntimeDirectory= made (and removed on stop) as systemd does; `systemctl reload` runs ExecReload with $MAINPID (for
+# Prometheus' units `/bin/kill -HUP $MAINPID`), and refuses a unit without one. Type=notify waits a little longer.
+# Restart=, LimitNOFILE=, PrivateTmp= and the other sandboxing settings have no stand-in; StandardError=null is not
+# applied (the log keeps stderr). The package made the state directories (/var/lib/prometheus/metrics2, ...).
+PACKAGED_UNITS = ("corosync-qdevice", "corosync-qnetd", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter")
 SYSTEM_UNIT_DIR = Path("/lib/systemd/system")
 
 
@@ -328,8 +331,22 @@ def _environment_file(spec: str) -> dict:
     return env
 
 
+def _command_line(line: str, env: dict) -> tuple[list[str], bool]:
+    """An Exec*= line as systemd runs it: its variables expanded; also whether a failure counts (no `-` prefix)."""
+    prefix = re.match(r"[-@:+!]*", line).group(0)
+    argv = []
+    for word in shlex.split(line[len(prefix):]):
+        whole = re.fullmatch(r"\$\{?(\w+)\}?", word)
+        if whole:  # an unbraced/braced lone $VAR is split on whitespace, and vanishes when empty
+            argv += env.get(whole.group(1), "").split()
+        else:
+            argv.append(re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), word))
+    return argv, "-" not in prefix
+
+
 def packaged_service(unit: str) -> dict | None:
-    """{"argv", "user", "runtime_dirs", "runtime_mode", "requires"} of a Debian unit file in PACKAGED_UNITS."""
+    """{"argv", "user", "runtime_dirs", "runtime_mode", "requires", "type", "description", "environment", "reload"} of
+    a Debian unit file in PACKAGED_UNITS; "reload" holds the ExecReload= lines, expanded at reload time ($MAINPID)."""
     if unit not in PACKAGED_UNITS:
         return None
     path = SYSTEM_UNIT_DIR / f"{unit}.service"
@@ -344,17 +361,35 @@ def packaged_service(unit: str) -> dict | None:
             settings.setdefault(key.strip(), []).append(value.strip())
     for spec in settings.get("EnvironmentFile", []):
         env.update(_environment_file(spec))
-    argv = []
-    for word in shlex.split(settings["ExecStart"][-1]):
-        whole = re.fullmatch(r"\$\{?(\w+)\}?", word)
-        if whole:  # an unbraced/braced lone $VAR is split on whitespace, and vanishes when empty
-            argv += env.get(whole.group(1), "").split()
-        else:
-            argv.append(re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), word))
-    return {"argv": argv, "user": (settings.get("User") or [None])[-1],
+    return {"argv": _command_line(settings["ExecStart"][-1], env)[0], "user": (settings.get("User") or [None])[-1],
             "runtime_dirs": " ".join(settings.get("RuntimeDirectory", [])).split(),
             "runtime_mode": int((settings.get("RuntimeDirectoryMode") or ["0755"])[-1], 8),
-            "requires": [unit_name(u) for u in " ".join(settings.get("Requires", [])).split()]}
+            "requires": [unit_name(u) for u in " ".join(settings.get("Requires", [])).split()],
+            "type": (settings.get("Type") or ["simple"])[-1], "description": (settings.get("Description") or [unit])[-1],
+            "environment": env, "reload": [line for line in settings.get("ExecReload", []) if line]}
+
+
+def _as_user(packaged: dict) -> dict:
+    """Popen's arguments for a unit's User=: its uid, primary group and its groups as initgroups() sets them, as systemd
+    does; none without User=."""
+    if not packaged.get("user"):
+        return {}
+    import pwd
+
+    pw = pwd.getpwnam(packaged["user"])
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": os.getgrouplist(pw.pw_name, pw.pw_gid)}
+
+
+def service_environment(packaged: dict) -> dict:
+    """What systemd gives a service: its own PATH and LANG, its EnvironmentFile's variables, and for User= the user's
+    USER, LOGNAME, HOME and SHELL; never the caller's environment."""
+    env = {**SERVICE_ENVIRONMENT, **packaged.get("environment", {})}
+    if packaged.get("user"):
+        import pwd
+
+        pw = pwd.getpwnam(packaged["user"])
+        env.update(USER=pw.pw_name, LOGNAME=pw.pw_name, HOME=pw.pw_dir, SHELL=pw.pw_shell)
+    return env
 
 
 def unit_argv(unit: str):
@@ -446,19 +481,14 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
     for required in packaged.get("requires", []):  # Requires= (+ After=): corosync for corosync-qdevice
         if required != unit and unit_argv(required) is not None:
             unit_start(required, wait=0.5)
-    as_user = {}
-    if packaged.get("user"):
-        import pwd
-
-        pw = pwd.getpwnam(packaged["user"])
-        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+    as_user = _as_user(packaged)
     for name in packaged.get("runtime_dirs", []):
         rdir = Path("/run") / name
         rdir.mkdir(parents=True, exist_ok=True)
         os.chmod(rdir, packaged["runtime_mode"])
         if as_user:
             os.chown(rdir, as_user["user"], as_user["group"])
-    if packaged:
+    if packaged.get("type") == "notify":
         wait = max(wait, 1.0)  # Type=notify: systemctl waits for the daemon to be up
     logs = host_dir() / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -466,7 +496,7 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
         # systemd starts a service with its own environment, never the caller's (a step's exported secrets
         # would otherwise reach the exporter, which then takes them for its config).
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                             start_new_session=True, close_fds=True, cwd="/", env=SERVICE_ENVIRONMENT, **as_user)
+                             start_new_session=True, close_fds=True, cwd="/", env=service_environment(packaged), **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
     if unit == "corosync":
@@ -483,6 +513,26 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
         raise PVEError(f"Job for {unit}.service failed because the control process exited with error code.\n"
                        f"See \"systemctl status {unit}.service\" and \"journalctl -xeu {unit}.service\" for details.\n"
                        f"{tail}", 1)
+
+
+def unit_reload(unit: str, timeout: float = 90) -> None:
+    """`systemctl reload` of a Debian unit: its ExecReload= lines with $MAINPID, as its User=, waited for; the main
+    process stays (a unit without ExecReload= cannot be reloaded). What the daemon does on the signal is its own
+    business and happens after this returns, as with systemd."""
+    packaged = packaged_service(unit)
+    pid = unit_pid(unit)
+    if not packaged or not packaged["reload"]:
+        raise PVEError(f"Failed to reload {unit}.service: Job type reload is not applicable for unit {unit}.service.", 1)
+    env = {**service_environment(packaged), "MAINPID": str(pid)}
+    as_user = _as_user(packaged)
+    for line in packaged["reload"]:
+        argv, counts = _command_line(line, env)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd="/", env=env,
+                              timeout=timeout, **as_user)
+        if done.returncode != 0 and counts:
+            raise PVEError(f"Job for {unit}.service failed because the control process exited with error code.\n"
+                           f"See \"systemctl status {unit}.service\" and \"journalctl -xeu {unit}.service\" for details.\n"
+                           f"{(done.stdout + done.stderr).strip()}", 1)
 
 
 def _cmap_answers() -> bool:

@@ -1,10 +1,12 @@
 """Lab shim for `systemctl` (stands in for systemd's systemctl inside a lab host).
 
-Real daemons (corosync, corosync-qdevice, corosync-qnetd, ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID) are
+Real daemons (corosync, corosync-qdevice, corosync-qnetd, prometheus, prometheus-alertmanager, prometheus-node-exporter,
+ceph-mon@ID, ceph-mgr@ID, ceph-osd@ID) are
 started in the foreground as children detached into their own session, with a pidfile in the lab state dir
 (STATE/hosts/HOST/pids/UNIT.pid). pve-cluster is the lab's pmxcfs (lab/shims/pmxcfs.py: /etc/pve's mount and
-the lab.pmxcfs loop). PVE's other services (pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, ...) are records only. Exit codes follow systemctl: is-active 0/3,
-unknown unit 4 (status) / 5 (start).
+the lab.pmxcfs loop). PVE's other services (pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, ...) are records only.
+`reload` of a Debian unit runs its ExecReload= (SIGHUP to the main PID for Prometheus' units), never a restart. Exit
+codes follow systemctl: is-active 0/3, unknown unit 4 (status) / 5 (start).
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from . import pvelib as L
 HELP = """systemctl [OPTIONS...] COMMAND UNIT...   (proxmox-ha lab shim)
 
 Stands in for systemd's systemctl inside a lab host (there is no systemd in the lab).
-Real daemons: corosync, corosync-qdevice, corosync-qnetd (as Debian's unit files run them:
-ExecStart with their /etc/default file, User=, RuntimeDirectory=), ceph-mon@ID, ceph-mgr@ID,
+Real daemons: corosync, corosync-qdevice, corosync-qnetd, prometheus, prometheus-alertmanager,
+prometheus-node-exporter (as Debian's unit files run them: ExecStart with their /etc/default file,
+User=, RuntimeDirectory=; reload runs ExecReload=), ceph-mon@ID, ceph-mgr@ID,
 ceph-osd@ID (started as detached processes with pidfiles in the lab state directory); pve-cluster (the lab's
 pmxcfs: stop unmounts /etc/pve, start mounts this host's database and syncs corosync.conf).
 Record-only units: pve-ha-lrm, pve-ha-crm, watchdog-mux, pveproxy, pvedaemon, ...
@@ -64,7 +67,7 @@ def expand(units):
 
 def status_text(unit: str) -> str:
     base = unit.partition("@")[0]
-    desc = L.DESCRIPTIONS.get(base, unit)
+    desc = (L.packaged_service(unit) or {}).get("description") or L.DESCRIPTIONS.get(base, unit)
     active = unit_active(unit)
     pid = unit_pid(unit) if L.unit_argv(unit) else None
     en = "enabled" if L.unit_enabled(unit) else "disabled"
@@ -116,6 +119,12 @@ def main(argv):
             if cmd == "reload-or-restart" and u == "corosync" and unit_pid(u):
                 L.run(["corosync-cfgtool", "-R"], check=False)
                 continue
+            if cmd == "reload-or-restart" and (L.packaged_service(u) or {}).get("reload"):
+                if unit_active(u):
+                    L.unit_reload(u)
+                else:
+                    unit_start(u)
+                continue
             unit_stop(u)
             unit_start(u)
         elif cmd == "try-restart":
@@ -127,6 +136,8 @@ def main(argv):
                 raise L.PVEError(f"Job for {u}.service failed.\n{u}.service is not active, cannot reload.", 1)
             if u == "corosync":
                 L.run(["corosync-cfgtool", "-R"], check=False)
+            elif L.packaged_service(u):
+                L.unit_reload(u)
         elif cmd == "enable":
             L.unit_enable(u, True)
             if "--now" in opts:

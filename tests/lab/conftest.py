@@ -32,6 +32,7 @@ class Lab:
         self.info = info
         self.hosts = {h["name"]: h for h in info["hosts"]}
         self.hosts[info["qnetd"]["name"]] = info["qnetd"]  # the QDevice's Debian machine: reachable the same way
+        self.hosts[info["monitor"]["name"]] = info["monitor"]  # Prometheus' and Alertmanager's Debian machine
 
     def ssh(self, host: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
         h = self.hosts[host]

@@ -161,7 +161,8 @@ def test_packaged_units_run_as_their_unit_files_say(tmp_path, monkeypatch):
     monkeypatch.setattr(L, "SYSTEM_UNIT_DIR", tmp_path)
     assert L.packaged_service("corosync-qnetd") == {
         "argv": ["/usr/bin/corosync-qnetd", "-f", "-d", "-s", "on"], "user": "coroqnetd",
-        "runtime_dirs": ["corosync-qnetd"], "runtime_mode": 0o770, "requires": []}
+        "runtime_dirs": ["corosync-qnetd"], "runtime_mode": 0o770, "requires": [], "type": "simple",
+        "description": "corosync-qnetd", "environment": {"COROSYNC_QNETD_OPTIONS": "-d -s on"}, "reload": []}
     assert L.packaged_service("corosync-qdevice")["argv"] == ["/usr/sbin/corosync-qdevice", "-f"]
     assert L.packaged_service("corosync-qdevice")["requires"] == ["corosync"]
     assert L.packaged_service("pve-cluster") is None
