@@ -12,8 +12,9 @@ PACKAGES = ["openssh-server", "openssh-client", "corosync", "ceph-mon", "ceph-mg
             "ceph-common", "nftables", "iproute2", "util-linux", "procps", "openssl", "ifupdown2", "bridge-utils",
             # `pvecm qdevice setup`: the QDevice daemon and certutil on the members, QNetd on the arbiter host
             "corosync-qdevice", "corosync-qnetd",
-            # the monitoring host's Prometheus and Alertmanager, and each node's node_exporter (Debian's own daemons)
-            "prometheus", "prometheus-alertmanager", "prometheus-node-exporter"]
+            # the monitoring host's Prometheus, Alertmanager and blackbox exporter, each node's node_exporter (Debian's own)
+            "prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
+            "prometheus-blackbox-exporter"]
 # Binaries the lab needs; if all exist the install step is skipped without calling apt.
 BINARIES = ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/sbin/corosync",
             "/usr/sbin/corosync-quorumtool", "/usr/bin/ceph-mon", "/usr/bin/ceph-mgr",
@@ -23,7 +24,7 @@ BINARIES = ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/sbin/
             "/usr/sbin/corosync-qdevice", "/usr/sbin/corosync-qdevice-net-certutil", "/usr/bin/corosync-qnetd",
             "/usr/bin/corosync-qnetd-certutil", "/usr/bin/corosync-qnetd-tool", "/usr/bin/certutil", "/usr/bin/pk12util",
             "/usr/bin/prometheus", "/usr/bin/promtool", "/usr/bin/prometheus-alertmanager", "/usr/bin/amtool",
-            "/usr/bin/prometheus-node-exporter"]
+            "/usr/bin/prometheus-node-exporter", "/usr/bin/prometheus-blackbox-exporter"]
 
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
 

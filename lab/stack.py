@@ -2,8 +2,7 @@
 
 Pulumi.lab.yaml in git holds no secret (its encryptionsalt only checks the public lab passphrase).
 `python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config, each node's sshHostKey
-pinned, the PBS stand-in's fingerprint, the monitor host as monitoring.prometheus (address, sshHostKey, 5 s
-intervals), and the secrets (the lab's SSH key, root@pam's API token, the PBS user's password) encrypted by the
+pinned, the PBS stand-in's fingerprint, the monitor host's key as monitoring.prometheus.sshHostKey, and the secrets (the lab's SSH key, root@pam's API token, the PBS user's password) encrypted by the
 Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
 """
 from __future__ import annotations
@@ -22,8 +21,6 @@ PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothin
 NAMESPACE = "proxmox-ha"
 # The Ceph release an operator of each PVE major picks: PVE 9's default, and the newest PVE 8 offers.
 CEPH_RELEASE = {8: "squid", 9: "tentacle"}
-# The lab's Prometheus scrapes and evaluates every 5 s, so an alert fires within seconds of its cause in a test.
-MONITORING_INTERVAL = "5s"
 
 
 def _pulumi(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -109,10 +106,8 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
         _set(out, "cluster.qdevice.sshHostKey", lab["qnetd"]["host_key"], path=True)
     _set(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text(), secret=True)
     _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
-    # Prometheus and Alertmanager go on the lab's monitor host (a Debian machine, SSH port 22), its host key pinned.
-    for key, value in (("address", lab["monitor"]["management_address"]), ("sshHostKey", lab["monitor"]["host_key"]),
-                       ("scrapeInterval", MONITORING_INTERVAL), ("evaluationInterval", MONITORING_INTERVAL)):
-        _set(out, f"monitoring.prometheus.{key}", value, path=True)
+    # Prometheus and Alertmanager go on the lab's monitor host (Pulumi.lab.yaml), its host key pinned.
+    _set(out, "monitoring.prometheus.sshHostKey", lab["monitor"]["host_key"], path=True)
     # The lab's PBS stand-in: its certificate's fingerprint, and its user's password.
     _set(out, "backup.pbs.fingerprint", lab["pbs"]["fingerprint"], path=True)
     _set(out, "pbsPassword", Path(lab["pbs"]["password_file"]).read_text().strip(), secret=True)

@@ -59,7 +59,7 @@ LAB_TUNING = OrderedDict([
     ("mgr_initial_modules", "balancer"),
     ("mgr_disabled_modules", "diskprediction_local,alerts,influx,insights,localpool,mirroring,nfs,"
                              "osd_perf_query,osd_support,restful,selftest,snap_schedule,stats,"
-                             "telegraf,test_orchestrator,zabbix,prometheus,iostat"),
+                             "telegraf,test_orchestrator,zabbix,iostat"),
     ("mon_osd_down_out_interval", "600"),
     ("ms_bind_ipv6", "false"),
     ("paxos_propose_interval", "0.2"),

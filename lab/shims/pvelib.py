@@ -309,7 +309,8 @@ def installed_service_argv(unit: str) -> list[str] | None:
 # Prometheus' units `/bin/kill -HUP $MAINPID`), and refuses a unit without one. Type=notify waits a little longer.
 # Restart=, LimitNOFILE=, PrivateTmp= and the other sandboxing settings have no stand-in; StandardError=null is not
 # applied (the log keeps stderr). The package made the state directories (/var/lib/prometheus/metrics2, ...).
-PACKAGED_UNITS = ("corosync-qdevice", "corosync-qnetd", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter")
+PACKAGED_UNITS = ("corosync-qdevice", "corosync-qnetd", "prometheus", "prometheus-alertmanager", "prometheus-node-exporter",
+                  "prometheus-blackbox-exporter")
 SYSTEM_UNIT_DIR = Path("/lib/systemd/system")
 
 

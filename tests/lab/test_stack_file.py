@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 
 from lab import pbs
-from lab.common import CLUSTER_NAME, DEFAULT_HOSTS, LAB_GUEST, MGMT_GW, MGMT_NET, STORAGE_NET, mgmt_addr, storage_addr
+from lab.common import (CLUSTER_NAME, DEFAULT_HOSTS, LAB_GUEST, MGMT_GW, MGMT_NET, MONITOR_ADDR, STORAGE_NET, mgmt_addr,
+                        storage_addr)
 
 CONFIG = yaml.safe_load((Path(__file__).resolve().parents[2] / "Pulumi.lab.yaml").read_text())["config"]
 
@@ -24,3 +25,7 @@ def test_the_stack_uses_the_labs_guest_and_pbs():
     assert [r["id"] for r in CONFIG["proxmox-ha:ha"]["resources"]] == [f"vm:{LAB_GUEST}"]
     server = CONFIG["proxmox-ha:backup"]["pbs"]
     assert (server["server"], server["datastore"], server["username"]) == (pbs.ADDRESS, pbs.DATASTORE, pbs.USER)
+
+
+def test_prometheus_goes_on_the_labs_monitor_host():
+    assert CONFIG["proxmox-ha:monitoring"]["prometheus"]["address"] == MONITOR_ADDR
