@@ -164,6 +164,12 @@ POLICIES = [
         enforcement_level=MANDATORY,
         validate=_on(BACKUP, lambda a: rules.job_mail(a.props)),
     ),
+    StackValidationPolicy(
+        name="prometheus-outside-cluster",
+        description="Prometheus and Alertmanager run on a machine that is not a cluster node.",
+        enforcement_level=MANDATORY,
+        validate=_stack(rules.prometheus_outside_cluster),
+    ),
     ResourceValidationPolicy(
         name="no-plaintext-secrets",
         description="Passwords, API tokens and SSH keys reach resources only as secrets.",

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping, NamedTuple
 
 # Siblings by their top-level names: the pack runs from its own folder (see __main__.py).
 from ceph_releases import END_OF_LIFE, RELEASES_BY_PVE
-from contract import BACKUP, COMMAND, HA, HAGROUP, HARESOURCE, HARULE, NODE, PROVIDER
+from contract import BACKUP, COMMAND, HA, HAGROUP, HARESOURCE, HARULE, NODE, PROMETHEUS, PROVIDER
 
 # Kernel watchdog drivers PVE's watchdog-mux can arm (PVE's kernel blacklists the hardware ones, so only the
 # module it loads gives /dev/watchdog); softdog is its default.
@@ -195,6 +195,16 @@ def job_mail(plan: Mapping[str, Any]) -> list[str]:
             "through its notification system (Datacenter > Notifications); add mailTo, or drop mailNotification "
             "and set up a notification matcher"
             for job in plan.get("jobs") or [] if job.get("mailNotification") and not job.get("mailTo")]
+
+
+# --- monitoring ------------------------------------------------------------------
+
+def prometheus_outside_cluster(resources: list[Resource]) -> list[str]:
+    """Prometheus on a node goes down with it, and with the cluster its alerts were to report: none would fire."""
+    nodes = {str(r.props.get("managementAddress")): r.props.get("nodeName") for r in _of(resources, NODE)}
+    return [f"proxmox-ha:monitoring.prometheus.address: {address} is node {nodes[address]}; run Prometheus on a "
+            "machine outside the cluster, so that its alerts outlive the nodes they watch"
+            for address in (str(r.props.get("address")) for r in _of(resources, PROMETHEUS)) if address in nodes]
 
 
 # --- secrets ---------------------------------------------------------------------

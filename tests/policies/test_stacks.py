@@ -97,6 +97,7 @@ FIRES = [
     ("backup-covers-ha", lambda s: s["backup"]["jobs"][0].update(all=False, vmids=[101]), "vm:100 is not covered"),
     ("backup-job-mail", _set(["backup", "jobs", 0, "mailTo"], []), "mailNotification is set without mailTo"),
     ("ceph-release-supported", _set(["ceph", "release"], "squid"), "Ceph squid is past its end of life"),
+    ("prometheus-outside-cluster", _set(["monitoring", "prometheus", "address"], "10.0.10.12"), "10.0.10.12 is node pve2"),
 ]
 # Rules no stack can break, and why.
 NO_STACK_BREAKS = {
