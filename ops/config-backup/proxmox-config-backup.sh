@@ -160,7 +160,7 @@ write_metrics() { # success(0|1) host [archive]
         echo "# HELP proxmox_ha_config_backup_size_bytes Size of the archive written by the last run."
         echo "# TYPE proxmox_ha_config_backup_size_bytes gauge"
         echo "proxmox_ha_config_backup_size_bytes $size"
-    } > "$tmp" || ! mv -f -- "$tmp" "$TEXTFILE_DIR/proxmox_ha_config_backup.prom"; then
+    } > "$tmp" || ! chmod 0644 -- "$tmp" || ! mv -f -- "$tmp" "$TEXTFILE_DIR/proxmox_ha_config_backup.prom"; then
         rm -f -- "$tmp"
         log "warning: could not write metrics to $TEXTFILE_DIR"
     fi
@@ -230,7 +230,7 @@ do_run() {
     host="$(host_name)"
     RUN_HOST="$host"
     trap on_exit EXIT
-    umask 077
+    umask 077  # the archives; the metrics file is made readable for node_exporter (write_metrics)
 
     src_root="${ROOT:-/}"
     [ -d "$src_root" ] || die "ROOT '$ROOT' is not a directory."

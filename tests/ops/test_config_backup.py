@@ -296,6 +296,8 @@ def test_textfile_metrics(env):
     res = run(env)
     assert res.returncode == 0, res.stderr
     prom = (env["textfile"] / "proxmox_ha_config_backup.prom").read_text()
+    # node_exporter reads the directory as user prometheus; the archives' umask 077 must not reach this file.
+    assert (env["textfile"] / "proxmox_ha_config_backup.prom").stat().st_mode & 0o777 == 0o644
     assert "proxmox_ha_config_backup_success 1" in prom
     (arc,) = archives(env["out"])
     m = re.search(r"^proxmox_ha_config_backup_last_success_timestamp_seconds (\d+)$", prom, re.M)
