@@ -18,7 +18,10 @@ from remote.grafana_steps import grafana_dashboard
 from .connection import child_name
 from .node import ProxmoxNode
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "monitoring" / "grafana" / "proxmox-ha.json"
+MONITORING_DIR = Path(__file__).resolve().parent.parent / "monitoring"
+DASHBOARD = MONITORING_DIR / "grafana" / "proxmox-ha.json"
+COROSYNC_LINKS = [(MONITORING_DIR / "corosync-links" / f"proxmox-ha-corosync-links.{suffix}").read_text()
+                 for suffix in ("sh", "service", "timer")]
 TOKEN_NAME = "exporter"
 AUDITOR = "PVEAuditor"
 
@@ -57,7 +60,8 @@ class Monitoring(pulumi.ComponentResource):
         for node in args.nodes:
             node.run(ops_steps.pve_exporter(node.name, cfg.exporter_port, PVE_EXPORTER_VERSION), self,
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
-            node.run(monitoring_steps.node_exporter(node.name, cfg.node_exporter_port), self, depends_on=[args.after])
+            exporter = node.run(monitoring_steps.node_exporter(node.name, cfg.node_exporter_port), self, depends_on=[args.after])
+            node.run(monitoring_steps.corosync_links(node.name, *COROSYNC_LINKS), self, depends_on=[exporter])
         if args.ceph and cfg.ceph_prometheus:
             first.run(ops_steps.ceph_prometheus(first.name), self, depends_on=[args.after])
         if cfg.grafana is not None:

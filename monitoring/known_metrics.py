@@ -194,6 +194,9 @@ CONFIG_BACKUP_METRICS = {
     "proxmox_ha_config_backup_size_bytes",
 }
 
+# Written by monitoring/corosync-links/proxmox-ha-corosync-links.sh to the same directory (labels: peer, link).
+COROSYNC_LINK_METRICS = {"proxmox_ha_corosync_link_connected"}
+
 # Prometheus' own per-target series.
 PROMETHEUS_BUILTIN_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_scraped"}
 
@@ -202,7 +205,7 @@ PROMETHEUS_BUILTIN_METRICS = {"up", "scrape_duration_seconds", "scrape_samples_s
 CHECKED_PREFIXES = ("pve_", "ceph_", "probe_", "proxmox_ha_")
 
 KNOWN_METRICS = frozenset(
-    PVE_EXPORTER_METRICS | CEPH_MGR_METRICS | BLACKBOX_METRICS | CONFIG_BACKUP_METRICS
+    PVE_EXPORTER_METRICS | CEPH_MGR_METRICS | BLACKBOX_METRICS | CONFIG_BACKUP_METRICS | COROSYNC_LINK_METRICS
     | PROMETHEUS_BUILTIN_METRICS
 )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shlex
 
-from .step import Step, same_file, wait_for, write_file
+from .step import Step, files, same_file, wait_for, write_file
 
 NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter"
 # Debian's node_exporter reads its textfile collector here by default; the config backup writes its metrics here.
@@ -35,6 +35,20 @@ def node_exporter(node: str, port: int) -> Step:
              "systemctl enable prometheus-node-exporter\nsystemctl restart prometheus-node-exporter"),
         verify=wait_for(f"curl -sf http://127.0.0.1:{port}/metrics | has '^node_exporter_build_info'",
                         f"node_exporter to answer on port {port}", 30),
+    )
+
+
+def corosync_links(node: str, script: str, service: str, timer: str) -> Step:
+    """The timer that writes corosync's link state into node_exporter's textfile directory every 15 s."""
+    return files(
+        node,
+        "corosync-links-timer",
+        {
+            "/usr/local/sbin/proxmox-ha-corosync-links.sh": (script, "0755"),
+            "/etc/systemd/system/proxmox-ha-corosync-links.service": (service, "0644"),
+            "/etc/systemd/system/proxmox-ha-corosync-links.timer": (timer, "0644"),
+        },
+        then="systemctl daemon-reload\nsystemctl enable --now proxmox-ha-corosync-links.timer",
     )
 
 
