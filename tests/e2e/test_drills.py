@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from lab.common import STORAGE_NET
 from remote import probes
 from remote.step import probe
 
@@ -44,6 +45,36 @@ def test_partition_keeps_the_majority_and_heals(converged):
         converged.ok("pve3", "nft delete table inet drill")
     wait_until("all three quorate again", lambda: all(quorum(converged, n) == (True, 3) for n in NODES), 90)
     alerts.wait_resolved(converged, "PveNodeNotQuorate", node="pve3")
+
+
+# Link 1 (the storage network) of pve3 only: corosync keeps it a member over link 0.
+LINK1_CUT = ("nft add table inet drill && "
+             "nft add chain inet drill in '{ type filter hook input priority 0; }' && "
+             "nft add chain inet drill out '{ type filter hook output priority 0; }' && "
+             f"nft add rule inet drill in ip saddr {STORAGE_NET} udp dport 5405-5412 drop && "
+             f"nft add rule inet drill out ip daddr {STORAGE_NET} udp dport 5405-5412 drop")
+# What the node's proxmox-ha-corosync-links.timer runs every 15 s (the lab's systemd stand-in fires no timers).
+LINKS_TIMER = "/usr/local/sbin/proxmox-ha-corosync-links.sh"
+
+
+def link_up(lab, node: str, peer_id: int, link: int) -> bool:
+    said = lab.ok(node, f"corosync-cmapctl -g stats.knet.node{peer_id}.link{link}.connected")
+    return said.strip().endswith("= 1")
+
+
+def test_a_cut_corosync_link_keeps_every_vote_and_fires_until_it_heals(converged):
+    converged.ok("pve3", LINK1_CUT)
+    try:
+        wait_until("pve1 to see link 1 to pve3 down", lambda: not link_up(converged, "pve1", 3, 1), 60)
+        assert all(quorum(converged, n) == (True, 3) for n in NODES), "link 0 carries corosync alone"
+        converged.ok("pve1", LINKS_TIMER)
+        labels = alerts.wait_firing(converged, "CorosyncLinkDown", node="pve1", peer="pve3")
+        assert labels["link"] == "1"
+    finally:
+        converged.ok("pve3", "nft delete table inet drill")
+    wait_until("link 1 to pve3 back", lambda: link_up(converged, "pve1", 3, 1), 60)
+    converged.ok("pve1", LINKS_TIMER)
+    alerts.wait_resolved(converged, "CorosyncLinkDown", node="pve1", peer="pve3")
 
 
 def test_an_osd_down_keeps_data_readable_and_writable(converged):
