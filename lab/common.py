@@ -31,6 +31,7 @@ MONITOR_ADDR = "10.254.10.60"
 MONITOR_SSH_PORT = 22
 # Where Debian's prometheus-alertmanager listens unless its ARGS say otherwise (--web.listen-address=:9093).
 ALERTMANAGER_PORT = 9093
+PROMETHEUS_PORT = 9090
 # The lab's Debian machines (no PVE): a management port only, Debian's commands only (STATE/bin-debian).
 DEBIAN_HOSTS = (QNETD_HOST, MONITOR_HOST)
 MGMT_BRIDGE = "phalab0"

@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .common import (ALERTMANAGER_PORT, MONITOR_HOST, Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive,
+from .common import (ALERTMANAGER_PORT, MONITOR_HOST, PROMETHEUS_PORT, Paths, lab_hosts, mgmt_addr, netns_pids, nsenter, pid_alive,
                      read_pid, storage_addr)
 from .pve import release
 
@@ -82,17 +82,35 @@ def _ceph(pid: int) -> dict | None:
     }
 
 
-def alerts(address: str = mgmt_addr(MONITOR_HOST), port: int = ALERTMANAGER_PORT, timeout: float = 3) -> dict:
-    """What an Alertmanager holds (GET /api/v2/alerts: the alerts not resolved, silenced and inhibited ones too, each
-    with its state): {"running": True, "alerts": [...]}, or {"running": False, "error": ...} when it does not answer."""
-    url = f"http://{address}:{port}/api/v2/alerts"
+def _read(url: str, timeout: float):
+    """The JSON at `url`, or the reason there is none (refused, timed out, an HTTP error, not JSON)."""
     # No proxy from the environment: the lab's bridge is on this machine, and nothing may leave it.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=timeout) as answer:
-            held = json.loads(answer.read())
-    except (OSError, ValueError) as e:  # refused, timed out, an HTTP error, not JSON
-        return {"running": False, "url": url, "error": str(getattr(e, "reason", e))}
+            return json.loads(answer.read()), None
+    except (OSError, ValueError) as e:
+        return None, str(getattr(e, "reason", e))
+
+
+def targets(address: str = mgmt_addr(MONITOR_HOST), port: int = PROMETHEUS_PORT, timeout: float = 3) -> dict:
+    """Prometheus's active targets by health (GET /api/v1/targets): {"running": True, "up": N, "down": [job/instance]}."""
+    url = f"http://{address}:{port}/api/v1/targets?state=active"
+    found, error = _read(url, timeout)
+    if found is None:
+        return {"running": False, "url": url, "error": error}
+    active = found["data"]["activeTargets"]
+    return {"running": True, "url": url, "up": sum(t["health"] == "up" for t in active), "total": len(active),
+            "down": sorted(f"{t['labels'].get('job')}/{t['labels'].get('instance')}" for t in active if t["health"] != "up")}
+
+
+def alerts(address: str = mgmt_addr(MONITOR_HOST), port: int = ALERTMANAGER_PORT, timeout: float = 3) -> dict:
+    """What an Alertmanager holds (GET /api/v2/alerts: the alerts not resolved, silenced and inhibited ones too, each
+    with its state): {"running": True, "alerts": [...]}, or {"running": False, "error": ...} when it does not answer."""
+    url = f"http://{address}:{port}/api/v2/alerts"
+    held, error = _read(url, timeout)
+    if held is None:
+        return {"running": False, "url": url, "error": error}
     return {"running": True, "url": url, "alerts": [
         {"name": a.get("labels", {}).get("alertname"), "state": a.get("status", {}).get("state"),
          "starts_at": a.get("startsAt"), "labels": a.get("labels", {}), "annotations": a.get("annotations", {})}
@@ -104,7 +122,7 @@ def _monitor(paths: Paths, rss: dict) -> dict:
     up = host_is_up(paths, MONITOR_HOST)
     return {"name": MONITOR_HOST, "up": up, "sshd_pid": read_pid(paths.sshd_pidfile(MONITOR_HOST)) if up else None,
             "management_address": mgmt_addr(MONITOR_HOST), "services": _services(paths, MONITOR_HOST) if up else {},
-            "rss_bytes": rss.get(MONITOR_HOST, 0), "alertmanager": alerts()}
+            "rss_bytes": rss.get(MONITOR_HOST, 0), "prometheus": targets(), "alertmanager": alerts()}
 
 
 def collect(paths: Paths | None = None) -> dict:
@@ -162,6 +180,12 @@ def render(data: dict) -> str:
     lines.append("")
     lines.append(f"monitor: {'up' if m['up'] else 'down'}  sshd {m['sshd_pid'] or '-'}  {m['management_address']}  "
                  f"daemons {running}  RSS {m['rss_bytes'] / 2**20:.0f}M")
+    scraped = m["prometheus"]
+    if not scraped["running"]:
+        lines.append("      Prometheus not running")
+    else:
+        down = f"; down: {', '.join(scraped['down'])}" if scraped["down"] else ""
+        lines.append(f"      Prometheus: {scraped['up']}/{scraped['total']} targets up{down}")
     am = m["alertmanager"]
     if not am["running"]:
         lines.append("      Alertmanager not running")
