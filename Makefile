@@ -40,6 +40,8 @@ deploy: lab-up
 	PROXMOX_HA_STAND_INS=lab PULUMI_CONFIG_PASSPHRASE=$(LAB_PASSPHRASE) $(PY) -m deploy up --stack lab --config-file $(LAB_DIR)/Pulumi.lab.yaml
 
 up: deploy
+	@# The new Prometheus scrapes within seconds; the status shows every target up then.
+	@$(PY) -m lab wait targets --timeout 60
 	@$(PY) -m lab status
 
 test: setup

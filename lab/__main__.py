@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .common import ALL_HOSTS, DEBIAN_HOSTS, Paths
+from .common import ALL_HOSTS, DEBIAN_HOSTS, Paths, wait_until
 
 
 def main(argv=None) -> int:
@@ -32,8 +32,9 @@ def main(argv=None) -> int:
     bp = sub.add_parser("bootstrap", help="through the shims: pvecm create/add, pveceph init/mon/mgr/osd, "
                                           "pool vm-storage; then wait for quorum and PGs active+clean")
     bp.add_argument("--no-ceph", action="store_true")
-    wp = sub.add_parser("wait", help="wait for 'quorum' (3 votes) or 'ceph-clean' (all PGs active+clean)")
-    wp.add_argument("what", choices=["quorum", "ceph-clean", "ceph-ok"])
+    wp = sub.add_parser("wait", help="wait for 'quorum' (3 votes), 'ceph-clean' (all PGs active+clean), 'ceph-ok' or "
+                                     "'targets' (the monitor host's Prometheus has scraped every target, all up)")
+    wp.add_argument("what", choices=["quorum", "ceph-clean", "ceph-ok", "targets"])
     wp.add_argument("--timeout", type=float, default=120)
     wp.add_argument("--votes", type=int, default=3)
     sc = sub.add_parser("stack-config", help="write STATE/Pulumi.lab.yaml: the stack file plus host keys and secrets "
@@ -89,6 +90,10 @@ def main(argv=None) -> int:
             b.wait_quorum(paths, args.votes, args.timeout)
         elif args.what == "ceph-clean":
             b.wait_ceph_clean(paths, args.timeout)
+        elif args.what == "targets":
+            from .status import targets
+            if not wait_until(lambda: (t := targets())["running"] and t["total"] and t["up"] == t["total"], args.timeout, 1):
+                raise SystemExit(f"lab wait targets: not every target up after {args.timeout:.0f}s: {targets()}")
         else:
             b.wait_ceph_health(paths, "HEALTH_OK", args.timeout)
         return 0
