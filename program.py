@@ -29,6 +29,7 @@ class Secrets:
     pbs_password: pulumi.Output[str] | None
     ipmi_password: pulumi.Output[str] | None
     grafana_token: pulumi.Output[str] | None
+    alert_webhook_url: pulumi.Output[str] | None
 
 
 def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
@@ -38,7 +39,7 @@ def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
     check_secrets(needed, {key: pulumi.runtime.get_config(config.full_key(key)) for key in needed})
     values = {key: config.get_secret(key) for key in needed}
     return Secrets(values["sshPrivateKey"], values["apiToken"], values["pbsPassword"], values["ipmiPassword"],  # type: ignore[arg-type]
-                   values["grafanaToken"])
+                   values["grafanaToken"], values["alertWebhookUrl"])
 
 
 def build(stack: StackConfig, secrets: Secrets) -> None:
@@ -95,6 +96,7 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         if cfg.prometheus is not None:
             Prometheus("prometheus", PrometheusArgs(
                 config=cfg.prometheus, jobs=jobs, private_key=secrets.ssh_private_key, after=monitoring.ready,
+                webhook_url=secrets.alert_webhook_url,
             ))
 
     pulumi.export("clusterName", cluster.name)

@@ -22,6 +22,8 @@ class PrometheusArgs:
     private_key: pulumi.Output[str]
     # The exporters are installed: Prometheus starts with targets that answer.
     after: pulumi.Resource
+    # The secret alertWebhookUrl: Alertmanager's receiver posts there.
+    webhook_url: pulumi.Output[str] | None = None
 
 
 class Prometheus(pulumi.ComponentResource):
@@ -37,10 +39,14 @@ class Prometheus(pulumi.ComponentResource):
         server = Host(f"prometheus-{address}", ssh_connection(address, cfg.ssh_port, cfg.ssh_host_key, args.private_key))
         files = {
             f"{scrape.CONFIG_DIR}/prometheus.yml": scrape.prometheus_yml(args.jobs, cfg.scrape_interval, cfg.evaluation_interval),
-            f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(),
             f"{scrape.CONFIG_DIR}/blackbox.yml": scrape.BLACKBOX_CONFIG.read_text(),
             **scrape.target_files(args.jobs),
             **{f"{scrape.RULES_DIR}/{file}": text for file, text in rules.with_for(cfg.alert_for).items()},
         }
-        self.ready = server.run(monitoring_steps.prometheus(server.name, files), self, depends_on=[args.after])
+        alertmanager = {f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(webhook=args.webhook_url is not None)}
+        # With a webhook, the file holds the secret: it is written on the host from stdin, never from the script.
+        secret_files, files = (alertmanager, files) if args.webhook_url is not None else ({}, {**files, **alertmanager})
+        step = monitoring_steps.prometheus(server.name, files, secret_files, scrape.WEBHOOK_PLACEHOLDER)
+        self.ready = server.run(step, self, depends_on=[args.after],
+                                secrets=[args.webhook_url] if args.webhook_url is not None else [])
         self.register_outputs(facts)

@@ -32,6 +32,8 @@ MONITOR_SSH_PORT = 22
 # Where Debian's prometheus-alertmanager listens unless its ARGS say otherwise (--web.listen-address=:9093).
 ALERTMANAGER_PORT = 9093
 PROMETHEUS_PORT = 9090
+# The lab stack's Alertmanager posts its notifications here, this machine on the management bridge (a test listens).
+ALERT_RECEIVER_PORT = 9095
 # The lab's Debian machines (no PVE): a management port only, Debian's commands only (STATE/bin-debian).
 DEBIAN_HOSTS = (QNETD_HOST, MONITOR_HOST)
 MGMT_BRIDGE = "phalab0"

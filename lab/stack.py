@@ -2,8 +2,9 @@
 
 Pulumi.lab.yaml in git holds no secret (its encryptionsalt only checks the public lab passphrase).
 `python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config, each node's sshHostKey
-pinned, the PBS stand-in's fingerprint, the monitor host's key as monitoring.prometheus.sshHostKey, and the secrets (the lab's SSH key, root@pam's API token, the PBS user's password) encrypted by the
-Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
+pinned, the PBS stand-in's fingerprint, the monitor host's key as monitoring.prometheus.sshHostKey, and the secrets
+(the lab's SSH key, root@pam's API token, the PBS user's password, Alertmanager's webhook on this machine)
+encrypted by the Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .common import REPO_ROOT, Paths, lab_major
+from .common import ALERT_RECEIVER_PORT, MGMT_GW, REPO_ROOT, Paths, lab_major
 
 STACK = "lab"
 PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothing but lab values
@@ -108,6 +109,7 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
     _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
     # Prometheus and Alertmanager go on the lab's monitor host (Pulumi.lab.yaml), its host key pinned.
     _set(out, "monitoring.prometheus.sshHostKey", lab["monitor"]["host_key"], path=True)
+    _set(out, "alertWebhookUrl", f"http://{MGMT_GW}:{ALERT_RECEIVER_PORT}/alerts", secret=True)
     # The lab's PBS stand-in: its certificate's fingerprint, and its user's password.
     _set(out, "backup.pbs.fingerprint", lab["pbs"]["fingerprint"], path=True)
     _set(out, "pbsPassword", Path(lab["pbs"]["password_file"]).read_text().strip(), secret=True)

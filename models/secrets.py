@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import urllib.parse
 
 from .base import NAMESPACE, ConfigError, Problem
 
@@ -35,12 +36,21 @@ def _ssh_key_problem(value: str) -> str | None:
     return "is not a private key in OpenSSH or PEM format (e.g. the content of ~/.ssh/id_ed25519)"
 
 
+def _webhook_problem(value: str) -> str | None:
+    """Alertmanager posts alerts to it; it goes into alertmanager.yml in single quotes, so none of those."""
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"[\s'\"\\]", value):
+        return "is not a webhook URL: it must be http:// or https://, without spaces or quotes"
+    return None
+
+
 FORMATS = {
     "apiToken": lambda v: None if API_TOKEN.match(v) else
     "is not a PVE API token: it must be USER@REALM!TOKENID=UUID (the proxmoxve plugin's format), e.g. root@pam!pulumi=0f3c...",
     "sshPrivateKey": _ssh_key_problem,
     # Grafana documents no token format (service account tokens start glsa_, older API keys do not); it travels
     # as one stdin line and in `Authorization: Bearer TOKEN`, so only blanks are refused.
+    "alertWebhookUrl": _webhook_problem,
     "grafanaToken": lambda v: None if v and not re.search(r"\s", v) else
     "is not a Grafana token: it must be one word, no spaces or newlines (a service account token, e.g. glsa_...)",
 }

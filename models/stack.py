@@ -102,6 +102,8 @@ def required_secrets(stack: StackConfig) -> dict[str, bool]:
         "apiToken": stack.needs_api(),
         "pbsPassword": stack.backup.pbs is not None,
         "ipmiPassword": False,
+        # Optional: Alertmanager's receiver; without it the alerts are in Alertmanager only.
+        "alertWebhookUrl": False,
         # Monitoring (and so the dashboard) exists only when enabled.
         "grafanaToken": stack.monitoring.enabled and stack.monitoring.grafana is not None,
     }

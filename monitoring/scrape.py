@@ -70,12 +70,20 @@ def prometheus_yml(jobs: dict[str, list[dict]], scrape_interval: str, evaluation
         yaml.safe_dump(config, sort_keys=False)
 
 
-def alertmanager_yml() -> str:
-    """One route to a receiver with no integration: the alerts are visible in Alertmanager (and its API)."""
+# Where the secret webhook URL goes; the step puts it in on the host (it reaches the host on stdin).
+WEBHOOK_PLACEHOLDER = "@ALERT_WEBHOOK_URL@"
+
+
+def alertmanager_yml(webhook: bool) -> str:
+    """One route to one receiver: the webhook when the stack has one (firing and resolved), else no integration,
+    the alerts visible in Alertmanager (and its API) only."""
+    receiver = {"name": "proxmox-ha"}
+    if webhook:
+        receiver["webhook_configs"] = [{"url": WEBHOOK_PLACEHOLDER, "send_resolved": True}]
     config = {
         "route": {"receiver": "proxmox-ha", "group_by": ["alertname", "node"], "group_wait": "10s",
                   "group_interval": "1m", "repeat_interval": "4h"},
-        "receivers": [{"name": "proxmox-ha"}],
+        "receivers": [receiver],
     }
     return "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n" + \
         yaml.safe_dump(config, sort_keys=False)

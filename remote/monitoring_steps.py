@@ -52,13 +52,35 @@ def corosync_links(node: str, script: str, service: str, timer: str) -> Step:
     )
 
 
-def prometheus(host: str, files: dict[str, str]) -> Step:
-    """Debian's prometheus, prometheus-alertmanager and prometheus-blackbox-exporter with the program's files. A change is checked by promtool
-    and amtool first, then reloaded (SIGHUP, as Debian's units reload): never a restart, which would lose the
-    alerts in flight and Alertmanager's silences."""
-    same = " && ".join(same_file(path, content) for path, content in sorted(files.items()))
+def _with_secret(template: str, placeholder: str) -> str:
+    """The template with the secret in place of `placeholder`, as a shell word (quoted: no `&` substitution)."""
+    return f"\"${{template//{placeholder}/\"$ALERT_WEBHOOK_URL\"}}\""
+
+
+def _secret_file_same(path: str, template: str, placeholder: str) -> str:
+    return (f"{{ template={shlex.quote(template.rstrip())}; "
+            f"printf '%s\\n' {_with_secret(template, placeholder)} | cmp -s {path} -; }}")
+
+
+def _secret_file_write(path: str, template: str, placeholder: str) -> str:
+    """Readable by root and the daemons' group (prometheus) only."""
+    tmp = f"{path}.proxmox-ha.$$"
+    return (f"template={shlex.quote(template.rstrip())}\n"
+            f"(umask 077; printf '%s\\n' {_with_secret(template, placeholder)} > {tmp})\n"
+            f"chgrp prometheus {tmp} && chmod 0640 {tmp} && mv {tmp} {path}")
+
+
+def prometheus(host: str, files: dict[str, str], secret_files: dict[str, str], placeholder: str) -> Step:
+    """Debian's prometheus, prometheus-alertmanager and prometheus-blackbox-exporter with the program's files.
+
+    A change is checked by promtool, amtool and the exporter first, then reloaded (SIGHUP, as Debian's units
+    reload): never a restart, which would lose the alerts in flight and Alertmanager's silences. `secret_files`
+    carry `placeholder` where the secret ALERT_WEBHOOK_URL (stdin) goes."""
+    same = " && ".join([same_file(path, content) for path, content in sorted(files.items())]
+                       + [_secret_file_same(path, text, placeholder) for path, text in sorted(secret_files.items())])
     active = " && ".join(f"systemctl is-active -q {unit}" for unit in SERVER_UNITS)
-    written = "\n".join(write_file(path, content) for path, content in sorted(files.items()))
+    written = "\n".join([write_file(path, content) for path, content in sorted(files.items())]
+                        + [_secret_file_write(path, text, placeholder) for path, text in sorted(secret_files.items())])
     rules = sorted(p for p in files if p.endswith(".rules.yml"))
     rules_dir = shlex.quote(rules[0].rsplit("/", 1)[0]) if rules else None
     # Only the rule files the program writes: one it no longer writes would still be loaded through the glob.
@@ -86,4 +108,5 @@ def prometheus(host: str, files: dict[str, str]) -> Step:
             "done"
         ),
         verify=wait_for(loaded, "Prometheus and Alertmanager to answer with the new config loaded", 60),
+        secrets=("ALERT_WEBHOOK_URL",) if secret_files else (),
     )

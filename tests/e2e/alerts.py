@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
-from lab.common import Paths
+from lab.common import ALERT_RECEIVER_PORT, MGMT_GW, Paths
 
 from .helpers import wait_until
 
@@ -72,3 +75,34 @@ def wait_resolved(lab, name: str, **labels: str) -> None:
     """Alertmanager no longer lists the alert once its fault has been repaired (the next evaluations)."""
     wait_until(f"alert {name} {labels} to resolve", lambda: not any(
         all(a.get(k) == v for k, v in labels.items()) for a in firing(lab, name)), budget(name))
+
+
+@contextmanager
+def receiver():
+    """The lab stack's webhook (alertWebhookUrl): this machine on the management bridge, listening while in use.
+    Yields the list of notifications Alertmanager posts (webhook payload version 4)."""
+    posted: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            posted.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer((MGMT_GW, ALERT_RECEIVER_PORT), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield posted
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def notified(posted: list[dict], name: str, status: str, **labels: str) -> dict | None:
+    """The first alert `name` with `labels` that a notification carried with `status` (firing or resolved)."""
+    return next((a for note in posted for a in note["alerts"] if a["labels"].get("alertname") == name
+                 and a["status"] == status and all(a["labels"].get(k) == v for k, v in labels.items())), None)

@@ -31,6 +31,11 @@ NFT_CUT = ("nft add table inet drill && "
 
 
 def test_partition_keeps_the_majority_and_heals(converged):
+    with alerts.receiver() as posted:
+        partition_and_heal(converged, posted)
+
+
+def partition_and_heal(converged, posted: list[dict]):
     converged.ok("pve3", NFT_CUT)
     try:
         wait_until("pve1 to see 2 votes", lambda: quorum(converged, "pve1") == (True, 2), 60)
@@ -41,6 +46,8 @@ def test_partition_keeps_the_majority_and_heals(converged):
         # pve3's exporter reads its own node's API, which says the cluster is not quorate there.
         assert alerts.wait_firing(converged, "PveNodeNotQuorate", node="pve3")["id"].startswith("cluster/")
         assert alerts.firing(converged, "PveClusterQuorumLost") == [], "the majority kept quorum"
+        # Alertmanager tells the stack's webhook after its group_wait (10 s).
+        wait_until("the webhook to be told", lambda: alerts.notified(posted, "PveNodeNotQuorate", "firing", node="pve3"), 30)
     finally:
         converged.ok("pve3", "nft delete table inet drill")
     wait_until("all three quorate again", lambda: all(quorum(converged, n) == (True, 3) for n in NODES), 90)
@@ -58,7 +65,7 @@ LINKS_TIMER = "/usr/local/sbin/proxmox-ha-corosync-links.sh"
 
 
 def link_up(lab, node: str, peer_id: int, link: int) -> bool:
-    said = lab.ok(node, f"corosync-cmapctl -g stats.knet.node{peer_id}.link{link}.connected")
+    said = lab.ok(node, f"corosync-cmapctl -m stats -g stats.knet.node{peer_id}.link{link}.connected")
     return said.strip().endswith("= 1")
 
 

@@ -29,7 +29,7 @@ def written(tmp_path, files: dict[str, str]) -> dict[str, str]:
 def program_files(jobs, alert_for=None) -> dict[str, str]:
     return {
         f"{scrape.CONFIG_DIR}/prometheus.yml": scrape.prometheus_yml(jobs, "5s", "10s"),
-        f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(),
+        f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(webhook=False),
         f"{scrape.CONFIG_DIR}/blackbox.yml": scrape.BLACKBOX_CONFIG.read_text(),
         **scrape.target_files(jobs),
         **{f"{scrape.RULES_DIR}/{name}": text for name, text in rules.with_for(alert_for or {}).items()},
@@ -72,10 +72,13 @@ def test_amtool_takes_the_alertmanager_config(tmp_path):
     amtool = shutil.which("amtool")
     if amtool is None:
         pytest.skip("amtool (Debian's prometheus-alertmanager) is installed by `make setup`")
-    path = tmp_path / "alertmanager.yml"
-    path.write_text(scrape.alertmanager_yml())
-    res = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stdout + res.stderr
+    for webhook in (False, True):
+        path = tmp_path / "alertmanager.yml"
+        # With a webhook, the step puts the secret URL where the placeholder is (one with a query here).
+        path.write_text(scrape.alertmanager_yml(webhook).replace(scrape.WEBHOOK_PLACEHOLDER, "https://hooks.example/a?k=1&t=2"))
+        res = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert ("webhook_configs" in path.read_text()) == webhook
 
 
 def test_a_stack_for_replaces_only_that_alerts_wait():
@@ -101,3 +104,24 @@ def test_the_blackbox_exporter_takes_its_config_with_the_module_the_job_names(tm
     res = subprocess.run([exporter, "--config.check", "--config.file", str(scrape.BLACKBOX_CONFIG)],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_secret_webhook_is_written_on_the_host_from_stdin_readable_by_the_daemons_group_only(tmp_path):
+    from remote.monitoring_steps import _secret_file_same, _secret_file_write
+
+    if subprocess.run(["getent", "group", "prometheus"], capture_output=True).returncode != 0:
+        pytest.skip("the prometheus group comes with Debian's prometheus package (make setup)")
+    path = tmp_path / "alertmanager.yml"
+    template = scrape.alertmanager_yml(webhook=True)
+    url = "https://hooks.example/a?k=1&t=2"
+
+    def bash(script: str, secret: str) -> int:
+        return subprocess.run(["bash", "-euc", script], env={"ALERT_WEBHOOK_URL": secret, "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True).returncode
+
+    same = _secret_file_same(str(path), template, scrape.WEBHOOK_PLACEHOLDER)
+    assert bash(same, url) != 0, "no file yet"
+    assert bash(_secret_file_write(str(path), template, scrape.WEBHOOK_PLACEHOLDER), url) == 0
+    assert yaml.safe_load(path.read_text())["receivers"][0]["webhook_configs"][0]["url"] == url, "& kept as it is"
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert bash(same, url) == 0 and bash(same, "https://hooks.example/other") != 0

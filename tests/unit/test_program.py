@@ -329,3 +329,14 @@ def test_a_named_grafana_gets_the_dashboard_from_the_first_node_with_the_token_o
     assert stdin[SECRET_SIG] and stdin["value"] == f"{SECRETS['grafanaToken']}\n", "a secret, alone on stdin"
     assert [r.name for r in resources if SECRETS["grafanaToken"] in json.dumps(r.inputs)] == [step.name]
     assert SECRETS["grafanaToken"] not in step.inputs["create"]
+
+
+def test_the_webhook_url_reaches_alertmanagers_config_on_stdin_only(homelab):
+    url = "https://hooks.example.lan/services/T0/B1/s3cr3t?x=1&y=2"
+    resources = run_program(homelab, {**SECRETS, "alertWebhookUrl": url})
+    (server,) = _named(resources, "prometheus-10.0.10.30-prometheus")
+    assert server.inputs["stdin"]["value"] == f"{url}\n" and "webhook_configs" in server.inputs["create"]
+    assert [r.name for r in resources if "s3cr3t" in json.dumps(r.inputs)] == [server.name]
+    assert "s3cr3t" not in server.inputs["create"]
+    (without,) = _named(run_program(homelab), "prometheus-10.0.10.30-prometheus")
+    assert "stdin" not in without.inputs and "webhook_configs" not in without.inputs["create"]

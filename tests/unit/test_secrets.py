@@ -18,9 +18,9 @@ def _key(tmp_path, kind: str, passphrase: str = "", pem: bool = False) -> str:
     return path.read_text()
 
 
-def _problems(values: dict) -> list[str]:
+def _problems(values: dict, needed: dict | None = None) -> list[str]:
     try:
-        check_secrets(NEEDED, values)
+        check_secrets(NEEDED if needed is None else needed, values)
     except ConfigError as error:
         return [str(p) for p in error.problems]
     return []
@@ -61,3 +61,14 @@ def test_missing_and_malformed_are_reported_together():
         "proxmox-ha:apiToken: is not a PVE API token: it must be USER@REALM!TOKENID=UUID (the proxmoxve plugin's "
         "format), e.g. root@pam!pulumi=0f3c...",
     ]
+
+
+@pytest.mark.parametrize("url, ok", [
+    ("https://hooks.slack.com/services/T0/B1/xyz", True), ("http://10.0.10.5:9095/alerts?a=1&b=2", True),
+    ("hooks.example/alerts", False), ("https://h/x'y", False), ("https://h/a b", False), ("ftp://h/x", False),
+])
+def test_the_alert_webhook_is_a_url_alertmanagers_config_can_quote(url, ok):
+    problems = _problems({"alertWebhookUrl": url}, needed={"alertWebhookUrl": False})
+    assert (problems == []) is ok, problems
+    if not ok:
+        assert problems[0].startswith("proxmox-ha:alertWebhookUrl: is not a webhook URL")
