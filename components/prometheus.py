@@ -27,7 +27,7 @@ class PrometheusArgs:
 
 
 class Prometheus(pulumi.ComponentResource):
-    # The prometheus step: both daemons answer with this config loaded.
+    # The prometheus step: Prometheus, Alertmanager and the blackbox exporter answer with this config loaded.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: PrometheusArgs, opts: pulumi.ResourceOptions | None = None):

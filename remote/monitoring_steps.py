@@ -107,6 +107,6 @@ def prometheus(host: str, files: dict[str, str], secret_files: dict[str, str], p
             "  if systemctl is-active -q \"$unit\"; then systemctl reload \"$unit\"; else systemctl start \"$unit\"; fi\n"
             "done"
         ),
-        verify=wait_for(loaded, "Prometheus and Alertmanager to answer with the new config loaded", 60),
+        verify=wait_for(loaded, "Prometheus, Alertmanager and the blackbox exporter to answer with the new config", 60),
         secrets=("ALERT_WEBHOOK_URL",) if secret_files else (),
     )
