@@ -1,5 +1,5 @@
 # make up    set-up + the main job: the embedded lab, then the engine's preview and up of the lab stack
-# make test  set-up + the whole test suite (unit, policy, monitoring, ops, toolchain, lab end to end)
+# make test  set-up + the whole test suite: the not-lab part on 2 workers, then the lab end to end, serial
 # make down  stop the lab and remove everything it created
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -44,8 +44,14 @@ up: deploy
 	@$(PY) -m lab wait targets --timeout 60
 	@$(PY) -m lab status
 
+# The tests that need no lab run in parallel (pytest-xdist, one worker per core of the 2-core machine); the lab
+# tests share one lab and run after them, serial, in the order tests/e2e/conftest.py gives them. Both parts run
+# whatever the first did; the target fails with the first part's exit code, or else the lab part's.
 test: setup
-	$(PY) -m pytest
+	status=0; \
+	$(PY) -m pytest -m "not lab" -n 2 || status=$$?; \
+	$(PY) -m pytest -m lab || { [ $$status -ne 0 ] || status=$$?; }; \
+	exit $$status
 
 down:
 	$(PY) -m lab down

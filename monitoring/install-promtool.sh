@@ -18,6 +18,17 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
+# One install at a time: pytest-xdist's workers each run the tests' promtool fixture, and two concurrent runs
+# would race on apt's locks and on the policy-rc.d below. The one that waited finds promtool installed.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>/var/lock/proxmox-ha-install-promtool.lock
+    flock 9
+    if command -v promtool >/dev/null 2>&1; then
+        echo "promtool already installed: $(command -v promtool)"
+        exit 0
+    fi
+fi
+
 # Keep the package's maintainer scripts from starting prometheus: a
 # policy-rc.d that answers 101 ("action forbidden"). Only one we created is removed.
 created_policy=0

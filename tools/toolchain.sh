@@ -53,8 +53,19 @@ build_cli() {
   log "pulumi $PULUMI_VERSION: installed $out"
 }
 
+# One build at a time per cache: callers that find the CLI missing at once (pytest-xdist's workers running
+# bin/pulumi or deploy, two makes) would otherwise share $work and $out.tmp. The one that waited finds it cached.
+build_one_at_a_time() {
+  if command -v flock >/dev/null; then
+    mkdir -p "$CACHE_ROOT"
+    exec 9>"$CACHE_ROOT/toolchain.lock"
+    flock 9
+  fi
+  build_cli
+}
+
 case ${1:-build} in
-  build) build_cli ;;
+  build) build_one_at_a_time ;;
   check) [[ -x $BIN_DIR/pulumi ]] ;;
   env)   printf 'PROXMOX_HA_TOOLS_BIN=%q\n' "$BIN_DIR" ;;
   *) echo "usage: $0 build|check|env" >&2; exit 2 ;;

@@ -4,6 +4,9 @@
 temp dir. It runs in a private mount namespace, the way the lab runs sshd: a tmpfs on /run for its privilege
 separation directory, and an /etc/shadow of its own in which root has a known password (sshd without PAM checks
 passwords there). No network namespace: it listens on the machine's loopback. The machine's files are not touched.
+The port is free when picked, not held until sshd binds it: another process (a parallel pytest-xdist worker's
+server) may take it first, so sshd counts as started only once it says it listens there, and a lost bind is tried
+again on another port.
 
 `RecordingServer` is a paramiko server whose auth policy a test sets, and which records the attempts in order. It
 stands in for servers sshd cannot be made into without PAM, such as a keyboard-interactive one with two prompts.
@@ -43,19 +46,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
-
-
 class Keys:
     """Key pairs made with cryptography, written in the formats a test asks for."""
 
@@ -80,6 +70,7 @@ class Keys:
 
 class Sshd:
     HOST_KEYS = ("ed25519", "rsa", "ecdsa")
+    BIND_TRIES = 5
 
     def __init__(self, base: Path, authorized: list[str], extra: str = ""):
         self.base, self.port = base, free_port()
@@ -101,21 +92,40 @@ class Sshd:
             shadow.append(f"root:{hashed}:{rest.split(':', 1)[1]}" if name == "root" else line)
         (base / "shadow").write_text("\n".join(shadow) + "\n")
         (base / "shadow").chmod(0o600)
-        host_key_lines = "".join(f"HostKey {base}/ssh_host_{kind}_key\n" for kind in self.HOST_KEYS)
+        self.host_key_lines = "".join(f"HostKey {base}/ssh_host_{kind}_key\n" for kind in self.HOST_KEYS)
+        self.extra = extra
+        for _ in range(self.BIND_TRIES):
+            if self._start():
+                return
+            self.port = free_port()
+        raise RuntimeError(f"sshd lost the bind of a free port {self.BIND_TRIES} times: {self._said()}")
+
+    def _said(self) -> str:
+        return (self.base / "sshd.log").read_text()
+
+    def _start(self, timeout: float = 10.0) -> bool:
+        """sshd on self.port: True once it listens there, False when another process took the port first."""
+        base = self.base
         (base / "sshd_config").write_text(
-            f"Port {self.port}\nListenAddress 127.0.0.1\n{host_key_lines}PidFile {base}/sshd.pid\n"
+            f"Port {self.port}\nListenAddress 127.0.0.1\n{self.host_key_lines}PidFile {base}/sshd.pid\n"
             f"AuthorizedKeysFile {base}/authorized_keys\nUsePAM no\nStrictModes no\nPermitRootLogin yes\n"
-            f"LogLevel VERBOSE\n{extra}\n")
+            f"LogLevel VERBOSE\n{self.extra}\n")
         script = (f"mount -t tmpfs -o mode=0755 tmpfs /run && mkdir /run/sshd && "
                   f"mount --bind {base}/shadow /etc/shadow && exec {SSHD} -D -e -f {base}/sshd_config")
         self.log = open(base / "sshd.log", "w")
         self.process = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                                         stdout=self.log, stderr=subprocess.STDOUT)
-        try:
-            wait_for_port(self.port, self.process)
-        except RuntimeError:
-            self.stop()
-            raise RuntimeError(f"sshd did not start: {(base / 'sshd.log').read_text()}") from None
+        # Its own word, not a connection to the port: that would also succeed on whoever else took it.
+        listening = f"Server listening on 127.0.0.1 port {self.port}."
+        deadline = time.monotonic() + timeout
+        while listening not in self._said():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                if "Address already in use" in self._said():
+                    return False
+                raise RuntimeError(f"sshd did not start: {self._said()}")
+            time.sleep(0.02)
+        return True
 
     def connection(self, **fields) -> dict:
         return {"host": "127.0.0.1", "port": float(self.port), "user": "root", "dialErrorLimit": 0.0,

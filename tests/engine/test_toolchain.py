@@ -61,3 +61,34 @@ def test_secrets_are_encrypted_in_the_stack_file(project):
     assert shown.stdout.strip() == secret
     wrong = pulumi("config", "get", "proxmox-ha:pbsPassword", cwd=work, env={**env, "PULUMI_CONFIG_PASSPHRASE": "wrong"})
     assert wrong.returncode != 0 and secret not in wrong.stdout
+
+
+FAKE_GO = """#!/bin/bash
+# Go as tools/toolchain.sh calls it: an empty module for `mod download -json`, a binary a second after `build -o`.
+case "$1 $2" in
+  "mod download") if [ "$3" = -json ]; then mkdir -p "$FAKE/module" && echo "{\\"Dir\\": \\"$FAKE/module\\"}"; fi ;;
+  "build -trimpath")
+    echo build >> "$FAKE/builds"
+    sleep 1
+    printf '#!/bin/sh\\n' > "$4" && chmod +x "$4" ;;
+esac
+"""
+
+
+def test_builds_started_at_once_build_the_cli_once(tmp_path):
+    """Parallel test workers may each find the CLI missing: the second waits for the first and takes its binary."""
+    (tmp_path / "tools").mkdir()
+    shutil.copy(ROOT / "tools" / "toolchain.sh", tmp_path / "tools")
+    (tmp_path / "tools" / "pulumi-version").write_text("3.999.0\n")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "go").write_text(FAKE_GO)
+    (tmp_path / "bin" / "go").chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "FAKE": str(tmp_path),
+           "PROXMOX_HA_CACHE": str(tmp_path / "cache")}
+    builds = [subprocess.Popen([str(tmp_path / "tools" / "toolchain.sh"), "build"], env=env, stderr=subprocess.PIPE,
+                               text=True) for _ in range(2)]
+    said = [build.communicate(timeout=60)[1] for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], said
+    assert (tmp_path / "builds").read_text() == "build\n", said
+    assert os.access(tmp_path / "cache" / "toolchain" / "pulumi-v3.999.0" / "bin" / "pulumi", os.X_OK)
+    assert sum("cached at" in s for s in said) == 1, said

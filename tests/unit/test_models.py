@@ -40,7 +40,15 @@ def _set(tree: dict, path: str, value) -> None:
         tree[last] = value
 
 
-DELETE = object()
+class _Delete:
+    """The value that removes a key. Its repr is in a test id: an address there (object()'s) differs between
+    processes, and pytest-xdist's workers must collect the same ids."""
+
+    def __repr__(self) -> str:
+        return "<deleted>"
+
+
+DELETE = _Delete()
 
 # (what is changed, value, the key the error must name, a word of the rule it must state)
 BAD = [
