@@ -15,7 +15,7 @@ import pytest
 from lab.common import CLUSTER_NAME
 
 from .conftest import lab_changed
-from .helpers import NODES
+from .helpers import NODES, wait_until
 
 pytestmark = pytest.mark.lab
 INSECURE = ssl._create_unverified_context()  # the lab's self-signed node certificates
@@ -109,10 +109,11 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     assert all(f'pve_up{{id="node/{node}"}} 1.0' in metrics for node in NODES), metrics
     assert 'pve_guest_info{id="qemu/100"' in metrics and 'name="lab-guest"' in metrics
     assert secret not in metrics
-    # `is-active` follows the process, as systemd's does.
+    # `is-active` follows the process, as systemd's does: gunicorn ends once the scrape it serves is done (its
+    # graceful timeout is 30 s), and Prometheus scrapes it every few seconds.
     lab_changed()
     fresh_lab.ok("pve1", "kill $(cat /var/tmp/proxmox-ha-lab/hosts/pve1/pids/prometheus-pve-exporter.pid)")
-    assert fresh_lab.ssh("pve1", "sleep 1; systemctl is-active prometheus-pve-exporter").returncode == 3
+    wait_until("the exporter to end", lambda: fresh_lab.ssh("pve1", "systemctl is-active prometheus-pve-exporter").returncode == 3, 40)
 
 
 def test_no_secret_in_logs_or_config_outside_priv(fresh_lab, root_token):

@@ -15,11 +15,17 @@ SCRAPED = sorted([(job, node) for job in ("ceph", "node", "pve", "blackbox-tls")
 
 
 def test_prometheus_scrapes_every_exporter_on_every_node(converged):
-    def all_up():
-        found = alerts.targets(converged)
-        return found if len(found) == len(SCRAPED) and all(t["health"] == "up" for t in found) else None
+    seen: list[list[dict]] = []
 
-    found = wait_until("every target to be scraped and up", all_up, 60)
+    def all_up():
+        seen.append(alerts.targets(converged))
+        return seen[-1] if len(seen[-1]) == len(SCRAPED) and all(t["health"] == "up" for t in seen[-1]) else None
+
+    try:
+        found = wait_until("every target to be scraped and up", all_up, 60)
+    except AssertionError as timeout:
+        down = [(t["labels"]["job"], t["labels"]["node"], t["health"], t["lastError"]) for t in seen[-1] if t["health"] != "up"]
+        raise AssertionError(f"{timeout}; not up: {down}") from None
     assert sorted((t["labels"]["job"], t["labels"]["node"]) for t in found) == SCRAPED
     up = alerts.query(converged, "up")
     assert len(up) == len(SCRAPED) and all(series["value"][1] == "1" for series in up)
