@@ -7,7 +7,6 @@ dispatch.PVEAPI (the `api` argument: store, node, PVE major, cluster view, permi
 """
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 
@@ -76,10 +75,7 @@ class ClusterView:
         return self._memo("q", self._corosync_quorate)
 
     def _corosync_quorate(self) -> bool:
-        try:
-            return subprocess.run(["corosync-quorumtool", "-s"], capture_output=True, timeout=5).returncode == 0
-        except (OSError, subprocess.TimeoutExpired):
-            return False
+        return corosync.quorate() is True
 
     def members(self) -> list[str]:
         if self.members_hook is not None:

@@ -60,7 +60,7 @@ def not_in_cluster_error() -> L.PVEError:
 
 
 def wait_quorate(timeout: float) -> bool:
-    return wait_until(lambda: L.run(["corosync-quorumtool", "-s"], check=False, timeout=10).returncode == 0, timeout, 0.25)
+    return wait_until(lambda: L.quorate() is True, timeout, 0.25)
 
 
 # ---------------------------------------------------------------- commands

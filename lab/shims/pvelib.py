@@ -593,10 +593,7 @@ def quorate() -> bool | None:
     """Real corosync quorum of this host: True/False, None when this host is not in a cluster."""
     if not COROSYNC_CONF.exists():
         return None
-    if not unit_pid("corosync"):
-        return False
-    res = run(["corosync-quorumtool", "-s"], check=False, timeout=10)
-    return res.returncode == 0
+    return bool(unit_pid("corosync")) and corosync.quorate() is True
 
 
 def ceph(args, check=True, timeout=60, fmt_json=False):
