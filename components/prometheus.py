@@ -46,7 +46,7 @@ class Prometheus(pulumi.ComponentResource):
         alertmanager = {f"{scrape.CONFIG_DIR}/alertmanager.yml": scrape.alertmanager_yml(webhook=args.webhook_url is not None)}
         # With a webhook, the file holds the secret: it is written on the host from stdin, never from the script.
         secret_files, files = (alertmanager, files) if args.webhook_url is not None else ({}, {**files, **alertmanager})
-        step = monitoring_steps.prometheus(server.name, files, secret_files, scrape.WEBHOOK_PLACEHOLDER)
+        step = monitoring_steps.prometheus(server.name, files, secret_files)
         self.ready = server.run(step, self, depends_on=[args.after],
                                 secrets=[args.webhook_url] if args.webhook_url is not None else [])
         self.register_outputs(facts)

@@ -48,9 +48,9 @@ FORMATS = {
     "apiToken": lambda v: None if API_TOKEN.match(v) else
     "is not a PVE API token: it must be USER@REALM!TOKENID=UUID (the proxmoxve plugin's format), e.g. root@pam!pulumi=0f3c...",
     "sshPrivateKey": _ssh_key_problem,
+    "alertWebhookUrl": _webhook_problem,
     # Grafana documents no token format (service account tokens start glsa_, older API keys do not); it travels
     # as one stdin line and in `Authorization: Bearer TOKEN`, so only blanks are refused.
-    "alertWebhookUrl": _webhook_problem,
     "grafanaToken": lambda v: None if v and not re.search(r"\s", v) else
     "is not a Grafana token: it must be one word, no spaces or newlines (a service account token, e.g. glsa_...)",
 }

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 CEPH_MGR_PORT = 9283  # the mgr prometheus module's default server_port
+PROMETHEUS = "127.0.0.1:9090"  # Debian's default listen addresses, all on the one machine
 ALERTMANAGER = "127.0.0.1:9093"  # Alertmanager beside Prometheus, Debian's default listen address
 BLACKBOX = "127.0.0.1:9115"  # the blackbox exporter beside Prometheus, Debian's default listen address
 BLACKBOX_MODULE = "pve_tls"
@@ -17,6 +18,7 @@ BLACKBOX_CONFIG = Path(__file__).resolve().parent / "blackbox.yml"  # defines BL
 CONFIG_DIR = "/etc/prometheus"
 TARGETS_DIR = f"{CONFIG_DIR}/proxmox-ha"
 RULES_DIR = f"{CONFIG_DIR}/proxmox-ha/rules"
+HEADER = "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n"
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,7 @@ def prometheus_yml(jobs: dict[str, list[dict]], scrape_interval: str, evaluation
         "rule_files": [f"{RULES_DIR}/*.rules.yml"],
         "scrape_configs": [job(name) for name in jobs],
     }
-    return "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n" + \
-        yaml.safe_dump(config, sort_keys=False)
+    return HEADER + yaml.safe_dump(config, sort_keys=False)
 
 
 # Where the secret webhook URL goes; the step puts it in on the host (it reaches the host on stdin).
@@ -85,5 +86,4 @@ def alertmanager_yml(webhook: bool) -> str:
                   "group_interval": "1m", "repeat_interval": "4h"},
         "receivers": [receiver],
     }
-    return "# Written by proxmox-ha from the stack; edits are overwritten on the next `pulumi up`.\n" + \
-        yaml.safe_dump(config, sort_keys=False)
+    return HEADER + yaml.safe_dump(config, sort_keys=False)

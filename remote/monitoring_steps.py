@@ -3,29 +3,26 @@ from __future__ import annotations
 
 import shlex
 
+from monitoring.scrape import ALERTMANAGER, BLACKBOX, CONFIG_DIR, PROMETHEUS, WEBHOOK_PLACEHOLDER
+
+from .node_steps import installed
 from .step import Step, files, same_file, wait_for, write_file
 
 NODE_EXPORTER_DEFAULTS = "/etc/default/prometheus-node-exporter"
 # Debian's node_exporter reads its textfile collector here by default; the config backup writes its metrics here.
 TEXTFILE_DIR = "/var/lib/prometheus/node-exporter"
-PROMETHEUS_READY = "http://127.0.0.1:9090/-/ready"
-ALERTMANAGER_READY = "http://127.0.0.1:9093/-/ready"
 # Debian's packages, each a unit of the same name that reloads on SIGHUP.
 SERVER_UNITS = ("prometheus", "prometheus-alertmanager", "prometheus-blackbox-exporter")
 
 
-def installed(*packages: str) -> str:
-    return " && ".join(f"dpkg-query -W -f='${{Status}}' {p} 2>/dev/null | has 'install ok installed'" for p in packages)
-
-
 def _install(*packages: str) -> str:
-    return f"{installed(*packages)} || DEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(packages)}"
+    return f"{installed(list(packages))} || DEBIAN_FRONTEND=noninteractive apt-get install -y -q {' '.join(packages)}"
 
 
 def node_exporter(node: str, port: int) -> Step:
     """Debian's prometheus-node-exporter on PORT, with the textfile directory its collector reads."""
     defaults = f'# Written by proxmox-ha.\nARGS="--web.listen-address=:{port}"'
-    done = (f"{installed('prometheus-node-exporter')} && {same_file(NODE_EXPORTER_DEFAULTS, defaults)}"
+    done = (f"{installed(['prometheus-node-exporter'])} && {same_file(NODE_EXPORTER_DEFAULTS, defaults)}"
             f" && test -d {TEXTFILE_DIR} && systemctl is-active -q prometheus-node-exporter")
     return Step(
         name="node-exporter",
@@ -52,55 +49,53 @@ def corosync_links(node: str, script: str, service: str, timer: str) -> Step:
     )
 
 
-def _with_secret(template: str, placeholder: str) -> str:
-    """The template with the secret in place of `placeholder`, as a shell word (quoted: no `&` substitution)."""
-    return f"\"${{template//{placeholder}/\"$ALERT_WEBHOOK_URL\"}}\""
+# The template with the secret in place of WEBHOOK_PLACEHOLDER, as a shell word (quoted: no `&` substitution).
+_WITH_SECRET = f"\"${{template//{WEBHOOK_PLACEHOLDER}/\"$ALERT_WEBHOOK_URL\"}}\""
 
 
-def _secret_file_same(path: str, template: str, placeholder: str) -> str:
-    return (f"{{ template={shlex.quote(template.rstrip())}; "
-            f"printf '%s\\n' {_with_secret(template, placeholder)} | cmp -s {path} -; }}")
+def _secret_file_same(path: str, template: str) -> str:
+    return f"{{ template={shlex.quote(template.rstrip())}; printf '%s\\n' {_WITH_SECRET} | cmp -s {path} -; }}"
 
 
-def _secret_file_write(path: str, template: str, placeholder: str) -> str:
+def _secret_file_write(path: str, template: str) -> str:
     """Readable by root and the daemons' group (prometheus) only."""
     tmp = f"{path}.proxmox-ha.$$"
     return (f"template={shlex.quote(template.rstrip())}\n"
-            f"(umask 077; printf '%s\\n' {_with_secret(template, placeholder)} > {tmp})\n"
+            f"(umask 077; printf '%s\\n' {_WITH_SECRET} > {tmp})\n"
             f"chgrp prometheus {tmp} && chmod 0640 {tmp} && mv {tmp} {path}")
 
 
-def prometheus(host: str, files: dict[str, str], secret_files: dict[str, str], placeholder: str) -> Step:
+def prometheus(host: str, files: dict[str, str], secret_files: dict[str, str]) -> Step:
     """Debian's prometheus, prometheus-alertmanager and prometheus-blackbox-exporter with the program's files.
 
     A change is checked by promtool, amtool and the exporter first, then reloaded (SIGHUP, as Debian's units
     reload): never a restart, which would lose the alerts in flight and Alertmanager's silences. `secret_files`
-    carry `placeholder` where the secret ALERT_WEBHOOK_URL (stdin) goes."""
+    carry WEBHOOK_PLACEHOLDER where the secret ALERT_WEBHOOK_URL (stdin) goes."""
     same = " && ".join([same_file(path, content) for path, content in sorted(files.items())]
-                       + [_secret_file_same(path, text, placeholder) for path, text in sorted(secret_files.items())])
+                       + [_secret_file_same(path, text) for path, text in sorted(secret_files.items())])
     active = " && ".join(f"systemctl is-active -q {unit}" for unit in SERVER_UNITS)
     written = "\n".join([write_file(path, content) for path, content in sorted(files.items())]
-                        + [_secret_file_write(path, text, placeholder) for path, text in sorted(secret_files.items())])
+                        + [_secret_file_write(path, text) for path, text in sorted(secret_files.items())])
     rules = sorted(p for p in files if p.endswith(".rules.yml"))
     rules_dir = shlex.quote(rules[0].rsplit("/", 1)[0]) if rules else None
     # Only the rule files the program writes: one it no longer writes would still be loaded through the glob.
     only_ours = f"[ \"$(ls {rules_dir} 2>/dev/null)\" = {shlex.quote(chr(10).join(p.rsplit('/', 1)[1] for p in rules))} ]" if rules else "true"
     stale = f"find {rules_dir} -name '*.rules.yml' -delete 2>/dev/null || true" if rules else ""
-    loaded = (f"curl -sf {PROMETHEUS_READY} >/dev/null && curl -sf {ALERTMANAGER_READY} >/dev/null"
-              " && curl -sf http://127.0.0.1:9090/metrics | has '^prometheus_config_last_reload_successful 1'"
-              " && curl -sf http://127.0.0.1:9093/metrics | has '^alertmanager_config_last_reload_successful 1'"
-              " && curl -sf http://127.0.0.1:9115/metrics | has '^blackbox_exporter_config_last_reload_successful 1'")
+    loaded = (f"curl -sf http://{PROMETHEUS}/-/ready >/dev/null && curl -sf http://{ALERTMANAGER}/-/ready >/dev/null"
+              f" && curl -sf http://{PROMETHEUS}/metrics | has '^prometheus_config_last_reload_successful 1'"
+              f" && curl -sf http://{ALERTMANAGER}/metrics | has '^alertmanager_config_last_reload_successful 1'"
+              f" && curl -sf http://{BLACKBOX}/metrics | has '^blackbox_exporter_config_last_reload_successful 1'")
     return Step(
         name="prometheus",
         node=host,
-        check=f"{installed(*SERVER_UNITS, 'curl')} && {same} && {only_ours} && {active}",
+        check=f"{installed([*SERVER_UNITS, 'curl'])} && {same} && {only_ours} && {active}",
         act=(
             f"{_install(*SERVER_UNITS, 'curl')}\n"
             f"{stale}\n"
             f"{written}\n"
-            "promtool check config /etc/prometheus/prometheus.yml >&2 || fail 'promtool refused the Prometheus config'\n"
-            "amtool check-config /etc/prometheus/alertmanager.yml >&2 || fail 'amtool refused the Alertmanager config'\n"
-            "prometheus-blackbox-exporter --config.check --config.file /etc/prometheus/blackbox.yml >&2"
+            f"promtool check config {CONFIG_DIR}/prometheus.yml >&2 || fail 'promtool refused the Prometheus config'\n"
+            f"amtool check-config {CONFIG_DIR}/alertmanager.yml >&2 || fail 'amtool refused the Alertmanager config'\n"
+            f"prometheus-blackbox-exporter --config.check --config.file {CONFIG_DIR}/blackbox.yml >&2"
             " || fail 'the blackbox exporter refused its config'\n"
             f"for unit in {' '.join(SERVER_UNITS)}; do\n"
             "  systemctl enable \"$unit\"\n"
