@@ -16,6 +16,7 @@ from components.node import ProxmoxNode, ProxmoxNodeArgs
 from components.preflight import Preflight, PreflightArgs
 from components.prometheus import Prometheus, PrometheusArgs
 from components.qdevice import QDevice, QDeviceArgs
+from components.upgrade import Upgrade, UpgradeArgs, upgradable
 from models import ConfigError, StackConfig, check_secrets, parse_stack_config, required_secrets
 from models.base import NAMESPACE
 from models.stack import SECTIONS
@@ -47,9 +48,14 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     peers = [(str(n.management_address), n.name) for n in cluster.nodes]
     # Every node's release and the cluster's members are checked before anything changes anywhere.
     preflight = Preflight("preflight", PreflightArgs(cluster=cluster, private_key=secrets.ssh_private_key))
+    checked = preflight.ready
+    if upgradable(cluster):
+        # PVE 8 members become PVE 9 ones before any step written for PVE 9 runs on them.
+        checked = Upgrade("upgrade", UpgradeArgs(cluster=cluster, ceph=stack.needs_ceph(),
+                                                 private_key=secrets.ssh_private_key, after=preflight.ready)).ready
     nodes = [ProxmoxNode(n.name, ProxmoxNodeArgs(
         config=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
-        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=preflight.ready,
+        watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=checked,
         ipmi_password=secrets.ipmi_password, qdevice=cluster.qdevice is not None)) for n in cluster.nodes]
     pve = ProxmoxCluster(cluster.name, ProxmoxClusterArgs(config=cluster, nodes=nodes))
     # The membership is final first: joins, then retirements. Ceph's own gate (every PG clean) comes after:
@@ -72,9 +78,15 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
             "pve", endpoint=cluster.endpoint, api_token=secrets.api_token, insecure=cluster.api_insecure,
         )
     if provider is not None and (stack.ha.groups or stack.ha.resources):
-        HighAvailability("ha", HighAvailabilityArgs(
-            ha=stack.ha, pve_version=cluster.pve_version, nodes=nodes, provider=provider, after=ready,
-        ))
+        # What the last run left (HA groups, groups PVE 9 migrated, rules): the HA objects follow PVE's upgrade.
+        last = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}")
+        ha = pulumi.Output.all(last.get_output("haShape"), last.get_output("haRules")).apply(
+            lambda previous: HighAvailability("ha", HighAvailabilityArgs(
+                ha=stack.ha, pve_version=cluster.pve_version, nodes=nodes, provider=provider, after=ready,
+                shape=previous[0], rules=previous[1] or {},
+            )))
+        pulumi.export("haShape", ha.apply(lambda component: component.shape))
+        pulumi.export("haRules", ha.apply(lambda component: component.rules))
     BackupPlan("backup", BackupPlanArgs(
         backup=stack.backup, nodes=nodes, pbs_password=secrets.pbs_password, after=ready,
     ))

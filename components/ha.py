@@ -1,7 +1,13 @@
-"""HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy."""
+"""HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy.
+
+Across an upgrade from PVE 8 the groups become rules by PVE 9's own hand: once every node runs PVE 9, its HA
+manager turns each group into the rule `ha-group-GROUP` and deletes the groups. The state follows over two runs,
+told apart by what the last run exported (`Shape`): the upgrading run keeps the groups as they were (retained: PVE
+deletes them, never Pulumi) and waits for that migration; the next imports the rules PVE made. Nothing PVE made
+is deleted or made again."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_proxmoxve as proxmoxve
@@ -15,6 +21,18 @@ from .connection import child_name
 from .node import ProxmoxNode
 
 
+class Shape:
+    """What a run left PVE's HA config as (the stack output `haShape`)."""
+    GROUPS = "groups"  # PVE 8's groups
+    MIGRATED = "migrated"  # PVE 9 made rules of the groups; the state still holds groups
+    RULES = "rules"  # PVE 9's rules, in the state
+
+
+def migrated_rule(group: str) -> str:
+    """pve-ha-manager Groups.pm migrate_groups_to_rules: a group's rule and its comment."""
+    return f"ha-group-{group}"
+
+
 @dataclass(frozen=True)
 class HighAvailabilityArgs:
     ha: HaConfig
@@ -23,11 +41,17 @@ class HighAvailabilityArgs:
     nodes: list[ProxmoxNode]
     provider: proxmoxve.Provider
     after: pulumi.Resource
+    # The last run's `haShape` and `haRules` (group: rule ID); None on a stack's first run.
+    shape: str | None = None
+    rules: dict[str, str] = field(default_factory=dict)
 
 
 class HighAvailability(pulumi.ComponentResource):
     # The component itself: its steps and API objects form no single chain.
     ready: pulumi.Resource
+    # What this run leaves: the next run's `shape` and `rules`.
+    shape: pulumi.Output[str]
+    rules: dict[str, str]
 
     def __init__(self, name: str, args: HighAvailabilityArgs, opts: pulumi.ResourceOptions | None = None):
         ha = args.ha
@@ -49,9 +73,14 @@ class HighAvailability(pulumi.ComponentResource):
         # Only the HA shutdown policy, through pvesh: bpg's cluster.Options owns the whole datacenter.cfg
         # (it deletes what it does not set). Destroy puts back the value it replaced.
         first.run(ha_steps.shutdown_policy(first.name, ha.shutdown_policy), self, depends_on=[args.after])
-        if args.pve_version == 8:
+        upgrading = args.pve_version == 9 and args.shape == Shape.GROUPS
+        self.rules = {}
+        if args.pve_version == 8 or upgrading:
+            # While upgrading, PVE deletes the groups itself (and refuses to once it has): never Pulumi.
+            keep = pulumi.ResourceOptions(retain_on_delete=True) if upgrading else None
             groups = {
-                g.name: proxmoxve.Hagroup(child_name(self, g.name), group=g.name, nodes=g.nodes, no_failback=g.nofailback, restricted=g.restricted, opts=child())
+                g.name: proxmoxve.Hagroup(child_name(self, g.name), group=g.name, nodes=g.nodes, no_failback=g.nofailback,
+                                          restricted=g.restricted, opts=pulumi.ResourceOptions.merge(child(), keep))
                 for g in ha.groups
             }
             resources = [
@@ -62,6 +91,10 @@ class HighAvailability(pulumi.ComponentResource):
                 )
                 for r in ha.resources
             ]
+            self.shape = pulumi.Output.from_input(Shape.GROUPS)
+            if upgrading:
+                migrated = first.run(ha_steps.groups_migrated(first.name), self, depends_on=[args.after, *resources])
+                self.shape = migrated.stdout.apply(lambda _: Shape.MIGRATED)
         else:
             # PVE 9 replaced groups with node-affinity rules that list their resources; a group's
             # nofailback became each resource's failback flag.
@@ -76,9 +109,16 @@ class HighAvailability(pulumi.ComponentResource):
             by_id = {r.id: res for r, res in zip(ha.resources, resources)}
             for g in ha.groups:
                 members = ha.members_of(g.name)
+                adopt = args.shape == Shape.MIGRATED
+                rule = migrated_rule(g.name) if adopt else args.rules.get(g.name, g.name)
+                self.rules[g.name] = rule
                 proxmoxve.Harule(
-                    child_name(self, g.name), rule=g.name, type="node-affinity", nodes=g.nodes, strict=g.restricted,
-                    resources=[m.id for m in members], opts=child(*(by_id[m.id] for m in members)),
+                    child_name(self, g.name), rule=rule, type="node-affinity", nodes=g.nodes, strict=g.restricted,
+                    resources=[m.id for m in members],
+                    comment=f"Generated from HA group '{g.name}'." if rule == migrated_rule(g.name) else None,
+                    opts=pulumi.ResourceOptions.merge(child(*(by_id[m.id] for m in members)),
+                                                      pulumi.ResourceOptions(import_=rule) if adopt else None),
                 )
+            self.shape = pulumi.Output.from_input(Shape.RULES)
         self.ready = self
         self.register_outputs(facts)

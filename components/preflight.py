@@ -13,6 +13,7 @@ from policies import contract
 from remote import cluster_steps, node_steps
 
 from .connection import node_host
+from .upgrade import upgradable
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Preflight(pulumi.ComponentResource):
         key = stack_key("cluster", "pveVersion")
         # Read-only, so before any ProxmoxNode exists: each host is reached from its config alone.
         hosts = [node_host(n, args.private_key) for n in cluster.nodes]
-        releases = [h.run(node_steps.pve_release(h.name, cluster.pve_version, key), self) for h in hosts]
+        releases = [h.run(node_steps.pve_release(h.name, cluster.pve_version, key, upgradable(cluster)), self)
+                    for h in hosts]
         # The members are read on the first node, which creates the cluster (or is in it already).
         first_host = hosts[0]
         kept = [h.name for h in hosts]

@@ -32,7 +32,7 @@ def round_once(me: str, pve: Path = PVE) -> None:
     if online and online[0] == me:
         ha.crm_round(pve, me, corosync.node_names(cluster), online, major, now,
                      lambda m: log(f"pve-ha-crm: {m}"))
-    ha.lrm_round(pve, me, now, lambda m: log(f"pve-ha-lrm: {m}"))
+    ha.lrm_round(pve, me, now, lambda m: log(f"pve-ha-lrm: {m}"), release.installed())
 
 
 def main(argv=None) -> int:

@@ -107,7 +107,7 @@ def write_shims(paths: Paths) -> None:
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt", "pveversion": "pveversion",
-               "pmxcfs": "pmxcfs", "killall": "killall"}
+               "pmxcfs": "pmxcfs", "killall": "killall", "pve8to9": "pve8to9", "reboot": "reboot"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         for folder in (paths.bin, paths.bin_debian) if name in DEBIAN_SHIMS else (paths.bin,):

@@ -24,6 +24,7 @@ DECOMMISSION = "proxmox-ha:decommission:Decommission"
 QDEVICE = "proxmox-ha:qdevice:QDevice"
 PREFLIGHT = "proxmox-ha:preflight:Preflight"
 PROMETHEUS = "proxmox-ha:prometheus:Prometheus"
+UPGRADE = "proxmox-ha:upgrade:Upgrade"
 
 # Provider resources (pulumi-proxmoxve 8.6.0 and pulumi-command 1.2.1 type tokens).
 PVE_POOL = "proxmoxve:ceph/pool:Pool"
@@ -46,6 +47,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     QDEVICE: ("address", "nodeCount", "algorithm"),
     PREFLIGHT: ("pveVersion", "nodes"),
     PROMETHEUS: ("address", "jobs", "scrapeInterval"),
+    UPGRADE: ("pveVersion", "order", "ceph"),
 }
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shlex
 
-from .step import Step
+from .step import Step, wait_for
 
 # Where PVE's cluster filesystem keeps each guest's config: its vmlist is built from these files.
 GUEST_CONFIGS = {"vm": ("qemu-server", "VM"), "ct": ("lxc", "container")}
@@ -60,4 +60,17 @@ def shutdown_policy(node: str, policy: str) -> Step:
             f"rm -f {SAVED_HA_OPTION}\n"
             "fi"
         ),
+    )
+
+
+def groups_migrated(node: str) -> Step:
+    """Check-only, after an upgrade to PVE 9: PVE's HA manager has made rules of the groups (Manager.pm
+    try_persistent_group_migration, once every node runs PVE 9 with its LRM active) and deleted groups.cfg."""
+    none_left = "! grep -qs '^group:' /etc/pve/ha/groups.cfg"
+    return Step(
+        name="ha-groups-migrated",
+        node=node,
+        check=none_left,
+        act=wait_for(none_left, "PVE 9's HA manager to migrate the HA groups to rules (journalctl -u pve-ha-crm "
+                                "says why not yet)", 300),
     )

@@ -12,25 +12,30 @@ HOSTS_BEGIN = "# BEGIN proxmox-ha managed hosts"
 HOSTS_END = "# END proxmox-ha managed hosts"
 
 
-def pve_release(node: str, pve_version: int, key: str) -> Step:
+def pve_release(node: str, pve_version: int, key: str, upgradable: bool = False) -> Step:
     """Check-only, before anything changes: the node runs the PVE major the stack is written for (`pveversion`
-    prints `pve-manager/9.1.3/REPOID (running kernel: ...)`)."""
+    prints `pve-manager/9.1.3/REPOID (running kernel: ...)`), or, when `upgradable`, it is a cluster member on the
+    major before, which `up` upgrades (remote/upgrade_steps.py)."""
     other = f"{key} is {pve_version}, but $node runs PVE $version; set {key} to $major, or install PVE {pve_version} on $node"
     none = f"$node runs no Proxmox VE (no pveversion): install PVE {pve_version} on it, or fix {key}"
+    upgrade = (f"if [ \"$major\" = {pve_version - 1} ] && [ -f /etc/pve/corosync.conf ]; then\n"
+               f"  echo \"proxmox-ha: $node runs PVE $version: up upgrades it to PVE {pve_version}, one node at a time\" >&2\n"
+               "  exit 0\nfi") if upgradable else ""
     return Step(
         name="pve-release",
         node=node,
         check=f"pveversion 2>/dev/null | has -E '^pve-manager/{pve_version}\\.'",
-        act="\n".join([
+        act="\n".join(filter(None, [
             f"found=$(pveversion 2>/dev/null) || fail \"{none}\"",
             "version=${found#pve-manager/}; version=${version%%/*}; major=${version%%.*}",
+            upgrade,
             f"fail \"{other}\"",
-        ]),
+        ])),
     )
 
 
-def repositories(node: str, pve_version: int) -> Step:
-    """No-subscription on, enterprise off: `.list` files on PVE 8 (bookworm), deb822 `.sources` on PVE 9 (trixie)."""
+def _repository(pve_version: int) -> tuple[str, str, str, str]:
+    """(path, content, enterprise-off check, enterprise-off change) of PVE's repositories on a major."""
     suite = SUITES[pve_version]
     if pve_version == 8:
         path = "/etc/apt/sources.list.d/pve-no-subscription.list"
@@ -44,11 +49,23 @@ def repositories(node: str, pve_version: int) -> Step:
         enterprise = "/etc/apt/sources.list.d/pve-enterprise.sources"
         enterprise_off = f"{{ [ ! -f {enterprise} ] || has -x 'Enabled: false' {enterprise}; }}"
         disable = f"if [ -f {enterprise} ] && ! grep -qx 'Enabled: false' {enterprise}; then echo 'Enabled: false' >> {enterprise}; fi"
+    return path, content, enterprise_off, disable
+
+
+def repository_change(pve_version: int) -> str:
+    """Shell: no-subscription on, enterprise off (what `repositories` does when its check fails)."""
+    path, content, _, disable = _repository(pve_version)
+    return f"{write_file(path, content)}\n{disable}"
+
+
+def repositories(node: str, pve_version: int) -> Step:
+    """No-subscription on, enterprise off: `.list` files on PVE 8 (bookworm), deb822 `.sources` on PVE 9 (trixie)."""
+    path, content, enterprise_off, _ = _repository(pve_version)
     return Step(
         name="apt-repositories",
         node=node,
         check=f"{same_file(path, content)} && {enterprise_off}",
-        act=f"{write_file(path, content)}\n{disable}",
+        act=repository_change(pve_version),
         verify=enterprise_off,
     )
 

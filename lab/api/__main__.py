@@ -33,10 +33,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "serve":
-        major = args.pve_version or release.host_major()
-        if major is None:
+        if args.pve_version is None and release.host_major() is None:
             ap.error(f"--pve-version is needed outside a lab host (no {release.RECORD})")
-        serve(args.pve_dir, args.listen, args.cert, args.key, args.node, major)
+        serve(args.pve_dir, args.listen, args.cert, args.key, args.node, args.pve_version)
         return 0
     if args.cmd == "token":
         try:

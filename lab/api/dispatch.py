@@ -9,16 +9,23 @@ from . import routes
 from . import schema
 from . import store
 from .core import API_PREFIX, APIError, ClusterView, fail
+from ..pve import release
 from ..pve.errors import PVEError
 
 
 class PVEAPI:
-    def __init__(self, pve_dir, node: str, pve_version: int = 8, quorum=None, members=None):
+    def __init__(self, pve_dir, node: str, pve_version: int | None = 8, quorum=None, members=None):
+        """`pve_version` None: the host's own release, read on each request (pveproxy restarts when apt upgrades
+        pve-manager)."""
         self.store = store.Store(pve_dir)
         store.mkdirs(self.store)
         self.node = node
-        self.major = int(str(pve_version).split(".")[0])
+        self._major = None if pve_version is None else int(str(pve_version).split(".")[0])
         self.cluster = ClusterView(self.store, node, quorum=quorum, members=members)
+
+    @property
+    def major(self) -> int:
+        return self._major if self._major is not None else release.host_major()
 
     # ------------------------------------------------------------ dispatch
     def handle(self, method: str, path: str, params: dict, headers) -> tuple[int, str, dict]:

@@ -245,11 +245,83 @@ def crm_round(pve: Path, me: str, nodes: list[str], online: list[str], major: in
             if target and target != sd["node"]:
                 move(target, f"migrate service '{sid}' to node '{target}' (running)")
     write_json(pve / MANAGER_STATUS, ms)
+    if major >= 9 and not groups_migrated(pve):
+        try_group_migration(pve, nodes, states, services, log)
 
 
-def lrm_round(pve: Path, me: str, now: float, log) -> None:
+# Manager.pm: the first try after 3 rounds, then every 6 (PVE's rounds are 10 s, the lab's 1 s).
+_group_migration = {"round": 3}
+# Manager.pm $HA_RULES_MINVERSION: the pve-manager that knows HA rules.
+RULES_MIN_VERSION = (9, 0, 0)
+
+
+def _cannot_migrate_groups(pve: Path, nodes: list[str], states: dict, services: dict) -> str | None:
+    """Manager.pm $assert_cluster_can_migrate_ha_groups: why not yet, or None."""
+    for node in nodes:
+        if states.get(node) != "online":
+            return f"node '{node}' is not online"
+        lrm = read_json(lrm_status_path(pve, node))
+        if not lrm.get("state") or not lrm.get("mode"):
+            return f"could not retrieve state for lrm '{node}'"
+        active = any(s["node"] == node and s["state"] == "started" for s in services.values())
+        if not (lrm["state"] == "active" or (lrm["state"] == "wait_for_agent_lock" and not active)):
+            return f"lrm '{node}' is not in state 'active' or 'idle'"
+        if lrm["mode"] != "active":
+            return f"lrm '{node}' is not in mode 'active'"
+        version = lrm.get("lab_version")
+        if not version:
+            return f"could not retrieve version from node '{node}'"
+        if tuple(int(x) for x in version.split(".")[:3]) < RULES_MIN_VERSION:
+            return f"node '{node}' needs at least pve-manager version '9.0.0~16'"
+    return None
+
+
+def try_group_migration(pve: Path, nodes: list[str], states: dict, services: dict, log) -> None:
+    """Manager.pm try_persistent_group_migration and Groups.pm migrate_groups_to_rules/_to_resources: each group
+    with resources becomes the node-affinity rule `ha-group-GROUP` (its nodes and priorities, strict = restricted),
+    each resource loses its group and keeps nofailback as `failback 0`, and groups.cfg goes."""
+    _group_migration["round"] -= 1
+    if _group_migration["round"] > 0:
+        return
+    _group_migration["round"] = 6
+    log("start ha group migration...")
+    why = _cannot_migrate_groups(pve, nodes, states, services)
+    if why:
+        log(f"abort ha groups migration: {why}")
+        log("retry ha groups migration in 6 rounds (~ 60 seconds)")
+        return
+    with files.locked(pve, "domain-ha"):
+        groups = {gid: opts for _, gid, opts in files.read_sections(pve / GROUPS)}
+        resources = files.read_sections(pve / RESOURCES)
+        rules = files.read_sections(pve / RULES) if (pve / RULES).exists() else []
+        members: dict[str, list[str]] = {}
+        for kind, vmid, opts in resources:
+            if opts.get("group") in groups:
+                members.setdefault(opts["group"], []).append(f"{kind}:{vmid}")
+        for gid, sids in members.items():
+            gopts = groups[gid]
+            # SectionConfig's order: the comment, the required keys, the rest; an unset `restricted` stays unset.
+            rule = {"comment": gopts.get("comment") or f"Generated from HA group '{gid}'.",
+                    "resources": ",".join(sorted(sids)), "nodes": gopts.get("nodes", ""),
+                    **({"strict": "1"} if gopts.get("restricted") == "1" else {})}
+            rules.append(["node-affinity", f"ha-group-{gid}", rule])
+        files.write_file_atomic(pve / RULES, files.format_section_config(rules))
+        log("ha groups migration: migration to rules config successful")
+        for _, _, opts in resources:
+            group = opts.pop("group", None)
+            if group is not None and groups.get(group, {}).get("nofailback") == "1":
+                opts["failback"] = "0"
+        files.write_file_atomic(pve / RESOURCES, files.format_section_config(resources))
+        log("ha groups migration: migration to resources config successful")
+        (pve / GROUPS).unlink(missing_ok=True)
+        log("ha groups migration: group config deletion successful")
+    log("ha groups migration successful")
+
+
+def lrm_round(pve: Path, me: str, now: float, log, version: str | None = None) -> None:
     """This node's LRM: its mode follows the maintenance request; with no active service left it gives up its
-    watchdog (state `maintenance`), as LRM.pm does before the node may go down."""
+    watchdog (state `maintenance`), as LRM.pm does before the node may go down. `version` (this node's
+    pve-manager) goes along under `lab_version`: PVE's CRM reads it from the cluster's node versions instead."""
     ms = read_json(pve / MANAGER_STATUS)
     path = lrm_status_path(pve, me)
     before = read_json(path)
@@ -261,7 +333,7 @@ def lrm_round(pve: Path, me: str, now: float, log) -> None:
             log("watchdog closed (disabled)")
     else:
         state = "active" if active else "wait_for_agent_lock"
-    write_json(path, {"mode": mode, "state": state, "timestamp": int(now), "results": {}})
+    write_json(path, {"mode": mode, "state": state, "timestamp": int(now), "results": {}, "lab_version": version})
 
 
 def _lrm_text(lrm: dict, now: float) -> tuple[str, bool]:

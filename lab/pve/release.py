@@ -19,6 +19,8 @@ RELEASES = {
 DEFAULT_MAJOR = 9
 # Inside a host: what its package database records of pve-manager.
 RECORD = Path("/var/lib/lab-pve/pve-manager")
+# Inside a host: the kernel it booted, kept from an upgrade until the next boot (a reboot empties /run).
+BOOTED_KERNEL = Path("/run/lab-pve/running-kernel")
 
 
 def record_under(varlib: Path) -> Path:
@@ -50,3 +52,21 @@ def host_major(path: Path = RECORD) -> int | None:
         return int(forced)
     version = installed(path)
     return major_of(version) if version else None
+
+
+def running_kernel(record: Path = RECORD) -> str | None:
+    """The kernel the host runs: the one it booted before an upgrade installed another, else its release's."""
+    try:
+        return BOOTED_KERNEL.read_text().strip()
+    except OSError:
+        version = installed(record)
+        return RELEASES[major_of(version)]["kernel"] if version else None
+
+
+def upgrade(record: Path, major: int) -> None:
+    """What installing pve-manager of `major` changes: the record, while the booted kernel keeps running."""
+    kernel = running_kernel(record)
+    if kernel and not BOOTED_KERNEL.exists():
+        BOOTED_KERNEL.parent.mkdir(parents=True, exist_ok=True)
+        BOOTED_KERNEL.write_text(kernel + "\n")
+    write(record, major)

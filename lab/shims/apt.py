@@ -7,10 +7,16 @@ network, `install` reports packages the machine already has and records the othe
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from . import pvelib as L
+from ..pve import release
+
+SOURCES = Path("/etc/apt")
+# Where Proxmox serves PVE itself (not Ceph): its suite in the sources says which major an upgrade brings.
+PVE_REPOSITORY = re.compile(r"(?:download|enterprise)\.proxmox\.com/debian/pve/?$")
 
 USAGE = """apt-get / apt (proxmox-ha lab shim)
 
@@ -18,7 +24,9 @@ Stands in for Debian's apt-get inside a lab host: no network, no change to the s
   update                 succeeds (lists are the machine's)
   install PKG...         'already the newest version' for installed packages, others recorded
                          in /var/lib/lab-apt/requested and reported as lab-provided
-  upgrade|dist-upgrade|full-upgrade|autoremove|clean|remove|purge   no-ops
+  full-upgrade|dist-upgrade   on a PVE host, moves pve-manager to the major of the PVE repository's suite
+                         in the sources (bookworm 8, trixie 9; never down); nothing else changes
+  upgrade|autoremove|clean|remove|purge   no-ops
 Install real packages on the machine with `python3 -m lab install`.
 """
 
@@ -70,12 +78,54 @@ def main(argv):
         req.write_text("\n".join(sorted(have)) + ("\n" if have else ""))
         print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
         return 0
-    if cmd in ("upgrade", "dist-upgrade", "full-upgrade", "autoremove", "clean", "autoclean", "remove", "purge"):
+    if cmd in ("dist-upgrade", "full-upgrade"):
+        return full_upgrade()
+    if cmd in ("upgrade", "autoremove", "clean", "autoclean", "remove", "purge"):
         print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
         return 0
     if cmd in ("policy", "list", "show", "search"):
         return L.run(["/usr/bin/apt-cache"] + ([cmd] if cmd != "list" else ["policy"]) + pkgs, check=False).returncode
     raise L.PVEError(f"E: Invalid operation {cmd}", 100)
+
+
+def pve_suites(root: Path = SOURCES) -> set[str]:
+    """The suites the enabled PVE repositories name: one-line `deb URI SUITE COMPONENT` entries (sources.list and
+    *.list) and deb822 stanzas (*.sources, `Enabled: no` skipped), as apt reads them."""
+    found = set()
+    lists = [root / "sources.list", *sorted((root / "sources.list.d").glob("*.list"))]
+    for path in lists:
+        for line in path.read_text().splitlines() if path.is_file() else ():
+            words = line.split("#", 1)[0].split()
+            if len(words) >= 3 and words[0] == "deb":
+                words = [w for w in words[1:] if not w.startswith("[")]
+                if PVE_REPOSITORY.search(words[0]):
+                    found.add(words[1])
+    for path in sorted((root / "sources.list.d").glob("*.sources")):
+        for stanza in path.read_text().split("\n\n"):
+            fields = dict(line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#"))
+            fields = {k.strip(): v.strip() for k, v in fields.items()}
+            if fields.get("Enabled", "yes").lower() in ("no", "false"):
+                continue
+            if any(PVE_REPOSITORY.search(uri) for uri in fields.get("URIs", "").split()):
+                found.update(fields.get("Suites", "").split())
+    return found
+
+
+def full_upgrade() -> int:
+    """What a full-upgrade does to the lab's PVE: pve-manager moves to the newest major the PVE repositories offer
+    (a PVE 8 host whose sources name trixie becomes PVE 9 on disk; it runs it once rebooted, lab/shims/reboot.py)."""
+    print("Reading package lists... Done")
+    print("Building dependency tree... Done")
+    installed_version = release.installed(L.RELEASE_RECORD)
+    offered = [m for m, facts in release.RELEASES.items() if facts["suite"] in pve_suites()]
+    if installed_version and offered and max(offered) > release.major_of(installed_version):
+        major = max(offered)
+        release.upgrade(L.RELEASE_RECORD, major)
+        print(f"Setting up pve-manager ({release.RELEASES[major]['version']}) ...")
+        print("1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+        return 0
+    print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+    return 0
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def main(argv) -> int:
                          else f"{USAGE}\n")
         return 255
     facts = release.RELEASES[release.major_of(version)]
-    kernel = facts["kernel"]
+    kernel = release.running_kernel(L.RELEASE_RECORD)
     if not verbose:
         print(f"pve-manager/{version}/{facts['repoid']} (running kernel: {kernel})")
         return 0

@@ -252,9 +252,16 @@ def test_a_qdevice_with_an_odd_count_is_refused_before_anything_is_created(homel
     assert LAST_MOCKS.resources == []
 
 
+def _pve8(sections: dict) -> dict:
+    sections["cluster"]["pveVersion"] = 8
+    sections["ceph"]["release"] = "squid"
+    return sections
+
+
 def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are_checked(homelab, monkeypatch):
+    # A PVE 8 stack: on PVE 9 the upgrade comes between (next test).
     seen = _watch_steps(monkeypatch, "node", "preflight")
-    run_program(homelab)
+    run_program(_pve8(homelab))
     releases = [seen[f"pve{i}-pve-release"][0] for i in (1, 2, 3)]
     members, members_deps = seen["pve1-cluster-members"]
     assert members_deps == releases
@@ -264,6 +271,24 @@ def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are
     node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(preflight)]
     assert len(node_steps) >= 18 and all(aside in deps for deps in node_steps)
     assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]
+
+
+def test_a_pve9_stack_upgrades_pve8_members_node_by_node_before_any_pve9_node_step(homelab, monkeypatch):
+    """The upgrade's checks run on every node after the preflight; then one node at a time, each driven by the next
+    node in the stack's order; every node step waits for the last."""
+    seen = _watch_steps(monkeypatch, "node", "preflight", "upgrade")
+    run_program(homelab)
+    aside = seen["pve1-qdevice-aside-possible"][0]
+    checks = [seen[f"pve{i}-upgrade-preflight"] for i in (1, 2, 3)]
+    assert all(deps == [aside] for _, deps in checks)
+    first, second, third = seen["pve2-pve9-pve1"], seen["pve3-pve9-pve2"], seen["pve1-pve9-pve3"]
+    assert first[1] == [resource for resource, _ in checks] and second[1] == [first[0]] and third[1] == [second[0]]
+    node_steps = [deps for key, (_, deps) in seen.items() if key.split("-", 1)[1] in ("apt-repositories", "watchdog-module")]
+    assert len(node_steps) == 6 and all(deps == [third[0]] for deps in node_steps)
+
+
+def test_a_pve8_stack_has_no_upgrade(homelab):
+    assert not [r for r in run_program(_pve8(homelab)) if "upgrade" in r.name or "-pve9-" in r.name]
 
 
 def test_a_step_runs_only_on_the_node_it_is_built_for():
