@@ -3,8 +3,8 @@ then one node at a time: HA maintenance (its started guests move away), `noout`,
 for PVE's and Ceph's repositories), `apt full-upgrade`, reboot, and back: online, quorate, its OSDs up, every PG
 clean; then `noout` off and maintenance off.
 
-A node's upgrade runs on a peer, which reaches the node over the cluster's own root SSH (PVE's: the host key
-pinned by node name, as its migrations do): a node cannot wait for its own return from a reboot.
+A node's upgrade runs on a peer, which reaches the node over the cluster's own root SSH (the host key pinned
+by node name, as PVE's migrations do: pve-cluster SSHInfo.pm): a node cannot wait for its own return from a reboot.
 """
 from __future__ import annotations
 
@@ -76,7 +76,15 @@ def _sources(ceph: bool) -> str:
             f"  rm -f {CEPH_LIST}",
             "fi",
         ]
-    lines.append(f"sed -i 's/\\b{SUITES[OLD]}\\b/{SUITES[NEW]}/g' /etc/apt/sources.list $(ls {SOURCES}/*.list 2>/dev/null) 2>/dev/null || true")
+    # Debian's own, one-line (sources.list, *.list) or deb822 (debian.sources): the guide's sed, per format.
+    lines += [
+        f"for list in /etc/apt/sources.list {SOURCES}/*.list; do",
+        f"  [ ! -f \"$list\" ] || sed -i 's/\\b{SUITES[OLD]}\\b/{SUITES[NEW]}/g' \"$list\"",
+        "done",
+        f"for sources in {SOURCES}/*.sources; do",
+        f"  [ ! -f \"$sources\" ] || sed -i -E '/^Suites:/ s/\\b{SUITES[OLD]}\\b/{SUITES[NEW]}/g' \"$sources\"",
+        "done",
+    ]
     return "\n".join(lines)
 
 
@@ -99,7 +107,9 @@ def upgrade_script(ceph: bool) -> str:
 def node(target: str, address: str, peer: str, ceph: bool) -> Step:
     """One node's upgrade, run on `peer`. Skipped once the node runs PVE 9 and is out of the upgrade's maintenance;
     a run cut anywhere picks up where it stopped (each part checks first)."""
+    # PVE's SSHInfo.pm options: the node's key pinned by its name in its own file in /etc/pve.
     ssh = (f"ssh -o BatchMode=yes -o ConnectTimeout=10 -o HostKeyAlias={shlex.quote(target)} "
+           f"-o UserKnownHostsFile=/etc/pve/nodes/{shlex.quote(target)}/ssh_known_hosts -o GlobalKnownHostsFile=none "
            f"root@{shlex.quote(address)}")
     on_target = lambda command: f"{ssh} {shlex.quote(command)}"  # noqa: E731
     back = " && ".join([f"{on_target(HAS + BOOTED_NEW)} >/dev/null 2>&1",
