@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
-from deploy import cli, plugins
+from deploy import cli, locks, plugins
 from deploy.errors import explain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     binary, which = cli.choose(os.environ["PATH"])
     print(f"deploy: {which}", flush=True)
     stack = select_stack(args, env, cli.root(binary))  # an unknown stack is named before plugins are sought
+    left = locks.stale(env.get("PULUMI_BACKEND_URL") or os.environ["PULUMI_BACKEND_URL"], PROJECT, args.stack)
+    if left:
+        stack.cancel()
+        print(f"deploy: a run on this machine (pid {', '.join(map(str, left))}) ended before it finished; its lock is "
+              "released (pulumi cancel), and this run takes up the work from where it stopped", flush=True)
     try:
         stack.workspace.env_vars["PATH"], providers = plugins.choose(binary, env, os.environ["PATH"], args.stack)
     except plugins.PluginsMissing as missing:

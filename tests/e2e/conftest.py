@@ -107,9 +107,9 @@ def converged(fresh_lab):
 
 
 def pytest_collection_modifyitems(items):
-    """test_pve8.py brings a PVE 8 lab of its own and takes it down: it runs last, so the tests before it share the
-    PVE 9 cluster the first up (test_bare_up.py) formed."""
-    pve8 = [item for item in items if item.path == HERE / "test_pve8.py"]
+    """test_pve8.py and test_upgrade.py bring PVE 8 labs of their own and take them down: they run last, so the tests
+    before them share the PVE 9 cluster the first up (test_bare_up.py) formed."""
+    pve8 = [item for item in items if item.path in (HERE / "test_pve8.py", HERE / "test_upgrade.py")]
     rest = [item for item in items if item not in pve8]
     last = max((i for i, item in enumerate(rest) if item.path.parent == HERE), default=len(rest) - 1)
     items[:] = rest[:last + 1] + pve8 + rest[last + 1:]

@@ -1,0 +1,124 @@
+"""PVE 8 → 9 with `up` on a 3-node PVE 8 lab with Ceph and VM 100 under an HA group: the stack says pveVersion 9,
+the engine is killed once the second node is done, and the next `up` finishes the third. All nodes then run 9, the
+group is the node-affinity rule PVE 9 made of it, VM 100 stayed started at every sample, an object written before
+reads back, HEALTH_OK. The next `up` adopts PVE's rule (an import, no create or delete), and one more changes
+nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import yaml
+
+from lab.common import Paths
+from remote import probes
+from remote.step import probe
+from tests.lab.conftest import Lab, lab_cli
+
+from .conftest import PASSPHRASE, REPO, STACK, deploy, lab_changed
+from .helpers import NODES, pgs_clean, quorum, wait_until
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def pve8(engine_backend):
+    lab_cli("down", check=False)
+    lab_cli("up", "--pve", "8")
+    lab_cli("stack-config", str(STACK))
+    lab = Lab(json.loads(Paths().lab_json.read_text()))
+    up = deploy("up")
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+    yield lab
+    lab_changed()
+    lab_cli("down", check=False)
+
+
+def written_for_9(tmp_path) -> str:
+    config = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())
+    config["config"]["proxmox-ha:cluster"]["pveVersion"] = 9  # Ceph stays on squid, which PVE 9 offers too
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+class HaSamples:
+    """VM 100's HA state, sampled from the first node that is quorate (a node rebooting shows its services frozen:
+    its own view, not the cluster's), until stopped."""
+
+    def __init__(self, lab: Lab):
+        self.lab, self.states, self.done = lab, [], threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            for node in NODES:
+                said = self.lab.ssh(node, probe(f"{probes.QUORATE} && ha-manager status"), timeout=20)
+                line = next((l for l in said.stdout.splitlines() if l.startswith("service vm:100 ")), None)
+                if said.returncode == 0 and line:
+                    self.states.append(line.split(", ")[-1].rstrip(")"))
+                    break
+            time.sleep(1)
+
+    def stop(self) -> list[str]:
+        self.done.set()
+        self.thread.join(30)
+        return self.states
+
+
+def up_killed_after(config: str, resource: str, log) -> None:
+    """`up`, killed (the driver, the engine and its plugins, at once) as soon as `resource` is created."""
+    env = {**os.environ, "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}
+    run = subprocess.Popen([sys.executable, "-m", "deploy", "up", "--stack", "lab", "--config-file", config, "--skip-preview"],
+                           cwd=REPO, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        wait_until(f"{resource} to be created", lambda: f"{resource} created" in log.read_text() or run.poll() is not None, 900)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    assert f"{resource} created" in log.read_text(), log.read_text()[-4000:]
+
+
+def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follows(pve8, tmp_path):
+    lab = pve8
+    assert "group: critical_services" in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg")
+    lab.ok("pve1", "printf before-the-upgrade > /tmp/object && rados -p vm-storage put upgrade-probe /tmp/object")
+    config = written_for_9(tmp_path)
+    samples = HaSamples(lab)
+    try:
+        up_killed_after(config, "upgrade-pve3-pve9-pve2", tmp_path / "killed.log")
+        versions = {n: lab.ok(n, "pveversion").split("/")[1] for n in NODES}
+        assert versions["pve1"].startswith("9.") and versions["pve2"].startswith("9.") and versions["pve3"].startswith("8."), versions
+        resumed = deploy("up", "--config-file", config, preview=True)
+        assert resumed.returncode == 0, resumed.stdout[-4000:] + resumed.stderr[-2000:]
+    finally:
+        states = samples.stop()
+    # The plan showed the remaining node's upgrade; the finished nodes' steps were skipped by their checks.
+    assert "upgrade-pve1-pve9-pve3" in resumed.stdout
+    assert all(lab.ok(n, "pveversion").startswith("pve-manager/9.") and "6.17" in lab.ok(n, "pveversion") for n in NODES)
+    assert len(states) > 30 and set(states) == {"started"}, states
+    assert all(quorum(lab, n) == (True, 3) for n in NODES) and pgs_clean(lab)
+    assert lab.ok("pve1", "ceph health").strip() == "HEALTH_OK"
+    assert "noout" not in lab.ok("pve1", "ceph osd dump | grep ^flags")
+    assert lab.ok("pve2", "rados -p vm-storage get upgrade-probe -") == "before-the-upgrade"
+    # PVE 9's HA manager made the rule; the groups are gone, by its hand.
+    rules = lab.ok("pve1", "cat /etc/pve/ha/rules.cfg")
+    assert "node-affinity: ha-group-critical_services\n" in rules and "nodes pve1:2,pve2:1,pve3:1" in rules, rules
+    assert lab.ssh("pve1", "test -e /etc/pve/ha/groups.cfg").returncode == 1
+    assert all("proxmox.sources" in lab.ok(n, "ls /etc/apt/sources.list.d") for n in NODES)
+    assert all(not lab.ok(n, "ls /var/lib/proxmox-ha/ 2>/dev/null || true").strip() for n in NODES)
+
+    adopted = deploy("up", "--config-file", config, preview=True)
+    assert adopted.returncode == 0, adopted.stdout[-4000:] + adopted.stderr[-2000:]
+    assert "= 1 imported" in adopted.stdout and "created" not in adopted.stdout, adopted.stdout[-3000:]
+    assert "[retain]" in adopted.stdout  # the group leaves the state, never PVE through Pulumi
+    assert lab.ok("pve1", "cat /etc/pve/ha/rules.cfg") == rules
+    again = deploy("up", "--config-file", config, "--expect-no-changes")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
