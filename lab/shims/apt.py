@@ -88,7 +88,7 @@ def main(argv):
     raise L.PVEError(f"E: Invalid operation {cmd}", 100)
 
 
-def pve_suites(root: Path = SOURCES) -> set[str]:
+def pve_suites(root: Path) -> set[str]:
     """The suites the enabled PVE repositories name: one-line `deb URI SUITE COMPONENT` entries (sources.list and
     *.list) and deb822 stanzas (*.sources, `Enabled: no` skipped), as apt reads them."""
     found = set()
@@ -117,7 +117,7 @@ def full_upgrade() -> int:
     print("Reading package lists... Done")
     print("Building dependency tree... Done")
     installed_version = release.installed(L.RELEASE_RECORD)
-    offered = [m for m, facts in release.RELEASES.items() if facts["suite"] in pve_suites()]
+    offered = [m for m, facts in release.RELEASES.items() if facts["suite"] in pve_suites(SOURCES)]
     if installed_version and offered and max(offered) > release.major_of(installed_version):
         major = max(offered)
         release.upgrade(L.RELEASE_RECORD, major)

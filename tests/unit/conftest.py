@@ -39,6 +39,8 @@ class Registered:
     name: str
     inputs: dict
     provider: str | None
+    # The `import` option's ID, for a resource the program adopts.
+    import_id: str | None = None
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -48,7 +50,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.outputs = outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider))
+        self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider, args.resource_id or None))
         state = dict(args.inputs)
         if args.typ == "command:remote:Command":
             node = args.name.split("-", 1)[0]

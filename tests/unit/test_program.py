@@ -365,3 +365,24 @@ def test_the_webhook_url_reaches_alertmanagers_config_on_stdin_only(homelab):
     assert "s3cr3t" not in server.inputs["create"]
     (without,) = _named(run_program(homelab), "prometheus-10.0.10.30-prometheus")
     assert "stdin" not in without.inputs and "webhook_configs" not in without.inputs["create"]
+
+
+def test_ha_follows_pves_own_migration_of_groups_to_rules_over_two_runs(homelab):
+    """The upgrading run keeps the groups (PVE migrates them) and waits for that; the next imports PVE's rule; after
+    that the rule keeps its ID. A stack born on PVE 9 names its rules after its groups."""
+    group = homelab["ha"]["groups"][0]["name"]
+    upgrading = run_program(homelab, outputs={"haShape": "groups"})
+    assert [r.inputs["group"] for r in _of_type(upgrading, "proxmoxve:index/hagroup:Hagroup")] == [group]
+    assert not _of_type(upgrading, "proxmoxve:index/harule:Harule") and _named(upgrading, "ha-groups-migrated")
+    assert all(r.inputs.get("group") == group for r in _of_type(upgrading, "proxmoxve:index/haresource:Haresource")
+               if r.inputs.get("group"))
+    adopting = run_program(homelab, outputs={"haShape": "migrated"})
+    rule, = _of_type(adopting, "proxmoxve:index/harule:Harule")
+    assert rule.import_id == rule.inputs["rule"] == f"ha-group-{group}"
+    assert rule.inputs["comment"] == f"Generated from HA group '{group}'."
+    assert not _of_type(adopting, "proxmoxve:index/hagroup:Hagroup") and not _named(adopting, "ha-groups-migrated")
+    adopted, = _of_type(run_program(homelab, outputs={"haShape": "rules", "haRules": {group: f"ha-group-{group}"}}),
+                        "proxmoxve:index/harule:Harule")
+    assert adopted.import_id is None and adopted.inputs["rule"] == f"ha-group-{group}"
+    born, = _of_type(run_program(homelab), "proxmoxve:index/harule:Harule")
+    assert born.inputs["rule"] == group and "comment" not in born.inputs
