@@ -16,6 +16,8 @@ The words every component, its Args and program.py use, each for one thing:
 - config: the validated model a component (or a node) is built from; model classes are named ...Config
   where a component would otherwise share the name (QDeviceConfig for the QDevice component).
 - member: a machine the PVE cluster counts, whether or not the config keeps it.
+- upgrade: carry a member from PVE 8 to 9 in place (Upgrade); a node's upgrade runs on its peer, the next node
+  in config order, which can wait for its return.
 - retire: remove a member from the cluster (guests, OSDs, daemons, membership); `retiring` are the names
   listed to retire, `kept` the nodes that stay. Decommission is the component that retires, under the
   name of its stack key, proxmox-ha:cluster.decommission: both are in users' state and stack files.

@@ -29,7 +29,7 @@ class Shape:
 
 
 def migrated_rule(group: str) -> str:
-    """pve-ha-manager Groups.pm migrate_groups_to_rules: a group's rule and its comment."""
+    """The rule pve-ha-manager makes of a group (Groups.pm migrate_groups_to_rules)."""
     return f"ha-group-{group}"
 
 

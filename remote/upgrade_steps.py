@@ -100,7 +100,7 @@ def upgrade_script(ceph: bool) -> str:
         "apt-get -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold full-upgrade",
         f"pveversion | grep -E '^pve-manager/{NEW}\\.' >/dev/null || {{ echo \"apt full-upgrade left $(pveversion)\" >&2; exit 1; }}",
         # Detached, and after this session has ended: the peer waits for the node's return.
-        "setsid nohup sh -c 'sleep 2; reboot' </dev/null >/dev/null 2>&1 &",
+        "setsid nohup sh -c 'sleep 1; reboot' </dev/null >/dev/null 2>&1 &",
     ])
 
 
@@ -125,10 +125,11 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         f"  {whole} || fail \"the cluster is not whole (pvecm status): never take $target down while another "
         "node is out; bring it back, then re-run up\"",
         f"  {on_target(f'mkdir -p {DRAINED_DIR} && touch {DRAINED}')}",
-        "  ha-manager crm-command node-maintenance enable \"$target\"",
         "fi",
+        # Again after a run cut short, should an operator have taken the node out of maintenance meanwhile.
+        f"{probes.maintenance_requested(target)} || ha-manager crm-command node-maintenance enable \"$target\"",
         wait_for(f"{{ [ -z \"$({probes.ha_services(target, 'started')})\" ] && [ \"$({probes.lrm_state(target)})\" = maintenance ]; }}",
-                 f"HA to move the started guests off {target} and its LRM to enter maintenance", 600),
+                 f"HA to move the started guests off {target} and its LRM to enter maintenance", 600, interval=1),
         *(["ceph osd set noout >/dev/null"] if ceph else []),
         f"if ! {on_target(HAS + BOOTED_NEW)}; then",
         f"  {ssh} bash -s <<'PROXMOX_HA_UPGRADE' || fail \"the upgrade of $target to PVE {NEW} failed (above); fix "
@@ -136,13 +137,14 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         upgrade_script(ceph),
         "PROXMOX_HA_UPGRADE",
         "fi",
-        wait_for(f"{{ {back}; }} 2>/dev/null", f"{target} to come back on PVE {NEW}, online and quorate", RETURN_SECONDS),
+        wait_for(f"{{ {back}; }} 2>/dev/null", f"{target} to come back on PVE {NEW}, online and quorate", RETURN_SECONDS,
+                 interval=1),
         *([wait_for(f"{{ ( {osds_up} ) 2>/dev/null && {probes.ALL_PGS_CLEAN}; }}",
-                    f"the OSDs of {target} to be up and every PG active+clean", RETURN_SECONDS),
+                    f"the OSDs of {target} to be up and every PG active+clean", RETURN_SECONDS, interval=1),
            "ceph osd unset noout >/dev/null"] if ceph else []),
         "ha-manager crm-command node-maintenance disable \"$target\"",
         wait_for(f"{{ [ \"$({probes.lrm_state(target)})\" != maintenance ] && ! {probes.maintenance_requested(target)}; }}",
-                 f"{target} to leave HA maintenance", 300),
+                 f"{target} to leave HA maintenance", 300, interval=1),
         on_target(f"rm -f {DRAINED}"),
     ]
     return Step(

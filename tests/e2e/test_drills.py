@@ -148,7 +148,7 @@ def _runbook_blocks() -> list[tuple[bool, str]]:
 
 
 KNOWN_COMMANDS = {"pvecm", "pveceph", "pvesm", "ha-manager", "ceph", "corosync-cfgtool", "proxmox-config-backup.sh",
-                  "tar", "ls", "mkdir"}
+                  "tar", "ls", "mkdir", "pveversion", "pve8to9"}
 
 
 def test_runbook_uses_only_real_commands():
