@@ -2,6 +2,7 @@
 pinned one this project builds from Go modules (tools/toolchain.sh), as on machines with no Pulumi installed."""
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -54,6 +55,7 @@ def root(binary: Path) -> Path:
     if binary.parent.name == "bin":
         return binary.parent.parent
     linked = Path(tempfile.mkdtemp(prefix="proxmox-ha-cli-"))
+    atexit.register(shutil.rmtree, linked, True)  # the run's own: gone with it
     (linked / "bin").mkdir()
     (linked / "bin" / "pulumi").symlink_to(binary)
     return linked
