@@ -88,27 +88,27 @@ def main(argv):
     raise L.PVEError(f"E: Invalid operation {cmd}", 100)
 
 
-def pve_suites(root: Path) -> set[str]:
-    """The suites the enabled PVE repositories name: one-line `deb URI SUITE COMPONENT` entries (sources.list and
-    *.list) and deb822 stanzas (*.sources, `Enabled: no` skipped), as apt reads them."""
-    found = set()
-    lists = [root / "sources.list", *sorted((root / "sources.list.d").glob("*.list"))]
-    for path in lists:
-        for line in path.read_text().splitlines() if path.is_file() else ():
-            words = line.split("#", 1)[0].split()
-            if len(words) >= 3 and words[0] == "deb":
-                words = [w for w in words[1:] if not w.startswith("[")]
-                if PVE_REPOSITORY.search(words[0]):
-                    found.add(words[1])
+def entries(root: Path) -> list[tuple[list[str], list[str], str]]:
+    """(URIs, suites, where) of every enabled source, as apt reads them: one-line `deb[-src] [opts] URI SUITE ...`
+    entries (sources.list, *.list) and deb822 stanzas (*.sources, `Enabled: no` skipped)."""
+    found = []
+    for path in [root / "sources.list", *sorted((root / "sources.list.d").glob("*.list"))]:
+        for number, line in enumerate(path.read_text().splitlines() if path.is_file() else (), 1):
+            words = [w for w in line.split("#", 1)[0].split() if not w.startswith("[")]
+            if len(words) >= 3 and words[0] in ("deb", "deb-src"):
+                found.append(([words[1]], [words[2]], f"{path}:{number}"))
     for path in sorted((root / "sources.list.d").glob("*.sources")):
         for stanza in path.read_text().split("\n\n"):
-            fields = dict(line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#"))
-            fields = {k.strip(): v.strip() for k, v in fields.items()}
-            if fields.get("Enabled", "yes").lower() in ("no", "false"):
-                continue
-            if any(PVE_REPOSITORY.search(uri) for uri in fields.get("URIs", "").split()):
-                found.update(fields.get("Suites", "").split())
+            fields = {k.strip(): v.strip() for k, v in
+                      (line.split(":", 1) for line in stanza.splitlines() if ":" in line and not line.startswith("#"))}
+            if fields.get("Enabled", "yes").lower() not in ("no", "false"):
+                found.append((fields.get("URIs", "").split(), fields.get("Suites", "").split(), str(path)))
     return found
+
+
+def pve_suites(root: Path) -> set[str]:
+    """The suites the enabled PVE repositories name."""
+    return {suite for uris, suites, _ in entries(root) if any(PVE_REPOSITORY.search(u) for u in uris) for suite in suites}
 
 
 def full_upgrade() -> int:

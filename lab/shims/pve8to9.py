@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import pvelib as L
+from . import apt, pvelib as L
 from .systemctl import unit_active
 from ..pve import corosync, release
 
@@ -151,27 +151,11 @@ def check_ceph(c: Checklist) -> None:
                       "      <https://pve.proxmox.com/wiki/Category:Ceph_Upgrade>")
 
 
-def apt_suites() -> list[tuple[str, str]]:
-    """(suite, where) of every one-line `deb` entry and deb822 stanza, as check_apt_repos reads them."""
-    found = []
-    for path in [APT / "sources.list", *sorted((APT / "sources.list.d").glob("*.list"))]:
-        for number, line in enumerate(path.read_text().splitlines() if path.is_file() else (), 1):
-            words = [w for w in line.split("#", 1)[0].split() if not w.startswith("[")]
-            if len(words) >= 3 and words[0] in ("deb", "deb-src"):
-                found.append((words[2], f"{path}:{number}"))
-    for path in sorted((APT / "sources.list.d").glob("*.sources")):
-        for stanza in path.read_text().split("\n\n"):
-            fields = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in stanza.splitlines() if ":" in line)}
-            if fields.get("Enabled", "yes").lower() not in ("no", "false"):
-                found += [(suite, str(path)) for suite in fields.get("Suites", "").split()]
-    return found
-
-
 def check_misc(c: Checklist) -> None:
     c.header("MISCELLANEOUS CHECKS")
     c.log("info", "Checking if the suite for the Debian security repository is correct..")
     suites = {(re.sub(r"-(?:(?:proposed-)?updates|backports|debug|security)(?:-debug)?$", "", s), where)
-              for s, where in apt_suites()}
+              for _, found, where in apt.entries(APT) for s in found}
     known = {s for s, _ in suites if s in (OLD_SUITE, NEW_SUITE)}
     if len(known) > 1:
         mismatches = "\n  ".join(f"found suite {s} at {where}" for s, where in sorted(suites))

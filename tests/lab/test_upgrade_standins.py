@@ -96,3 +96,19 @@ def test_pve8to9_counts_as_the_real_one_prints_them(capsys):
         "INFO: configured votes - nodes: 3\n\n= SUMMARY =\n\nTOTAL:    2\nPASSED:   1\nSKIPPED:  0\nWARNINGS: 0\n"
         "FAILURES: 1\n\nATTENTION: Please check the output for detailed information!\n"
         "Try to solve the problems one at a time and then run this checklist tool again.\n")
+
+
+def test_pve8to9_fails_on_mixed_suites_as_after_a_half_done_sources_edit(tmp_path, monkeypatch, capsys):
+    apt_dir = tmp_path / "apt"
+    (apt_dir / "sources.list.d").mkdir(parents=True)
+    (apt_dir / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\n")
+    (apt_dir / "sources.list.d" / "pve.list").write_text("deb http://download.proxmox.com/debian/pve bookworm pve-no-subscription\n")
+    monkeypatch.setattr(pve8to9, "APT", apt_dir)
+    checks = pve8to9.Checklist()
+    pve8to9.check_misc(checks)
+    assert checks.counters["fail"] == 0
+    (apt_dir / "sources.list.d" / "pve.list").write_text("deb http://download.proxmox.com/debian/pve trixie pve-no-subscription\n")
+    pve8to9.check_misc(checks)
+    assert checks.counters["fail"] == 1
+    assert f"found suite trixie at {apt_dir}/sources.list.d/pve.list:1" in capsys.readouterr().out
