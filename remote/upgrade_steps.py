@@ -150,6 +150,8 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
     return Step(
         name=f"pve{NEW}-{target}",
         node=peer,
-        check=on_target(HAS + DONE),
+        # A node that is no member yet has nothing to upgrade: the preflight let only members on PVE 8 through (and a
+        # node not in a cluster has no cluster SSH to reach it by).
+        check=f"! {probes.member(target)} || {on_target(HAS + DONE)}",
         act="\n".join(lines),
     )

@@ -56,3 +56,13 @@ def test_the_sources_written_are_what_pve9s_steps_take_for_done(etc):
     for step in (node_steps.repositories("pve2", 9), ceph_steps.install("pve2", "squid", "no-subscription", 9)):
         done = etc.run(Step(step.name, "pve2", step.check, "fail not-done"))
         assert "already done, skipped" in done.stderr, (step.name, done.stderr)
+
+
+def test_a_node_that_is_no_member_yet_is_skipped_without_ssh(etc):
+    etc.fake("ssh", "exit 255")
+    done = etc.run(upgrade_steps.node("pve2", "10.0.10.12", "pve3", ceph=True))
+    assert done.returncode == 0 and "already done, skipped" in done.stderr
+    assert not [call for call in etc.called() if call.startswith("ssh")]
+    etc.file("/etc/pve/corosync.conf", "nodelist {\n  node {\n    name: pve2\n  }\n  node {\n    name: pve3\n  }\n}\n")
+    refused = etc.run(upgrade_steps.node("pve2", "10.0.10.12", "pve3", ceph=True))
+    assert refused.returncode == 1 and "cannot reach pve2 over the cluster's root SSH from pve3" in refused.stderr
