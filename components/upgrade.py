@@ -38,11 +38,11 @@ class Upgrade(pulumi.ComponentResource):
         facts = contract.facts(contract.UPGRADE, pveVersion=upgrade_steps.NEW, order=[n.name for n in nodes], ceph=args.ceph)
         super().__init__(contract.UPGRADE, name, facts, opts)
         hosts = [node_host(n, args.private_key) for n in nodes]
-        checked: list[pulumi.Resource] = [h.run(upgrade_steps.preflight(h.name, args.ceph), self, depends_on=[args.after])
-                                          for h in hosts]
-        for i, n in enumerate(nodes):
-            # The next node in the stack's order drives this one's upgrade and waits for its return.
-            peer = hosts[(i + 1) % len(hosts)]
+        # The next node in the stack's order drives a node's upgrade and waits for its return.
+        peers = [hosts[(i + 1) % len(hosts)] for i in range(len(hosts))]
+        checked: list[pulumi.Resource] = [h.run(upgrade_steps.preflight(h.name, peer.name, args.ceph), self,
+                                                depends_on=[args.after]) for h, peer in zip(hosts, peers)]
+        for n, peer in zip(nodes, peers):
             checked = [peer.run(upgrade_steps.node(n.name, str(n.management_address), peer.name, args.ceph), self,
                                 depends_on=checked)]
         self.ready = checked[0]

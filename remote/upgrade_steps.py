@@ -36,14 +36,17 @@ DONE = f"{BOOTED_NEW} && [ ! -e {DRAINED} ]"
 HAS = 'has() { grep "$@" >/dev/null; }; '
 
 
-def preflight(node: str, ceph: bool) -> Step:
+def preflight(node: str, peer: str, ceph: bool) -> Step:
     """Check-only, on every node before any is touched: `pve8to9 --full` without a FAIL, the cluster quorate, no
-    HA service in error, fence or recovery, and (with Ceph) every PG clean."""
+    HA service in error, fence or recovery, (with Ceph) every PG clean, and its `peer`, which will drive its
+    upgrade, a member already."""
     return Step(
         name="upgrade-preflight",
         node=node,
         check=DONE,
         act="\n".join([
+            f"{probes.member(peer)} || fail \"{peer}, which upgrades $node (the next node in the stack's order), is no "
+            "cluster member yet: upgrade the cluster first, then add nodes\"",
             "command -v pve8to9 >/dev/null || fail \"pve8to9 is missing: update $node to the latest PVE 8.4 "
             "(apt update && apt full-upgrade), then re-run up\"",
             "report=$(pve8to9 --full 2>&1) || fail \"pve8to9 --full did not run: $report\"",
@@ -150,8 +153,8 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
     return Step(
         name=f"pve{NEW}-{target}",
         node=peer,
-        # A node that is no member yet has nothing to upgrade: the preflight let only members on PVE 8 through (and a
-        # node not in a cluster has no cluster SSH to reach it by).
-        check=f"! {probes.member(target)} || {on_target(HAS + DONE)}",
+        # Nothing to upgrade where the target or this peer is no member yet: pve-release lets only members run PVE 8,
+        # and the target's preflight refused one whose peer is no member. (Nor is there cluster SSH before.)
+        check=f"! {probes.member(peer)} || ! {probes.member(target)} || {on_target(HAS + DONE)}",
         act="\n".join(lines),
     )

@@ -12,31 +12,36 @@ REPORT = "printf '= SUMMARY =\\n\\nTOTAL:    9\\nPASSED:   7\\nSKIPPED:  0\\nWAR
          "[ {} = 0 ] || echo 'FAIL: Hyper-converged Ceph 18 reef is to old for upgrade!'"
 
 
+MEMBERS = "nodelist {\n  node {\n    name: pve2\n  }\n  node {\n    name: pve3\n  }\n}\n"
+
+
 def test_a_pve8to9_failure_refuses_naming_it(etc):
+    etc.file("/etc/pve/corosync.conf", MEMBERS)
     etc.fake("pveversion", PVE8)
     etc.fake("pve8to9", REPORT.format(1, 1))
-    done = etc.run(upgrade_steps.preflight("pve2", ceph=False))
+    done = etc.run(upgrade_steps.preflight("pve2", "pve3", ceph=False))
     assert done.returncode == 1
     assert ("step 'upgrade-preflight' failed on node pve2: pve8to9 --full found 1 failure(s); fix them, then re-run up: "
             "FAIL: Hyper-converged Ceph 18 reef is to old for upgrade!") in done.stderr
 
 
 def test_a_clean_report_and_a_quorate_cluster_pass(etc):
+    etc.file("/etc/pve/corosync.conf", MEMBERS)
     etc.fake("pveversion", PVE8)
     etc.fake("pve8to9", REPORT.format(0, 0))
     etc.fake("pvecm", QUORATE)
     etc.fake("ha-manager", "echo 'service vm:100 (pve1, started)'")
-    done = etc.run(upgrade_steps.preflight("pve2", ceph=False))
+    done = etc.run(upgrade_steps.preflight("pve2", "pve3", ceph=False))
     assert done.returncode == 0, done.stderr
     etc.fake("ha-manager", "echo 'service vm:100 (pve3, error)'")
-    refused = etc.run(upgrade_steps.preflight("pve2", ceph=False))
+    refused = etc.run(upgrade_steps.preflight("pve2", "pve3", ceph=False))
     assert refused.returncode == 1 and "HA services in error, fence or recovery: vm:100" in refused.stderr
 
 
 def test_a_node_on_pve9_is_skipped(etc):
     etc.fake("pveversion", PVE9)
     etc.fake("pve8to9", "exit 3")
-    done = etc.run(upgrade_steps.preflight("pve2", ceph=True))
+    done = etc.run(upgrade_steps.preflight("pve2", "pve3", ceph=True))
     assert done.returncode == 0 and "already done, skipped" in done.stderr and "pve8to9" not in "".join(etc.called())
 
 
@@ -63,6 +68,14 @@ def test_a_node_that_is_no_member_yet_is_skipped_without_ssh(etc):
     done = etc.run(upgrade_steps.node("pve2", "10.0.10.12", "pve3", ceph=True))
     assert done.returncode == 0 and "already done, skipped" in done.stderr
     assert not [call for call in etc.called() if call.startswith("ssh")]
-    etc.file("/etc/pve/corosync.conf", "nodelist {\n  node {\n    name: pve2\n  }\n  node {\n    name: pve3\n  }\n}\n")
+    etc.file("/etc/pve/corosync.conf", MEMBERS)
     refused = etc.run(upgrade_steps.node("pve2", "10.0.10.12", "pve3", ceph=True))
     assert refused.returncode == 1 and "cannot reach pve2 over the cluster's root SSH from pve3" in refused.stderr
+
+
+def test_a_node_on_pve8_whose_peer_is_no_member_refuses(etc):
+    """Adding nodes and upgrading in one run: the new node cannot drive a member's upgrade."""
+    etc.file("/etc/pve/corosync.conf", MEMBERS)
+    etc.fake("pveversion", PVE8)
+    done = etc.run(upgrade_steps.preflight("pve3", "pve4", ceph=False))
+    assert done.returncode == 1 and "pve4, which upgrades pve3 (the next node in the stack's order), is no cluster member yet" in done.stderr
