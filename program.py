@@ -1,6 +1,8 @@
 """The program: validated stack config → components → outputs. `__main__.py` only calls `run()`."""
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 
 import pulumi
@@ -43,6 +45,16 @@ def load_secrets(config: pulumi.Config, stack: StackConfig) -> Secrets:
                    values["grafanaToken"], values["alertWebhookUrl"])
 
 
+# The stack's outputs of its last run, as JSON: `python -m deploy` reads them before it runs the engine (with the
+# plain CLI: export PROXMOX_HA_LAST_OUTPUTS="$(pulumi stack output --json --show-secrets)"). A reference to the
+# stack itself would race the engine writing the same checkpoint ("failed to load checkpoint: EOF").
+LAST_OUTPUTS = "PROXMOX_HA_LAST_OUTPUTS"
+
+
+def last_outputs() -> dict:
+    return json.loads(os.environ.get(LAST_OUTPUTS) or "{}")
+
+
 def build(stack: StackConfig, secrets: Secrets) -> None:
     cluster = stack.cluster
     peers = [(str(n.management_address), n.name) for n in cluster.nodes]
@@ -79,14 +91,13 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
         )
     if provider is not None and (stack.ha.groups or stack.ha.resources):
         # What the last run left (HA groups, groups PVE 9 migrated, rules): the HA objects follow PVE's upgrade.
-        last = pulumi.StackReference(f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}")
-        ha = pulumi.Output.all(last.get_output("haShape"), last.get_output("haRules")).apply(
-            lambda previous: HighAvailability("ha", HighAvailabilityArgs(
-                ha=stack.ha, pve_version=cluster.pve_version, nodes=nodes, provider=provider, after=ready,
-                shape=previous[0], rules=previous[1] or {},
-            )))
-        pulumi.export("haShape", ha.apply(lambda component: component.shape))
-        pulumi.export("haRules", ha.apply(lambda component: component.rules))
+        last = last_outputs()
+        ha = HighAvailability("ha", HighAvailabilityArgs(
+            ha=stack.ha, pve_version=cluster.pve_version, nodes=nodes, provider=provider, after=ready,
+            shape=last.get("haShape"), rules=last.get("haRules") or {},
+        ))
+        pulumi.export("haShape", ha.shape)
+        pulumi.export("haRules", ha.rules)
     BackupPlan("backup", BackupPlanArgs(
         backup=stack.backup, nodes=nodes, pbs_password=secrets.pbs_password, after=ready,
     ))

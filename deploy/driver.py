@@ -9,6 +9,7 @@ progress, policy results, outputs. A failure ends with one line that says what t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -82,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for line in providers:
         print(f"deploy: provider {line}", flush=True)
+    # The program reads what its last run exported (program.LAST_OUTPUTS): read now, before this run writes any.
+    import program
+    os.environ[program.LAST_OUTPUTS] = json.dumps({key: out.value for key, out in stack.outputs().items()})
     common = {"on_output": print, "on_error": lambda line: print(line, file=sys.stderr), "color": "never"}
     if args.config_file:
         common["config_file"] = str(args.config_file)

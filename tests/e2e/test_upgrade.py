@@ -62,7 +62,8 @@ class HaSamples:
             for node in NODES:
                 said = self.lab.ssh(node, probe(f"{probes.QUORATE} && ha-manager status"), timeout=20)
                 line = next((l for l in said.stdout.splitlines() if l.startswith("service vm:100 ")), None)
-                if said.returncode == 0 and line:
+                # Its status from its own quorate view: a node losing quorum meanwhile prints the services frozen.
+                if said.returncode == 0 and line and said.stdout.startswith("quorum OK"):
                     self.states.append(line.split(", ")[-1].rstrip(")"))
                     break
             time.sleep(1)

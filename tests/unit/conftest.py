@@ -44,10 +44,8 @@ class Registered:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, outputs: dict | None = None) -> None:
+    def __init__(self) -> None:
         self.resources: list[Registered] = []
-        # What the stack's last run exported, as the program's StackReference to itself reads it.
-        self.outputs = outputs or {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources.append(Registered(args.typ, args.name, dict(args.inputs), args.provider, args.resource_id or None))
@@ -57,8 +55,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["stdout"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{node} root@{node}\n" if args.name.endswith("root-ssh-key") else ""
         if args.typ == "proxmoxve:user/token:Token":
             state["value"] = "UNIT-TEST-EXPORTER-TOKEN"
-        if args.typ == "pulumi:pulumi:StackReference":
-            state["outputs"] = self.outputs
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -93,7 +89,8 @@ def run_program(sections: dict, secrets: dict | None = None, outputs: dict | Non
     import program
 
     global LAST_MOCKS
-    mocks = LAST_MOCKS = RecordingMocks(outputs)
+    mocks = LAST_MOCKS = RecordingMocks()
+    os.environ[program.LAST_OUTPUTS] = json.dumps(outputs or {})
     pulumi.runtime.set_mocks(mocks, project="proxmox-ha", stack="unit", preview=False)
     secrets = SECRETS if secrets is None else secrets
     config = {f"proxmox-ha:{k}": json.dumps(v) for k, v in sections.items()}
