@@ -107,9 +107,9 @@ class HighAvailability(pulumi.ComponentResource):
                 for r in ha.resources
             ]
             by_id = {r.id: res for r, res in zip(ha.resources, resources)}
+            adopt = args.shape == Shape.MIGRATED
             for g in ha.groups:
                 members = ha.members_of(g.name)
-                adopt = args.shape == Shape.MIGRATED
                 rule = migrated_rule(g.name) if adopt else args.rules.get(g.name, g.name)
                 self.rules[g.name] = rule
                 proxmoxve.Harule(

@@ -12,7 +12,7 @@ import shlex
 
 from . import probes
 from .node_steps import SUITES, repository_change
-from .step import Step, wait_for
+from .step import Step, probe, wait_for
 
 OLD, NEW = 8, 9
 # /run is emptied at boot: while this file exists, the node has PVE 9 on disk but has not booted into it.
@@ -32,8 +32,6 @@ RETURN_SECONDS = 1200
 
 # The node runs PVE 9 and no upgrade of ours holds it in maintenance.
 DONE = f"{BOOTED_NEW} && [ ! -e {DRAINED} ]"
-# The helper those use, for a command run on another node over SSH (the step prelude's is not there).
-HAS = 'has() { grep "$@" >/dev/null; }; '
 
 
 def preflight(node: str, peer: str, ceph: bool) -> Step:
@@ -115,7 +113,7 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
            f"-o UserKnownHostsFile=/etc/pve/nodes/{shlex.quote(target)}/ssh_known_hosts -o GlobalKnownHostsFile=none "
            f"root@{shlex.quote(address)}")
     on_target = lambda command: f"{ssh} {shlex.quote(command)}"  # noqa: E731
-    back = " && ".join([f"{on_target(HAS + BOOTED_NEW)} >/dev/null 2>&1",
+    back = " && ".join([f"{on_target(probe(BOOTED_NEW))} >/dev/null 2>&1",
                         probes.online(target), probes.QUORATE])
     osds_up = (f"for id in $({probes.osds(target)}); do {probes.osd_is('$id', 'up')} || exit 1; done"
                if ceph else "true")
@@ -134,7 +132,7 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         wait_for(f"{{ [ -z \"$({probes.ha_services(target, 'started')})\" ] && [ \"$({probes.lrm_state(target)})\" = maintenance ]; }}",
                  f"HA to move the started guests off {target} and its LRM to enter maintenance", 600, interval=1),
         *(["ceph osd set noout >/dev/null"] if ceph else []),
-        f"if ! {on_target(HAS + BOOTED_NEW)}; then",
+        f"if ! {on_target(probe(BOOTED_NEW))}; then",
         f"  {ssh} bash -s <<'PROXMOX_HA_UPGRADE' || fail \"the upgrade of $target to PVE {NEW} failed (above); fix "
         f"it on $target, then re-run up: $target stays in HA maintenance until then\"",
         upgrade_script(ceph),
@@ -155,6 +153,6 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         node=peer,
         # Nothing to upgrade where the target or this peer is no member yet: pve-release lets only members run PVE 8,
         # and the target's preflight refused one whose peer is no member. (Nor is there cluster SSH before.)
-        check=f"! {probes.member(peer)} || ! {probes.member(target)} || {on_target(HAS + DONE)}",
+        check=f"! {probes.member(peer)} || ! {probes.member(target)} || {on_target(probe(DONE))}",
         act="\n".join(lines),
     )

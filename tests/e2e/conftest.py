@@ -67,6 +67,16 @@ def deploy_popen(operation: str, log: Path) -> subprocess.Popen:
     )
 
 
+def pve8_lab() -> Lab:
+    """A new lab of PVE 8 hosts, bare, with the lab stack written for it (pveVersion 8, Ceph squid)."""
+    lab_cli("down", check=False)
+    lab_cli("up", "--pve", "8")
+    lab_cli("stack-config", str(STACK))
+    from lab.common import Paths
+
+    return Lab(json.loads(Paths().lab_json.read_text()))
+
+
 def bare_lab() -> Lab:
     """Three bare hosts and an empty stack: `lab down`, `lab up`, the stack file, no resources in state."""
     from lab.common import Paths

@@ -3,15 +3,14 @@ line before anything changes; the lab stack for PVE 8 (HA groups, bookworm repos
 second up changes nothing, and destroy removes the API objects."""
 from __future__ import annotations
 
-import json
 
 import pytest
 import yaml
 
 from lab.common import Paths
-from tests.lab.conftest import Lab, lab_cli
+from tests.lab.conftest import lab_cli
 
-from .conftest import STACK, deploy
+from .conftest import deploy, pve8_lab
 from .helpers import NODES, pgs_clean, quorum
 
 pytestmark = pytest.mark.lab
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def pve8(engine_backend):
-    lab_cli("down", check=False)
-    lab_cli("up", "--pve", "8")
-    lab_cli("stack-config", str(STACK))
-    yield Lab(json.loads(Paths().lab_json.read_text()))
+    yield pve8_lab()
     lab_cli("down", check=False)
 
 

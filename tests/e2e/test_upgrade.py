@@ -5,7 +5,6 @@ reads back, HEALTH_OK. The next `up` adopts PVE's rule (an import, no create or 
 nothing."""
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,7 +20,7 @@ from remote import probes
 from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
 
-from .conftest import PASSPHRASE, REPO, STACK, deploy, lab_changed
+from .conftest import PASSPHRASE, REPO, deploy, lab_changed, pve8_lab
 from .helpers import NODES, pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
@@ -29,10 +28,7 @@ pytestmark = pytest.mark.lab
 
 @pytest.fixture(scope="module")
 def pve8(engine_backend):
-    lab_cli("down", check=False)
-    lab_cli("up", "--pve", "8")
-    lab_cli("stack-config", str(STACK))
-    lab = Lab(json.loads(Paths().lab_json.read_text()))
+    lab = pve8_lab()
     up = deploy("up")
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     yield lab
