@@ -49,7 +49,7 @@ OSD_DISK_SIZE = 10 * 1024 ** 3  # sparse: only written blocks use space
 # The Debian hosts (qnetd, monitor): only these stand in for their own commands (no systemd, no network for apt).
 DEBIAN_SHIMS = ("systemctl", "apt-get", "apt", "dpkg-query")
 SHIMS = ("pvecm", "pveceph", "pvesm", "ha-manager", "systemctl", "pvenode", "pveum", "pvesh", "qm", "apt-get", "apt", "dpkg-query",
-         "pveversion", "pmxcfs", "killall", "pve8to9", "reboot")
+         "pveversion", "pmxcfs", "killall", "pve8to9", "reboot", "ceph")
 
 # Paths that each host overlays/replaces: the state dir must not live below them.
 HOST_PRIVATE_PATHS = ("/etc", "/var/lib", "/var/log", "/run", "/dev", "/usr/local/sbin", "/root", "/var/backups", "/opt")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import install as install_mod
 from . import pbs
+from .pve import ceph_release
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
                      STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, DEBIAN_HOSTS, MONITOR_HOST, QNETD_HOST, Paths,
                      REPO_ROOT, kill_pid,
@@ -107,7 +108,7 @@ def write_shims(paths: Paths) -> None:
     modules = {"pvecm": "pvecm", "pveceph": "pveceph", "pvesm": "pvesm", "ha-manager": "ha_manager",
                "systemctl": "systemctl", "pvenode": "pvenode", "pveum": "pveum", "pvesh": "pvesh", "qm": "qm", "apt-get": "apt", "apt": "apt",
                "dpkg-query": "apt", "pveversion": "pveversion",
-               "pmxcfs": "pmxcfs", "killall": "killall", "pve8to9": "pve8to9", "reboot": "reboot"}
+               "pmxcfs": "pmxcfs", "killall": "killall", "pve8to9": "pve8to9", "reboot": "reboot", "ceph": "ceph"}
     entries = {"dpkg-query": "dpkg_query_main"}
     for name in SHIMS:
         for folder in (paths.bin, paths.bin_debian) if name in DEBIAN_SHIMS else (paths.bin,):
@@ -410,4 +411,5 @@ def down(paths: Paths | None = None) -> None:
     paths.lab_json.unlink(missing_ok=True)
     paths.host_count.unlink(missing_ok=True)
     paths.pve_major.unlink(missing_ok=True)
+    (paths.root / ceph_release.REQUIRE_NAME).unlink(missing_ok=True)
     log(f"down: done ({time.time() - t0:.1f}s)")

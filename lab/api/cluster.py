@@ -117,7 +117,7 @@ def _ceph_df():
     if not Path("/etc/ceph/ceph.conf").exists():
         return None
     try:
-        res = subprocess.run(["ceph", "--connect-timeout", "3", "df", "--format", "json"], capture_output=True,
+        res = subprocess.run(["/usr/bin/ceph", "--connect-timeout", "3", "df", "--format", "json"], capture_output=True,
                              text=True, timeout=6)
         return json.loads(res.stdout) if res.returncode == 0 else None
     except (OSError, subprocess.TimeoutExpired, ValueError):

@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 
 from . import pvelib as L
-from ..pve import release
+from ..pve import ceph_release, release
 
 SOURCES = Path("/etc/apt")
 # Where Proxmox serves PVE itself (not Ceph): its suite in the sources says which major an upgrade brings.
 PVE_REPOSITORY = re.compile(r"(?:download|enterprise)\.proxmox\.com/debian/pve/?$")
+# Proxmox's Ceph repositories, one per release (PVE's Ceph upgrade guides sed `ceph-reef` to `ceph-squid`).
+CEPH_REPOSITORY = re.compile(r"(?:download|enterprise)\.proxmox\.com/debian/ceph-([a-z]+)/?$")
 
 USAGE = """apt-get / apt (proxmox-ha lab shim)
 
@@ -25,7 +27,8 @@ Stands in for Debian's apt-get inside a lab host: no network, no change to the s
   install PKG...         'already the newest version' for installed packages, others recorded
                          in /var/lib/lab-apt/requested and reported as lab-provided
   full-upgrade|dist-upgrade   on a PVE host, moves pve-manager to the major of the PVE repository's suite
-                         in the sources (bookworm 8, trixie 9; never down); nothing else changes
+                         in the sources (bookworm 8, trixie 9; never down), and an installed Ceph to the
+                         newest release a Ceph repository names (ceph-squid; never down); nothing else changes
   upgrade|autoremove|clean|remove|purge   no-ops
 Install real packages on the machine with `python3 -m lab install`.
 """
@@ -111,20 +114,33 @@ def pve_suites(root: Path) -> set[str]:
     return {suite for uris, suites, _ in entries(root) if any(PVE_REPOSITORY.search(u) for u in uris) for suite in suites}
 
 
+def ceph_releases(root: Path) -> set[str]:
+    """The Ceph releases the enabled Ceph repositories name."""
+    return {m.group(1) for uris, _, _ in entries(root) for u in uris
+            for m in [CEPH_REPOSITORY.search(u)] if m and m.group(1) in ceph_release.RELEASES}
+
+
 def full_upgrade() -> int:
     """What a full-upgrade does to the lab's PVE: pve-manager moves to the newest major the PVE repositories offer
-    (a PVE 8 host whose sources name trixie becomes PVE 9 on disk; it runs it once rebooted, lab/shims/reboot.py)."""
+    (a PVE 8 host whose sources name trixie becomes PVE 9 on disk; it runs it once rebooted, lab/shims/reboot.py),
+    and installed Ceph packages to the newest release the Ceph repositories offer (running daemons keep theirs until
+    restarted)."""
     print("Reading package lists... Done")
     print("Building dependency tree... Done")
+    upgraded = 0
     installed_version = release.installed(L.RELEASE_RECORD)
     offered = [m for m, facts in release.RELEASES.items() if facts["suite"] in pve_suites(SOURCES)]
     if installed_version and offered and max(offered) > release.major_of(installed_version):
         major = max(offered)
         release.upgrade(L.RELEASE_RECORD, major)
         print(f"Setting up pve-manager ({release.RELEASES[major]['version']}) ...")
-        print("1 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
-        return 0
-    print("0 upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
+        upgraded += 1
+    ceph_offered = ceph_releases(SOURCES)
+    newest = max(ceph_offered, key=lambda name: ceph_release.major(ceph_release.RELEASES[name]), default=None)
+    if newest and ceph_release.upgrade(L.CEPH_RECORD, newest):
+        print(f"Setting up ceph ({ceph_release.RELEASES[newest]}-pve1) ...")
+        upgraded += 1
+    print(f"{upgraded} upgraded, 0 newly installed, 0 to remove and 0 not upgraded.")
     return 0
 
 

@@ -2,13 +2,15 @@
 in the real tool's format (`= SECTION =` headers, `PASS:`/`WARN:`/`FAIL:`/`SKIP:`/`INFO:` lines, the SUMMARY
 counters) and with its exit status: 0 even with failures, so a caller reads `FAILURES:`.
 
-Checked: the proxmox-ve version and running kernel; cluster quorum, offline nodes and votes; Ceph health, the
-`noout` flag and the local Ceph release (the release the host's Ceph repository names: the lab's daemons are
-Debian's, whatever the repository says); mixed old and new suites in the APT sources. Not checked: what a lab
-host cannot have (bootloader, DKMS, LVM, cgroups, vGPU, storage content, guest configs).
+Checked: the proxmox-ve version and running kernel; cluster quorum, offline nodes and votes; Ceph health, the local
+Ceph version (`ceph --version`), the daemons' running versions (`ceph versions`) and the `noout` flag, as check_ceph
+reads them (through the lab's `ceph` stand-in, which reports the lab's recorded releases: lab/shims/ceph.py); mixed
+old and new suites in the APT sources. Not checked: what a lab host cannot have (bootloader, DKMS, LVM, cgroups,
+vGPU, storage content, guest configs), nor check_ceph's ceph.conf options.
 """
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -20,9 +22,14 @@ from ..pve import corosync, release
 USAGE = "USAGE: pve8to9  [--full <boolean>]"
 OLD_SUITE, NEW_SUITE = "bookworm", "trixie"
 MIN_PVE = (8, 4, 1)
-# PVE/Ceph/Releases.pm: the release each code name is; pve8to9 wants 19 (squid) before the upgrade.
-CEPH_RELEASES = {"quincy": 17, "reef": 18, "squid": 19, "tentacle": 20}
-CEPH_SUPPORTED = ("squid", 19)
+# pve8to9.pm's $ceph_release2code; it wants 19 (Squid) before the upgrade ($ceph_supported_release).
+CEPH_RELEASE2CODE = {12: "Luminous", 13: "Mimic", 14: "Nautilus", 15: "Octopus", 16: "Pacific", 17: "Quincy",
+                     18: "Reef", 19: "Squid", 20: "Tentacle"}
+CEPH_SUPPORTED = 19
+# PVE::Ceph::Tools::parse_ceph_version
+CEPH_VERSION = re.compile(r"^ceph.*\sv?(\d+(?:\.\d+)+)\s+(?:\(([a-zA-Z0-9]+)\))")
+# PVE runs /usr/bin/ceph; on a lab host the lab's stand-in answers for the release (lab/shims/ceph.py).
+CEPH = "/usr/local/sbin/ceph"
 APT = Path("/etc/apt")
 
 
@@ -30,6 +37,7 @@ class Checklist:
     def __init__(self):
         self.counters = {"pass": 0, "skip": 0, "warn": 0, "fail": 0}
         self.first = True
+        self.upgraded = False  # $upgraded: proxmox-ve is already 9
 
     def header(self, title: str) -> None:
         print(("" if self.first else "\n") + f"= {title} =\n")
@@ -61,7 +69,7 @@ def check_packages(c: Checklist) -> None:
         c.log("fail", "proxmox-ve package not found!")
         return
     numbers = tuple(int(x) for x in re.findall(r"\d+", version)[:3])
-    upgraded = numbers[0] > MIN_PVE[0]
+    upgraded = c.upgraded = numbers[0] > MIN_PVE[0]
     if upgraded:
         c.log("pass", f"already upgraded to Proxmox VE {MIN_PVE[0] + 1}")
     elif numbers >= MIN_PVE:
@@ -106,13 +114,16 @@ def check_cluster(c: Checklist) -> None:
         c.log("warn", "cluster consists of less than three quorum-providing nodes!")
 
 
-def local_ceph_release() -> str | None:
-    """The release the host's Ceph repository names (ceph.list's `ceph-RELEASE`, ceph.sources' URIs)."""
-    for path in (APT / "sources.list.d" / "ceph.sources", APT / "sources.list.d" / "ceph.list"):
-        found = re.search(r"/debian/ceph-([a-z]+)", path.read_text()) if path.is_file() else None
-        if found:
-            return found.group(1)
-    return None
+def ceph(args: list[str]) -> str | None:
+    """stdout of `ceph ARGS` on this host, None when it fails."""
+    res = L.run([CEPH, *args], check=False, timeout=60)
+    return res.stdout if res.returncode == 0 else None
+
+
+def local_ceph_version() -> int | None:
+    """PVE::Ceph::Tools::get_local_version: the major of `ceph --version`'s first line."""
+    found = CEPH_VERSION.search((ceph(["--version"]) or "").split("\n")[0])
+    return int(found.group(1).split(".")[0]) if found else None
 
 
 def check_ceph(c: Checklist) -> None:
@@ -126,6 +137,7 @@ def check_ceph(c: Checklist) -> None:
     flags = L.ceph(["osd", "dump"], check=False, fmt_json=True)
     health = status.get("health", {}) if isinstance(status, dict) else {}
     noout = isinstance(flags, dict) and "noout" in flags.get("flags", "").split(",")
+    noout_wanted = True
     if not health.get("status"):
         c.log("fail", "unable to determine Ceph status!")
     elif health["status"] == "HEALTH_OK":
@@ -136,19 +148,68 @@ def check_ceph(c: Checklist) -> None:
         c.log("warn", f"Ceph health reported as '{health['status']}'.\n      Use the PVE dashboard or 'ceph -s'"
                       " to determine the specific issues and try to resolve them.")
     c.log("info", "checking local Ceph version..")
-    name = local_ceph_release()
-    number = CEPH_RELEASES.get(name or "")
-    wanted_name, wanted = CEPH_SUPPORTED
+    number = local_ceph_version()
+    wanted, wanted_name = CEPH_SUPPORTED, CEPH_RELEASE2CODE[CEPH_SUPPORTED]
     if number is None:
         c.log("fail", "unable to determine local Ceph version!")
     elif number == wanted:
         c.log("pass", f"found expected Ceph {wanted} {wanted_name} release.")
     elif number > wanted:
-        c.log("warn", f"found newer Ceph release {number} {name} as the expected {wanted} {wanted_name}, installed third party repos?!")
+        c.log("warn", f"found newer Ceph release {number} {CEPH_RELEASE2CODE.get(number, 'unknown')} as the expected "
+                      f"{wanted} {wanted_name}, installed third party repos?!")
     else:
-        c.log("fail", f"Hyper-converged Ceph {number} {name} is to old for upgrade!\n"
+        c.log("fail", f"Hyper-converged Ceph {number} {CEPH_RELEASE2CODE.get(number, 'unknown')} is to old for upgrade!\n"
                       f"      Upgrade Ceph first to {wanted_name} following our how-to:\n"
                       "      <https://pve.proxmox.com/wiki/Category:Ceph_Upgrade>")
+    c.log("info", "getting Ceph daemon versions..")
+    try:
+        versions = json.loads(ceph(["versions", "--format", "json"]) or "null")
+    except ValueError:
+        versions = None
+    if not versions:
+        c.log("fail", "unable to determine Ceph daemon versions!")
+    else:
+        noout_wanted = check_ceph_versions(c, versions)
+    if noout:
+        if noout_wanted:
+            c.log("pass", "'noout' flag set to prevent rebalancing during cluster-wide upgrades.")
+        else:
+            c.log("warn", "'noout' flag set, Ceph cluster upgrade seems finished.")
+    elif noout_wanted:
+        c.log("warn", "'noout' flag not set - recommended to prevent rebalancing during upgrades.")
+    if number is None:
+        c.log("fail", "unable to determine local Ceph version.")
+    elif number <= 14:
+        c.log("fail", "local Ceph version too low, at least Octopus required..")
+
+
+def check_ceph_versions(c: Checklist, versions: dict) -> bool:
+    """The daemon types' running versions as check_ceph weighs them; whether 'noout' is still wanted."""
+    simple, commits = {}, {}
+    for kind, counts in versions.items():
+        for full in counts:
+            found = re.match(r"^(.*) \((.*)\).*\(.*\)$", full)
+            if found:
+                simple.setdefault(kind, set()).add(found.group(1))
+                commits.setdefault(kind, set()).add(found.group(2))
+    for key, name in (("mon", "monitor"), ("mgr", "manager"), ("mds", "MDS"), ("osd", "OSD")):
+        if key not in simple:
+            c.log("skip", f"unable to determine versions of running Ceph {name} instances.")
+        elif len(simple[key]) == 1:
+            c.log("pass", f"single running version detected for daemon type {name}.")
+        else:
+            c.log("warn", f"multiple running versions detected for daemon type {name}!")
+        if len(commits.get(key, ())) > 1:
+            c.log("info", f"different builds of same version detected for an {name}. Are you in the middle of the upgrade?")
+    overall = versions.get("overall")
+    if not overall:
+        c.log("warn", "unable to determine overall Ceph daemon versions!")
+    elif len(overall) == 1:
+        c.log("pass", "single running overall version detected for all Ceph daemon types.")
+        return not c.upgraded  # off post-upgrade, on pre-upgrade
+    elif len(simple.get("overall", ())) != 1:
+        c.log("warn", "overall version mismatch detected, check 'ceph versions' output for details!")
+    return True
 
 
 def check_misc(c: Checklist) -> None:

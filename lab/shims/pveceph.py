@@ -18,6 +18,7 @@ from ..common import wait_until
 from . import ceph_destroy as CD
 from . import pvelib as L
 from .pvesm import add_storage_section
+from ..pve import ceph_release
 
 USAGE = """USAGE: pveceph <COMMAND> [ARGS] [OPTIONS]   (proxmox-ha lab shim)
 
@@ -170,6 +171,7 @@ def cmd_install(argv):
         L.write_file_atomic(APT_SOURCES / source[0], source[1])
     rec = {"repository": repo, "version": ver, "pve_major": major, "real_version": _real_ceph_version(),
            "time": int(time.time())}
+    ceph_release.install(L.CEPH_RECORD, ver)
     L.write_file_atomic(L.PVE / "ceph-install" / f"{L.nodename()}.json", json.dumps(rec) + "\n")
     print("update available package list")
     print("start installation")
@@ -180,7 +182,7 @@ def cmd_install(argv):
 
 
 def _real_ceph_version() -> str:
-    r = L.run(["ceph", "--version"], check=False, timeout=20)
+    r = L.run([L.CEPH_BIN, "--version"], check=False, timeout=20)
     return r.stdout.strip()
 
 
@@ -531,7 +533,7 @@ def cmd_status(argv):
     if not CEPH_CONF.exists():
         raise L.PVEError("pveceph configuration not initialized", 255)
     ensure_local_links()
-    res = L.run(["ceph", "--connect-timeout", "15", "-s"], check=False, timeout=30)
+    res = L.run([L.CEPH_BIN, "--connect-timeout", "15", "-s"], check=False, timeout=30)
     sys.stdout.write(res.stdout)
     if res.returncode != 0:
         sys.stderr.write(res.stderr)

@@ -20,12 +20,15 @@ from pathlib import Path
 
 from ..common import pid_alive, wait_until
 from ..pve import release
-from ..pve import corosync, files
+from ..pve import ceph_release, corosync, files
 from ..pve.errors import PVEError
 
 HOST_INFO = Path("/etc/lab-host.json")
 PVE = Path("/etc/pve")
 RELEASE_RECORD = release.RECORD
+CEPH_RECORD = ceph_release.INSTALLED
+# The real ceph CLI: /usr/local/sbin/ceph is the lab's stand-in for the release it reports (lab/shims/ceph.py).
+CEPH_BIN = "/usr/bin/ceph"
 # PVE's file formats (lab/pve/files.py), by the names the shims have always used.
 parse_section_config, format_section_config = files.parse_section_config, files.format_section_config
 read_sections, write_file_atomic, GUEST_DIRS = files.read_sections, files.write_file_atomic, files.GUEST_DIRS
@@ -50,6 +53,11 @@ def nodename() -> str:
 
 def host_dir() -> Path:
     return Path(host_info()["host_dir"])
+
+
+def state_dir() -> Path:
+    """The lab's state directory, which every host sees at the same path."""
+    return Path(host_info()["state_dir"])
 
 
 def run(cmd, check=True, timeout=120, input=None, capture=True):
@@ -500,12 +508,15 @@ def unit_start(unit: str, wait: float = 0.3) -> None:
                              start_new_session=True, close_fds=True, cwd="/", env=service_environment(packaged), **as_user)
     _pidfile(unit).parent.mkdir(parents=True, exist_ok=True)
     _pidfile(unit).write_text(f"{p.pid}\n")
+    if unit.partition("@")[0] in ceph_release.DAEMONS:
+        ceph_release.started(_pidfile(unit).parent, unit, ceph_release.installed(CEPH_RECORD), state_dir())
     if unit == "corosync":
         # corosync.service is Type=notify: systemctl returns once corosync answers on its IPC, so a unit After= it
         # (corosync-qdevice) finds cmap. Started earlier, corosync-qdevice dies with "Failed to initialize the cmap API".
         wait_until(lambda: p.poll() is not None or _cmap_answers(), 30)
     if wait_until(lambda: p.poll() is not None, wait):
         _pidfile(unit).unlink(missing_ok=True)
+        ceph_release.stopped(_pidfile(unit).parent, unit)
         tail = ""
         try:
             tail = (logs / f"{unit}.log").read_text()[-1500:]
@@ -556,6 +567,7 @@ def unit_stop(unit: str, timeout: float = 20) -> None:
             while pid_alive(pid):
                 time.sleep(0.05)
     _pidfile(unit).unlink(missing_ok=True)
+    ceph_release.stopped(_pidfile(unit).parent, unit)
     for name in (packaged_service(unit) or {}).get("runtime_dirs", []):  # systemd removes RuntimeDirectory=
         shutil.rmtree(Path("/run") / name, ignore_errors=True)
 
@@ -597,7 +609,7 @@ def quorate() -> bool | None:
 
 
 def ceph(args, check=True, timeout=60, fmt_json=False):
-    cmd = ["ceph", "--connect-timeout", "15"] + list(args)
+    cmd = [CEPH_BIN, "--connect-timeout", "15"] + list(args)
     if fmt_json:
         cmd += ["--format", "json"]
     res = run(cmd, check=False, timeout=timeout)

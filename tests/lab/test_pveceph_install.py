@@ -25,6 +25,7 @@ def host(tmp_path, monkeypatch):
     monkeypatch.delenv("PROXMOX_HA_LAB_PVE_MAJOR", raising=False)
     monkeypatch.setattr(L, "HOST_INFO", tmp_path / "lab-host.json")
     monkeypatch.setattr(L, "RELEASE_RECORD", tmp_path / "pve-manager")
+    monkeypatch.setattr(L, "CEPH_RECORD", tmp_path / "lab-ceph" / "installed-release")
     monkeypatch.setattr(L, "PVE", tmp_path / "pve")
     monkeypatch.setattr(L, "nodename", lambda: "pve1")
     monkeypatch.setattr(P, "APT_SOURCES", tmp_path / "sources.list.d")

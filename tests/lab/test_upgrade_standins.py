@@ -66,6 +66,7 @@ def test_full_upgrade_follows_the_pve_suite_and_keeps_the_booted_kernel(tmp_path
     release.write(record, 8)
     monkeypatch.setattr(apt, "SOURCES", etc)
     monkeypatch.setattr(L, "RELEASE_RECORD", record)
+    monkeypatch.setattr(L, "CEPH_RECORD", tmp_path / "ceph-release")
     monkeypatch.setattr(release, "BOOTED_KERNEL", tmp_path / "run" / "running-kernel")
     (etc / "sources.list.d" / "pve-no-subscription.list").write_text(
         "deb http://download.proxmox.com/debian/pve bookworm pve-no-subscription\n")
