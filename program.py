@@ -10,6 +10,7 @@ import pulumi_proxmoxve as proxmoxve
 
 from components.backup import BackupPlan, BackupPlanArgs
 from components.ceph import CephCluster, CephClusterArgs, pool_facts
+from components.ceph_upgrade import CephUpgrade, CephUpgradeArgs
 from components.cluster import ProxmoxCluster, ProxmoxClusterArgs
 from components.decommission import Decommission, DecommissionArgs
 from components.ha import HighAvailability, HighAvailabilityArgs
@@ -61,10 +62,14 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     # Every node's release and the cluster's members are checked before anything changes anywhere.
     preflight = Preflight("preflight", PreflightArgs(cluster=cluster, private_key=secrets.ssh_private_key))
     checked = preflight.ready
+    if stack.needs_ceph():
+        # Ceph on the stack's release first: PVE 9 installs only over the Ceph it offers (pve8to9).
+        checked = CephUpgrade("ceph-upgrade", CephUpgradeArgs(cluster=cluster, release=stack.ceph.release,
+                                                              private_key=secrets.ssh_private_key, after=checked)).ready
     if upgradable(cluster):
         # PVE 8 members become PVE 9 ones before any step written for PVE 9 runs on them.
         checked = Upgrade("upgrade", UpgradeArgs(cluster=cluster, ceph=stack.needs_ceph(),
-                                                 private_key=secrets.ssh_private_key, after=preflight.ready)).ready
+                                                 private_key=secrets.ssh_private_key, after=checked)).ready
     nodes = [ProxmoxNode(n.name, ProxmoxNodeArgs(
         config=n, pve_version=cluster.pve_version, networks=cluster.networks, peers=peers,
         watchdog_module=stack.ha.watchdog, private_key=secrets.ssh_private_key, after=checked,

@@ -17,7 +17,8 @@ The words every component, its Args and program.py use, each for one thing:
   where a component would otherwise share the name (QDeviceConfig for the QDevice component).
 - member: a machine the PVE cluster counts, whether or not the config keeps it.
 - upgrade: carry a member from PVE 8 to 9 in place (Upgrade); a node's upgrade runs on its peer, the next node
-  in config order, which can wait for its return.
+  in config order, which can wait for its return. CephUpgrade carries a running Ceph to the stack's release,
+  before it.
 - retire: remove a member from the cluster (guests, OSDs, daemons, membership); `retiring` are the names
   listed to retire, `kept` the nodes that stay. Decommission is the component that retires, under the
   name of its stack key, proxmox-ha:cluster.decommission: both are in users' state and stack files.

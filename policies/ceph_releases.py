@@ -12,3 +12,5 @@ pack's folder and imports nothing, because the pack must run and publish on its 
 # reef 2025-08-01, squid 2026-09-19; tentacle 2027-11-18).
 RELEASES_BY_PVE = {8: ("quincy", "reef", "squid"), 9: ("squid", "tentacle")}
 END_OF_LIFE = {"quincy", "reef", "squid"}
+# Each release's major version (Releases.pm), in upgrade order: `ceph --version` prints the number.
+MAJORS = {"quincy": 17, "reef": 18, "squid": 19, "tentacle": 20}

@@ -25,6 +25,7 @@ QDEVICE = "proxmox-ha:qdevice:QDevice"
 PREFLIGHT = "proxmox-ha:preflight:Preflight"
 PROMETHEUS = "proxmox-ha:prometheus:Prometheus"
 UPGRADE = "proxmox-ha:upgrade:Upgrade"
+CEPH_UPGRADE = "proxmox-ha:ceph_upgrade:CephUpgrade"
 
 # Provider resources (pulumi-proxmoxve 8.6.0 and pulumi-command 1.2.1 type tokens).
 PVE_POOL = "proxmoxve:ceph/pool:Pool"
@@ -48,6 +49,7 @@ FACTS: dict[str, tuple[str, ...]] = {
     PREFLIGHT: ("pveVersion", "nodes"),
     PROMETHEUS: ("address", "jobs", "scrapeInterval"),
     UPGRADE: ("pveVersion", "order", "ceph"),
+    CEPH_UPGRADE: ("release", "order"),
 }
 # A pool inside CEPH's `pools`: {name, size, minSize, pgNum}.
 POOL_FACTS = ("name", "size", "minSize", "pgNum")

@@ -111,6 +111,43 @@ def osds(name: str) -> str:
     return f"ceph osd ls-tree {shlex.quote(name)} 2>/dev/null || true"
 
 
+# The release Ceph packages installed on this node are (`ceph --version`: "ceph version 19.2.3 (...) squid (stable)"),
+# as its major number; empty where it cannot say.
+INSTALLED_CEPH = "ceph --version 2>/dev/null | sed -nE 's/^ceph version ([0-9]+)\\..*/\\1/p'"
+
+
+def daemon_release(kind: str, name: str) -> str:
+    """The release `kind` (mon, mgr, osd) `name` (a shell word, e.g. "$id" in a loop) last reported running (`ceph
+    KIND metadata NAME`'s ceph_release); `fail` when Ceph cannot say."""
+    read = _stdout("meta", f"ceph --connect-timeout 30 {kind} metadata {name} --format json",
+                   f"the metadata of {kind}.{name} from Ceph")
+    return (f"{{ {read}; printf '%s' \"$meta\" | "
+            "python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"ceph_release\", \"\"))'; }")
+
+
+_READ_QUORUM = _stdout("q", "ceph --connect-timeout 30 quorum_status --format json", "the monitors' quorum from Ceph")
+
+
+def _quorum(python: str, *args: str) -> str:
+    """`python` over Ceph's quorum status `q`; no when Ceph cannot say: the waits on it go on waiting."""
+    return (f"( {_READ_QUORUM}; printf '%s' \"$q\" | python3 -c 'import json, sys; q = json.load(sys.stdin); {python}'"
+            + "".join(f" {shlex.quote(a)}" for a in args) + " ) 2>/dev/null")
+
+
+# Every monitor in the monmap is in Ceph's quorum: restarting one then costs Ceph no quorum.
+MONITORS_ALL_IN_QUORUM = _quorum("sys.exit(0 if sorted(q[\"quorum_names\"]) == sorted(m[\"name\"] for m in q[\"monmap\"][\"mons\"]) else 1)")
+
+
+def in_quorum(name: str) -> str:
+    """The node's monitor is in Ceph's quorum."""
+    return _quorum("sys.exit(0 if sys.argv[1] in q[\"quorum_names\"] else 1)", name)
+
+
+# The cluster's require_osd_release (`ceph osd dump`), what OSDs of older releases may no longer join.
+REQUIRED_OSD_RELEASE = ("{ " + _stdout("osdmap", "ceph --connect-timeout 30 osd dump --format json", "the OSD map from Ceph")
+                        + "; printf '%s' \"$osdmap\" | python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"require_osd_release\", \"\"))'; }")
+
+
 def osd_is(osd: str, state: str) -> str:
     """osd.`osd` (a shell word, e.g. "$id" in a loop) is `state` in the OSD map: up or down, in or out (`ceph osd
     dump`'s lines "osd.3 up   in  weight 1 ..."). No when the map cannot be read: the waits on it go on waiting."""

@@ -260,27 +260,30 @@ def _pve8(sections: dict) -> dict:
 
 def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are_checked(homelab, monkeypatch):
     # A PVE 8 stack: on PVE 9 the upgrade comes between (next test).
-    seen = _watch_steps(monkeypatch, "node", "preflight")
+    seen = _watch_steps(monkeypatch, "node", "preflight", "ceph_upgrade")
     run_program(_pve8(homelab))
     releases = [seen[f"pve{i}-pve-release"][0] for i in (1, 2, 3)]
     members, members_deps = seen["pve1-cluster-members"]
     assert members_deps == releases
     aside, aside_deps = seen["pve1-qdevice-aside-possible"]
     assert aside_deps == [members]
-    preflight = ("-pve-release", "-cluster-members", "-qdevice-aside-possible")
-    node_steps = [deps for key, (_, deps) in seen.items() if not key.endswith(preflight)]
-    assert len(node_steps) >= 18 and all(aside in deps for deps in node_steps)
+    assert all(seen[f"pve{i}-ceph-squid-packages"][1] == [aside] for i in (1, 2, 3))
+    # Ceph's release comes first; every node step waits for its last step.
+    required = seen["pve1-ceph-squid-required"][0]
+    node_steps = [deps for key, (_, deps) in seen.items() if not key.split("-", 1)[1].startswith(("pve-release",
+                  "cluster-members", "qdevice-aside-possible", "ceph-squid-"))]
+    assert len(node_steps) >= 18 and all(required in deps for deps in node_steps)
     assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]
 
 
 def test_a_pve9_stack_upgrades_pve8_members_node_by_node_before_any_pve9_node_step(homelab, monkeypatch):
     """The upgrade's checks run on every node after the preflight; then one node at a time, each driven by the next
     node in the stack's order; every node step waits for the last."""
-    seen = _watch_steps(monkeypatch, "node", "preflight", "upgrade")
+    seen = _watch_steps(monkeypatch, "node", "preflight", "upgrade", "ceph_upgrade")
     run_program(homelab)
-    aside = seen["pve1-qdevice-aside-possible"][0]
+    ceph = seen["pve1-ceph-tentacle-required"][0]
     checks = [seen[f"pve{i}-upgrade-preflight"] for i in (1, 2, 3)]
-    assert all(deps == [aside] for _, deps in checks)
+    assert all(deps == [ceph] for _, deps in checks)
     first, second, third = seen["pve2-pve9-pve1"], seen["pve3-pve9-pve2"], seen["pve1-pve9-pve3"]
     assert first[1] == [resource for resource, _ in checks] and second[1] == [first[0]] and third[1] == [second[0]]
     node_steps = [deps for key, (_, deps) in seen.items() if key.split("-", 1)[1] in ("apt-repositories", "watchdog-module")]
@@ -288,7 +291,25 @@ def test_a_pve9_stack_upgrades_pve8_members_node_by_node_before_any_pve9_node_st
 
 
 def test_a_pve8_stack_has_no_upgrade(homelab):
-    assert not [r for r in run_program(_pve8(homelab)) if "upgrade" in r.name or "-pve9-" in r.name]
+    resources = run_program(_pve8(homelab))
+    assert not [r for r in resources if r.name.startswith("upgrade") or "-pve9-" in r.name]
+    assert _of_type(resources, "proxmox-ha:ceph_upgrade:CephUpgrade")
+
+
+def test_ceph_moves_packages_first_then_one_daemon_at_a_time(homelab, monkeypatch):
+    """Proxmox's Ceph upgrade guides: packages on every node, then monitors node by node, managers, each node's OSDs,
+    and `require-osd-release` last; nothing of it on a stack without Ceph."""
+    seen = _watch_steps(monkeypatch, "ceph_upgrade")
+    run_program(homelab)
+    packages = [seen[f"pve{i}-ceph-tentacle-packages"][0] for i in (1, 2, 3)]
+    chain = [seen[f"pve{i}-ceph-tentacle-{kind}"] for kind in ("mon", "mgr", "osds") for i in (1, 2, 3)]
+    assert chain[0][1] == packages
+    assert all(deps == [previous] for (previous, _), (_, deps) in zip(chain, chain[1:]))
+    assert seen["pve1-ceph-tentacle-required"][1] == [chain[-1][0]] and len(seen) == 13
+    del homelab["ceph"]
+    for node in homelab["cluster"]["nodes"]:
+        node.pop("osdDisks", None)
+    assert not _of_type(run_program(homelab), "proxmox-ha:ceph_upgrade:CephUpgrade")
 
 
 def test_a_step_runs_only_on_the_node_it_is_built_for():

@@ -1,0 +1,44 @@
+"""CephUpgrade: a running Ceph to the stack's release before anything else changes (PVE 9 wants squid before it is
+installed): packages on every node, then monitors one node at a time, managers, each node's OSDs, and last
+`require-osd-release`. On a cluster that runs the release, or has no Ceph yet, every step finds its work done."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from models.cluster import ClusterConfig
+from policies import contract
+from remote import ceph_upgrade_steps as steps
+
+from .connection import node_host
+
+
+@dataclass(frozen=True)
+class CephUpgradeArgs:
+    cluster: ClusterConfig
+    # proxmox-ha:ceph.release
+    release: str
+    private_key: pulumi.Output[str]
+    # The preflight: every node's release and the cluster's members are known first.
+    after: pulumi.Resource
+
+
+class CephUpgrade(pulumi.ComponentResource):
+    # `require-osd-release`, after every daemon was restarted onto the release.
+    ready: pulumi.Resource
+
+    def __init__(self, name: str, args: CephUpgradeArgs, opts: pulumi.ResourceOptions | None = None):
+        nodes = args.cluster.nodes
+        facts = contract.facts(contract.CEPH_UPGRADE, release=args.release, order=[n.name for n in nodes])
+        super().__init__(contract.CEPH_UPGRADE, name, facts, opts)
+        hosts = [node_host(n, args.private_key) for n in nodes]
+        # Packages everywhere first: no daemon restarts onto a release another node cannot run yet.
+        previous: list[pulumi.Resource] = [h.run(steps.packages(h.name, args.release), self, depends_on=[args.after])
+                                           for h in hosts]
+        # Then one daemon at a time: monitors on every node, managers, then each node's OSDs.
+        for step in (steps.monitor, steps.manager, steps.osds):
+            for h in hosts:
+                previous = [h.run(step(h.name, args.release), self, depends_on=previous)]
+        self.ready = hosts[0].run(steps.required(hosts[0].name, args.release), self, depends_on=previous)
+        self.register_outputs(facts)
