@@ -37,6 +37,12 @@ def member(name: str) -> str:
     return f"{MEMBERS} | has -x {shlex.quote(name)}"
 
 
+def member_address(name: str) -> str:
+    """The member's link0 address in the nodelist (its `ring0_addr`); empty where it is no member."""
+    return (f"awk -v n={shlex.quote(name)} '$1 == \"name:\" {{m = $2}} $1 == \"ring0_addr:\" && m == n {{print $2; exit}}' "
+            f"{CLUSTER_COROSYNC} 2>/dev/null || true")
+
+
 def online(name: str) -> str:
     return f"{ONLINE_NAMES} | has -x {shlex.quote(name)}"
 

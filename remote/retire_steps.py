@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 
 from . import probes
-from .probes import ALL_PGS_CLEAN, CLUSTER_COROSYNC, EXPECTED_VOTES, QUORATE, QUORUM_VOTES, TOTAL_VOTES
+from .probes import ALL_PGS_CLEAN, EXPECTED_VOTES, QUORATE, QUORUM_VOTES, TOTAL_VOTES
 from .step import Step, wait_for
 
 # How long HA may take to move a node's guests (live migrations of large guests), and a dead node's fencing.
@@ -25,7 +25,7 @@ def _reach(name: str) -> str:
     q = shlex.quote(name)
     known = f"/etc/pve/nodes/{name}/ssh_known_hosts"
     return (
-        f"addr=$(awk '$1 == \"name:\" {{n = $2}} $1 == \"ring0_addr:\" && n == \"{name}\" {{print $2; exit}}' {CLUSTER_COROSYNC} 2>/dev/null || true)\n"
+        f"addr=$({probes.member_address(name)})\n"
         f"on_retiring() {{\n"
         f"  local known=()\n"
         f"  [ -f {known} ] && known=(-o UserKnownHostsFile={known} -o GlobalKnownHostsFile=none)\n"

@@ -172,3 +172,31 @@ def test_ha_services_fail_when_ha_manager_cannot_say(tools):
     tools.fake("ha-manager", stderr="ipcc_send_rec[1] failed: Connection refused\n", status=255)
     unread = tools.ask(probes.ha_services("pve4"))
     assert unread.returncode == 2 and "cannot read ha-manager status: ipcc_send_rec[1] failed" in unread.stderr
+
+
+# --- Ceph releases and the monitors' quorum -------------------------------------------------------------------
+QUORUM = {"quorum_names": ["pve1", "pve2"], "monmap": {"mons": [{"name": "pve1"}, {"name": "pve2"}, {"name": "pve3"}]}}
+
+
+def test_a_daemons_release_is_its_metadatas_and_a_ceph_that_cannot_say_fails(tools):
+    tools.fake("ceph", json.dumps({"addrs": "[v2:10.0.100.11:3300/0]", "ceph_release": "squid", "hostname": "pve1"}))
+    assert tools.ask(probes.daemon_release("mon", "pve1")).stdout == "squid\n"
+    tools.fake("ceph", stderr="Error ENOENT: mon.pve9 does not exist\n", status=2)
+    unread = tools.ask(probes.daemon_release("mon", "pve9"))
+    assert unread.returncode == 2 and "cannot read the metadata of mon.pve9 from Ceph: Error ENOENT" in unread.stderr
+
+
+def test_the_quorum_holds_every_monitor_or_not_and_unread_is_no(tools):
+    tools.fake("ceph", json.dumps(QUORUM))
+    assert tools.ask(probes.in_quorum("pve2")).returncode == 0 and tools.ask(probes.in_quorum("pve3")).returncode == 1
+    assert tools.ask(probes.MONITORS_ALL_IN_QUORUM).returncode == 1
+    tools.fake("ceph", json.dumps({**QUORUM, "quorum_names": ["pve3", "pve1", "pve2"]}))
+    assert tools.ask(probes.MONITORS_ALL_IN_QUORUM).returncode == 0
+    tools.fake("ceph", stderr="[errno 110] RADOS timed out (error connecting to the cluster)\n", status=1)
+    # A no (its subshell ends at `fail`): a step's guard refuses, a wait goes on waiting.
+    assert tools.ask(probes.MONITORS_ALL_IN_QUORUM).returncode != 0 and tools.ask(probes.in_quorum("pve1")).returncode != 0
+
+
+def test_the_osd_maps_required_release(tools):
+    tools.fake("ceph", '\n{"epoch":40,"flags":"sortbitwise","require_osd_release":"reef"}', stderr="")
+    assert tools.ask(probes.REQUIRED_OSD_RELEASE).stdout == "reef\n"
