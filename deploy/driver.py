@@ -83,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     for line in providers:
         print(f"deploy: provider {line}", flush=True)
-    # The program reads what its last run exported (program.LAST_OUTPUTS): read now, before this run writes any.
-    import program
-    os.environ[program.LAST_OUTPUTS] = json.dumps({key: out.value for key, out in stack.outputs().items()})
+    remember_outputs(stack.outputs())
     common = {"on_output": print, "on_error": lambda line: print(line, file=sys.stderr), "color": "never"}
     if args.config_file:
         common["config_file"] = str(args.config_file)
@@ -97,7 +95,16 @@ def run(args: argparse.Namespace) -> int:
         # shows progress, and its Diagnostics section names each failed resource.
         if not args.skip_preview:
             stack.preview(diff=True, **policy, **common)
-        stack.up(expect_no_changes=args.expect_no_changes or None, **policy, **common)
+        done = stack.up(expect_no_changes=args.expect_no_changes or None, **policy, **common)
+        if adopts(done.outputs):
+            # What PVE changed during the update (PVE 9's HA manager made rules of the groups) can only be read
+            # once it exists: a second update imports it, so the stack ends converged and the next `up` is a no-op.
+            print("deploy: PVE 9's HA manager made node-affinity rules of the HA groups during this update; a second "
+                  "update adopts them (import; the groups leave the state only)", flush=True)
+            remember_outputs(done.outputs)
+            if not args.skip_preview:
+                stack.preview(diff=True, **policy, **common)
+            stack.up(**policy, **common)
     elif args.operation == "refresh":
         stack.refresh(expect_no_changes=args.expect_no_changes or None, **common)
     else:
@@ -106,6 +113,18 @@ def run(args: argparse.Namespace) -> int:
               "Cluster membership, OSDs and pools stay: no remote step has a delete command; datacenter.cfg "
               "(the HA shutdown policy) is left as it is.")
     return 0
+
+
+def remember_outputs(outputs: dict[str, auto.OutputValue]) -> None:
+    """The program reads what its last run exported (program.LAST_OUTPUTS): set before each update writes its own."""
+    import program
+    os.environ[program.LAST_OUTPUTS] = json.dumps({key: out.value for key, out in outputs.items()})
+
+
+def adopts(outputs: dict[str, auto.OutputValue]) -> bool:
+    """The update left PVE holding objects the state does not have yet (the HA groups PVE 9 migrated)."""
+    from components.ha import Shape
+    return getattr(outputs.get("haShape"), "value", None) == Shape.MIGRATED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,12 @@
-"""PVE 8 → 9 with `up` on a 3-node PVE 8 lab with Ceph and VM 100 under an HA group: the stack says pveVersion 9,
-the engine is killed once the second node is done, and the next `up` finishes the third. All nodes then run 9, the
-group is the node-affinity rule PVE 9 made of it, VM 100 stayed started at every sample, an object written before
-reads back, HEALTH_OK. The next `up` adopts PVE's rule (an import, no create or delete), and one more changes
+"""PVE 8 → 9 with `up` on a 3-node PVE 8 lab with Ceph reef and VM 100 under an HA group: the stack says pveVersion 9
+and Ceph squid, so Ceph moves first (PVE 9 offers no reef), then PVE node by node. The engine is killed once the
+second node is done, and the next `up` finishes the third. All nodes then run 9 and Ceph squid, the group is the
+node-affinity rule PVE 9 made of it, VM 100 stayed started at every sample, an object written before reads back,
+HEALTH_OK. The same `up` adopts PVE's rule in a second update (an import, no create or delete); the next changes
 nothing."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -26,22 +28,25 @@ from .helpers import NODES, pgs_clean, quorum, wait_until
 pytestmark = pytest.mark.lab
 
 
+def written(folder, pve: int, release: str) -> str:
+    """The lab's stack file with this PVE major and Ceph release."""
+    config = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())
+    config["config"]["proxmox-ha:cluster"]["pveVersion"] = pve
+    config["config"]["proxmox-ha:ceph"]["release"] = release
+    path = folder / f"Pulumi.lab-{pve}-{release}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
-def pve8(engine_backend):
+def pve8(engine_backend, tmp_path_factory):
+    """The PVE 8 cluster on Ceph reef, which PVE 9 does not offer: Ceph must move to squid first."""
     lab = pve8_lab()
-    up = deploy("up")
+    up = deploy("up", "--config-file", written(tmp_path_factory.mktemp("reef"), 8, "reef"))
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     yield lab
     lab_changed()
     lab_cli("down", check=False)
-
-
-def written_for_9(tmp_path) -> str:
-    config = yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())
-    config["config"]["proxmox-ha:cluster"]["pveVersion"] = 9  # Ceph stays on squid, which PVE 9 offers too
-    path = tmp_path / "Pulumi.lab.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
 
 
 class HaSamples:
@@ -87,7 +92,8 @@ def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follo
     lab = pve8
     assert "group: critical_services" in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg")
     lab.ok("pve1", "printf before-the-upgrade > /tmp/object && rados -p vm-storage put upgrade-probe /tmp/object")
-    config = written_for_9(tmp_path)
+    assert all(" reef (stable)" in lab.ok(n, "ceph --version") for n in NODES)
+    config = written(tmp_path, 9, "squid")
     samples = HaSamples(lab)
     try:
         up_killed_after(config, "upgrade-pve3-pve9-pve2", tmp_path / "killed.log")
@@ -104,6 +110,11 @@ def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follo
     assert all(quorum(lab, n) == (True, 3) for n in NODES) and pgs_clean(lab)
     assert lab.ok("pve1", "ceph health").strip() == "HEALTH_OK"
     assert "noout" not in lab.ok("pve1", "ceph osd dump | grep ^flags")
+    # Ceph moved to squid before PVE: packages, every daemon, and the OSD map's floor.
+    assert all(" squid (stable)" in lab.ok(n, "ceph --version") for n in NODES)
+    overall = json.loads(lab.ok("pve1", "ceph versions"))["overall"]
+    assert len(overall) == 1 and " squid " in next(iter(overall)), overall
+    assert json.loads(lab.ok("pve1", "ceph osd dump --format json"))["require_osd_release"] == "squid"
     assert lab.ok("pve2", "rados -p vm-storage get upgrade-probe -") == "before-the-upgrade"
     # PVE 9's HA manager made the rule; the groups are gone, by its hand.
     rules = lab.ok("pve1", "cat /etc/pve/ha/rules.cfg")
@@ -112,10 +123,10 @@ def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follo
     assert all("proxmox.sources" in lab.ok(n, "ls /etc/apt/sources.list.d") for n in NODES)
     assert all(not lab.ok(n, "ls /var/lib/proxmox-ha/ 2>/dev/null || true").strip() for n in NODES)
 
-    adopted = deploy("up", "--config-file", config, preview=True)
-    assert adopted.returncode == 0, adopted.stdout[-4000:] + adopted.stderr[-2000:]
-    assert "= 1 imported" in adopted.stdout and "created" not in adopted.stdout, adopted.stdout[-3000:]
-    assert "[retain]" in adopted.stdout  # the group leaves the state, never PVE through Pulumi
+    # The same `up` ran a second update that adopted PVE's rule: an import, nothing created or deleted in PVE.
+    adopted = resumed.stdout.split("a second update adopts them")[1]
+    assert "= 1 imported" in adopted and "created" not in adopted, adopted[-3000:]
+    assert "[retain]" in adopted  # the group leaves the state, never PVE through Pulumi
     assert lab.ok("pve1", "cat /etc/pve/ha/rules.cfg") == rules
     again = deploy("up", "--config-file", config, "--expect-no-changes")
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
