@@ -59,6 +59,12 @@ def packages(node: str, release: str) -> Step:
     )
 
 
+def _packages_moved(release: str) -> str:
+    """Shell: `fail` unless the node's packages are `release` (a daemon restarts onto what is installed)."""
+    return (f"[ \"$({probes.INSTALLED_CEPH})\" = {MAJORS[release]} ] || fail \"the Ceph packages on $node are not "
+            f"{release} yet (ceph --version)\"")
+
+
 def _restart(kind: str, node: str, release: str, wait: str) -> Step:
     """The node's `kind` daemon restarted onto the installed `release`, then `wait` (shell) for it."""
     runs = probes.daemon_release(kind, shlex.quote(node))
@@ -67,8 +73,7 @@ def _restart(kind: str, node: str, release: str, wait: str) -> Step:
         node=node,
         check=f"! test -d /var/lib/ceph/{kind}/ceph-$node || [ \"$({runs})\" = {release} ]",
         act="\n".join([
-            f"[ \"$({probes.INSTALLED_CEPH})\" = {MAJORS[release]} ] || fail \"the Ceph packages on $node are not "
-            f"{release} yet (ceph --version)\"",
+            _packages_moved(release),
             *([f"{probes.MONITORS_ALL_IN_QUORUM} || fail 'not every Ceph monitor is in quorum (ceph quorum_status): "
                "restarting another could cost Ceph its quorum; bring it back, then re-run up'",
                "ceph osd set noout >/dev/null"] if kind == "mon" else []),
@@ -104,8 +109,7 @@ def osds(node: str, release: str) -> Step:
         # No OSDs where the node has no CRUSH bucket; a Ceph that cannot say fails the check (crush_host).
         check=f"! {{ {_HAS_CEPH}; }} || ! {probes.crush_host(node)} || {_osds_run(node, release)}",
         act="\n".join([
-            f"[ \"$({probes.INSTALLED_CEPH})\" = {MAJORS[release]} ] || fail \"the Ceph packages on $node are not "
-            f"{release} yet (ceph --version)\"",
+            _packages_moved(release),
             f"{probes.ALL_PGS_CLEAN} || fail 'Ceph placement groups are not all active+clean (ceph pg stat): never "
             "restart OSDs on two nodes at once; wait for recovery, then re-run up'",
             "ceph osd set noout >/dev/null",
