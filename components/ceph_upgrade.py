@@ -1,6 +1,7 @@
 """CephUpgrade: a running Ceph to the stack's release before anything else changes (PVE 9 wants squid before it is
-installed): packages on every node, then monitors one node at a time, managers, each node's OSDs, and last
-`require-osd-release`. On a cluster that runs the release, or has no Ceph yet, every step finds its work done."""
+installed): packages on every node, then, from the first node, monitors one node at a time, managers, each node's
+OSDs, and last `require-osd-release`. On a cluster that runs the release, or has no Ceph yet, every step finds its
+work done."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ class CephUpgradeArgs:
 
 
 class CephUpgrade(pulumi.ComponentResource):
-    # `require-osd-release`, after every daemon was restarted onto the release.
+    # Every daemon restarted onto the release, and `require-osd-release`.
     ready: pulumi.Resource
 
     def __init__(self, name: str, args: CephUpgradeArgs, opts: pulumi.ResourceOptions | None = None):
@@ -34,11 +35,8 @@ class CephUpgrade(pulumi.ComponentResource):
         super().__init__(contract.CEPH_UPGRADE, name, facts, opts)
         hosts = [node_host(n, args.private_key) for n in nodes]
         # Packages everywhere first: no daemon restarts onto a release another node cannot run yet.
-        previous: list[pulumi.Resource] = [h.run(steps.packages(h.name, args.release), self, depends_on=[args.after])
-                                           for h in hosts]
-        # Then one daemon at a time: monitors on every node, managers, then each node's OSDs.
-        for step in (steps.monitor, steps.manager, steps.osds):
-            for h in hosts:
-                previous = [h.run(step(h.name, args.release), self, depends_on=previous)]
-        self.ready = hosts[0].run(steps.required(hosts[0].name, args.release), self, depends_on=previous)
+        packages = [h.run(steps.packages(h.name, args.release), self, depends_on=[args.after]) for h in hosts]
+        # Then one daemon at a time, driven from the first node: one step, so a cluster on the release pays one check.
+        members = [(n.name, str(n.management_address)) for n in nodes]
+        self.ready = hosts[0].run(steps.daemons(hosts[0].name, members, args.release), self, depends_on=packages)
         self.register_outputs(facts)

@@ -1,6 +1,6 @@
 """Ceph from the release it runs to the stack's, as Proxmox's Ceph upgrade guides order it ("Ceph Reef to Squid"):
-packages on every node (the repository file names the new release, `apt full-upgrade`), then the monitors one
-node at a time, then the managers, then each node's OSDs with `noout` set and every PG clean again before the
+packages on every node (the repository file names the new release, `apt full-upgrade`), then, from the first node,
+the monitors one node at a time, the managers, each node's OSDs with `noout` set and every PG clean again before the
 next; last `require-osd-release` and `noout` off. Each part reads what Ceph reports its daemons run, so a run cut
 anywhere goes on from there and a cluster on the release already is left alone.
 """
@@ -11,7 +11,8 @@ import shlex
 from policies.ceph_releases import MAJORS, RELEASES_BY_PVE
 
 from . import probes
-from .step import Step, wait_for
+from .reach import member_ssh
+from .step import Step, probe, wait_for
 
 SOURCES = "/etc/apt/sources.list.d"
 # `pveceph install` writes one of them: PVE 8 a one-line ceph.list, PVE 9 a deb822 ceph.sources.
@@ -19,7 +20,7 @@ REPOSITORY_FILES = (f"{SOURCES}/ceph.list", f"{SOURCES}/ceph.sources")
 # Ceph upgrades from at most two releases back (squid from quincy and reef).
 REACH = 2
 # Where Ceph runs on this node: the cluster has Ceph, and the node has packages installed from a Ceph repository.
-_HAS_CEPH = ("test -s /etc/pve/ceph.conf && command -v ceph-mon >/dev/null && "
+_HAS_CEPH = (f"{probes.HAS_MONITORS} && command -v ceph-mon >/dev/null && "
              f"{{ {' || '.join(f'test -f {f}' for f in REPOSITORY_FILES)}; }}")
 
 
@@ -59,80 +60,71 @@ def packages(node: str, release: str) -> Step:
     )
 
 
-def _packages_moved(release: str) -> str:
-    """Shell: `fail` unless the node's packages are `release` (a daemon restarts onto what is installed)."""
-    return (f"[ \"$({probes.INSTALLED_CEPH})\" = {MAJORS[release]} ] || fail \"the Ceph packages on $node are not "
-            f"{release} yet (ceph --version)\"")
+def _on(name: str, address: str, first: str, command: str) -> str:
+    """Shell run on `first`: `command` (its own script, with has/fail) on member `name`, locally where it is `first`."""
+    script = shlex.quote(probe(command))
+    return f"bash -c {script}" if name == first else f"{member_ssh(name, address)} {script}"
 
 
-def _restart(kind: str, node: str, release: str, wait: str) -> Step:
-    """The node's `kind` daemon restarted onto the installed `release`, then `wait` (shell) for it."""
-    runs = probes.daemon_release(kind, shlex.quote(node))
+def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:
+    """Run on `first`: each member's (name, address) daemons restarted onto `release`, one at a time: monitors (each
+    only while every monitor is in quorum), managers, then each node's OSDs with `noout` set, every PG clean again
+    before the next node; last, once every daemon runs it, `require-osd-release` and `noout` off. A daemon that runs
+    the release already is left alone, so a run cut anywhere goes on from there."""
+    want = MAJORS[release]
+    restart = (lambda name, unit: f"[ \"$({probes.INSTALLED_CEPH})\" = {want} ] || fail \"the Ceph packages on "
+               f"{name} are not {release} yet (ceph --version)\"; systemctl restart {unit}")
+    lines = [
+        # A run cut while OSDs restarted finds PGs recovering: a while to settle, not a recovery's length.
+        wait_for(probes.ALL_PGS_CLEAN, "every PG to be active+clean before any Ceph daemon restarts", 120, 1),
+        "ceph osd set noout >/dev/null",
+    ]
+    for name, address in members:
+        runs = f"[ \"$({probes.daemon_release('mon', shlex.quote(name))})\" = {release} ]"
+        lines += [
+            f"if {probes.monitor(name)} && ! {runs}; then",
+            f"  {probes.MONITORS_ALL_IN_QUORUM} || fail 'not every Ceph monitor is in quorum (ceph quorum_status): "
+            f"restarting the one of {name} could cost Ceph its quorum; bring them back, then re-run up'",
+            f"  {_on(name, address, first, restart(name, f'ceph-mon@{name}'))} || fail 'restarting the monitor of "
+            f"{name} failed (above); fix it on {name}, then re-run up'",
+            wait_for(f"{{ {runs} && {probes.in_quorum(name)}; }} 2>/dev/null",
+                     f"the monitor of {name} to rejoin the quorum on {release}", 300, 1),
+            "fi",
+        ]
+    for name, address in members:
+        runs = f"[ \"$({probes.daemon_release('mgr', shlex.quote(name))})\" = {release} ]"
+        lines += [
+            f"if {probes.manager(name)} && ! {runs} 2>/dev/null; then",
+            f"  {_on(name, address, first, restart(name, f'ceph-mgr@{name}'))} || fail 'restarting the manager of "
+            f"{name} failed (above); fix it on {name}, then re-run up'",
+            wait_for(f"{{ {runs}; }} 2>/dev/null", f"the manager of {name} to report {release}", 300, 1),
+            "fi",
+        ]
+    for name, address in members:
+        ids = probes.osds(name)
+        runs = f"( for id in $({ids}); do [ \"$({probes.daemon_release('osd', '$id')})\" = {release} ] || exit 1; done )"
+        up = f"( for id in $({ids}); do {probes.osd_is('$id', 'up')} || exit 1; done )"
+        lines += [
+            f"if ! {runs} 2>/dev/null; then",
+            f"  {probes.ALL_PGS_CLEAN} || fail 'Ceph placement groups are not all active+clean (ceph pg stat): never "
+            f"restart the OSDs of {name} while others recover; wait, then re-run up'",
+            f"  {_on(name, address, first, restart(name, 'ceph-osd.target'))} || fail 'restarting the OSDs of {name} "
+            f"failed (above); fix it on {name}, then re-run up'",
+            wait_for(f"{{ {up} && {runs} && {probes.ALL_PGS_CLEAN}; }} 2>/dev/null",
+                     f"the OSDs of {name} to be up on {release} and every PG active+clean", 1200, 1),
+            "fi",
+        ]
+    lines += [
+        f"{probes.all_daemons_run(release)} || fail \"not every Ceph daemon runs {release} (ceph versions): one on a "
+        "node the stack does not list? Restart it there, then re-run up\"",
+        "ceph osd unset noout >/dev/null",
+        f"ceph osd require-osd-release {release}",
+    ]
     return Step(
-        name=f"ceph-{release}-{kind}",
-        node=node,
-        check=f"! test -d /var/lib/ceph/{kind}/ceph-$node || [ \"$({runs})\" = {release} ]",
-        act="\n".join([
-            _packages_moved(release),
-            *([f"{probes.MONITORS_ALL_IN_QUORUM} || fail 'not every Ceph monitor is in quorum (ceph quorum_status): "
-               "restarting another could cost Ceph its quorum; bring it back, then re-run up'",
-               "ceph osd set noout >/dev/null"] if kind == "mon" else []),
-            f"systemctl restart \"ceph-{kind}@$node\"",
-            wait,
-        ]),
-    )
-
-
-def monitor(node: str, release: str) -> Step:
-    back = f"[ \"$({probes.daemon_release('mon', shlex.quote(node))})\" = {release} ] && {probes.in_quorum(node)}"
-    return _restart("mon", node, release, wait_for(f"{{ {back}; }} 2>/dev/null",
-                                                   f"the monitor of {node} to rejoin the quorum on {release}", 300, 1))
-
-
-def manager(node: str, release: str) -> Step:
-    back = f"[ \"$({probes.daemon_release('mgr', shlex.quote(node))})\" = {release} ]"
-    return _restart("mgr", node, release, wait_for(f"{{ {back}; }} 2>/dev/null",
-                                                   f"the manager of {node} to report {release}", 300, 1))
-
-
-def _osds_run(node: str, release: str) -> str:
-    return (f"( for id in $({probes.osds(node)}); do "
-            f"[ \"$({probes.daemon_release('osd', '$id')})\" = {release} ] || exit 1; done )")
-
-
-def osds(node: str, release: str) -> Step:
-    """The node's OSDs restarted together, `noout` set so Ceph waits for them instead of moving their data."""
-    up = f"for id in $({probes.osds(node)}); do {probes.osd_is('$id', 'up')} || exit 1; done"
-    return Step(
-        name=f"ceph-{release}-osds",
-        node=node,
-        # No OSDs where the node has no CRUSH bucket; a Ceph that cannot say fails the check (crush_host).
-        check=f"! {{ {_HAS_CEPH}; }} || ! {probes.crush_host(node)} || {_osds_run(node, release)}",
-        act="\n".join([
-            _packages_moved(release),
-            f"{probes.ALL_PGS_CLEAN} || fail 'Ceph placement groups are not all active+clean (ceph pg stat): never "
-            "restart OSDs on two nodes at once; wait for recovery, then re-run up'",
-            "ceph osd set noout >/dev/null",
-            "systemctl restart ceph-osd.target",
-            wait_for(f"{{ ( {up} ) && {_osds_run(node, release)} && {probes.ALL_PGS_CLEAN}; }} 2>/dev/null",
-                     f"the OSDs of {node} to be up on {release} and every PG active+clean", 1200, 1),
-        ]),
-    )
-
-
-def required(node: str, release: str) -> Step:
-    """Last, once every daemon runs `release`: OSDs of older releases may no longer join, and `noout` is off."""
-    return Step(
-        name=f"ceph-{release}-required",
-        node=node,
-        check=f"! test -s /etc/pve/ceph.conf || [ \"$({probes.REQUIRED_OSD_RELEASE})\" = {release} ]",
-        act="\n".join([
-            "versions=$(ceph --connect-timeout 30 versions) || fail \"cannot read the daemons' versions (ceph versions)\"",
-            "printf '%s' \"$versions\" | python3 -c 'import json, sys; o = json.load(sys.stdin)[\"overall\"]; "
-            f"sys.exit(0 if o and all(\" {release} \" in v for v in o) else 1)' || fail \"not every Ceph daemon runs "
-            f"{release} (ceph versions): $versions\"",
-            "ceph osd unset noout >/dev/null",
-            f"ceph osd require-osd-release {release}",
-        ]),
+        name=f"ceph-{release}",
+        node=first,
+        check=f"! {probes.HAS_MONITORS} || {{ {probes.all_daemons_run(release)} && "
+              f"[ \"$({probes.REQUIRED_OSD_RELEASE})\" = {release} ]; }}",
+        act="\n".join(lines),
         verify=f"[ \"$({probes.REQUIRED_OSD_RELEASE})\" = {release} ]",
     )

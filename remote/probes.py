@@ -149,6 +149,18 @@ def in_quorum(name: str) -> str:
     return _quorum("sys.exit(0 if sys.argv[1] in q[\"quorum_names\"] else 1)", name)
 
 
+# The cluster has Ceph monitors: ceph.conf names them (`pveceph mon create` writes mon_host); before the first,
+# nothing of Ceph can be asked.
+HAS_MONITORS = "grep -qsE '^[[:space:]]*mon[_ ]host[[:space:]]*=' /etc/pve/ceph.conf"
+
+
+def all_daemons_run(release: str) -> str:
+    """Every Ceph daemon runs `release` (`ceph versions`' overall); `fail` when Ceph cannot say."""
+    read = _stdout("versions", "ceph --connect-timeout 30 versions", "the daemons' versions from Ceph (ceph versions)")
+    return (f"{{ {read}; printf '%s' \"$versions\" | python3 -c 'import json, sys; o = json.load(sys.stdin)[\"overall\"]; "
+            f"sys.exit(0 if o and all(\" \" + sys.argv[1] + \" \" in v for v in o) else 1)' {shlex.quote(release)}; }}")
+
+
 # The cluster's require_osd_release (`ceph osd dump`), what OSDs of older releases may no longer join.
 REQUIRED_OSD_RELEASE = ("{ " + _stdout("osdmap", "ceph --connect-timeout 30 osd dump --format json", "the OSD map from Ceph")
                         + "; printf '%s' \"$osdmap\" | python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"require_osd_release\", \"\"))'; }")

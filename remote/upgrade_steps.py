@@ -12,6 +12,7 @@ import shlex
 
 from . import probes
 from .node_steps import SUITES, repository_change
+from .reach import member_ssh
 from .step import Step, probe, wait_for
 
 OLD, NEW = 8, 9
@@ -108,10 +109,7 @@ def upgrade_script(ceph: bool) -> str:
 def node(target: str, address: str, peer: str, ceph: bool) -> Step:
     """One node's upgrade, run on `peer`. Skipped once the node runs PVE 9 and is out of the upgrade's maintenance;
     a run cut anywhere picks up where it stopped (each part checks first)."""
-    # PVE's SSHInfo.pm options: the node's key pinned by its name in its own file in /etc/pve.
-    ssh = (f"ssh -o BatchMode=yes -o ConnectTimeout=10 -o HostKeyAlias={shlex.quote(target)} "
-           f"-o UserKnownHostsFile=/etc/pve/nodes/{shlex.quote(target)}/ssh_known_hosts -o GlobalKnownHostsFile=none "
-           f"root@{shlex.quote(address)}")
+    ssh = member_ssh(target, address)
     on_target = lambda command: f"{ssh} {shlex.quote(command)}"  # noqa: E731
     back = " && ".join([f"{on_target(probe(BOOTED_NEW))} >/dev/null 2>&1",
                         probes.online(target), probes.QUORATE])

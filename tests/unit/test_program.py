@@ -268,11 +268,11 @@ def test_nothing_runs_on_any_node_before_every_nodes_release_and_the_members_are
     aside, aside_deps = seen["pve1-qdevice-aside-possible"]
     assert aside_deps == [members]
     assert all(seen[f"pve{i}-ceph-squid-packages"][1] == [aside] for i in (1, 2, 3))
-    # Ceph's release comes first; every node step waits for its last step.
-    required = seen["pve1-ceph-squid-required"][0]
+    # Ceph's release comes first; every node step waits for its daemons' step.
+    ceph = seen["pve1-ceph-squid"][0]
     node_steps = [deps for key, (_, deps) in seen.items() if not key.split("-", 1)[1].startswith(("pve-release",
-                  "cluster-members", "qdevice-aside-possible", "ceph-squid-"))]
-    assert len(node_steps) >= 18 and all(required in deps for deps in node_steps)
+                  "cluster-members", "qdevice-aside-possible", "ceph-squid"))]
+    assert len(node_steps) >= 18 and all(ceph in deps for deps in node_steps)
     assert "pveversion" in _named(run_program(homelab), "pve2-pve-release")[0].inputs["create"]
 
 
@@ -281,7 +281,7 @@ def test_a_pve9_stack_upgrades_pve8_members_node_by_node_before_any_pve9_node_st
     node in the stack's order; every node step waits for the last."""
     seen = _watch_steps(monkeypatch, "node", "preflight", "upgrade", "ceph_upgrade")
     run_program(homelab)
-    ceph = seen["pve1-ceph-tentacle-required"][0]
+    ceph = seen["pve1-ceph-tentacle"][0]
     checks = [seen[f"pve{i}-upgrade-preflight"] for i in (1, 2, 3)]
     assert all(deps == [ceph] for _, deps in checks)
     first, second, third = seen["pve2-pve9-pve1"], seen["pve3-pve9-pve2"], seen["pve1-pve9-pve3"]
@@ -296,16 +296,15 @@ def test_a_pve8_stack_has_no_upgrade(homelab):
     assert _of_type(resources, "proxmox-ha:ceph_upgrade:CephUpgrade")
 
 
-def test_ceph_moves_packages_first_then_one_daemon_at_a_time(homelab, monkeypatch):
-    """Proxmox's Ceph upgrade guides: packages on every node, then monitors node by node, managers, each node's OSDs,
-    and `require-osd-release` last; nothing of it on a stack without Ceph."""
+def test_ceph_moves_packages_first_then_its_daemons_from_the_first_node(homelab, monkeypatch):
+    """Proxmox's Ceph upgrade guides: packages on every node, then the daemons, one at a time, from the first node;
+    nothing of it on a stack without Ceph."""
     seen = _watch_steps(monkeypatch, "ceph_upgrade")
     run_program(homelab)
     packages = [seen[f"pve{i}-ceph-tentacle-packages"][0] for i in (1, 2, 3)]
-    chain = [seen[f"pve{i}-ceph-tentacle-{kind}"] for kind in ("mon", "mgr", "osds") for i in (1, 2, 3)]
-    assert chain[0][1] == packages
-    assert all(deps == [previous] for (previous, _), (_, deps) in zip(chain, chain[1:]))
-    assert seen["pve1-ceph-tentacle-required"][1] == [chain[-1][0]] and len(seen) == 13
+    _, after = seen["pve1-ceph-tentacle"]
+    assert after == packages and len(seen) == 4
+    assert "10.0.10.13" in _named(run_program(homelab), "ceph-upgrade-pve1-ceph-tentacle")[0].inputs["create"]
     del homelab["ceph"]
     for node in homelab["cluster"]["nodes"]:
         node.pop("osdDisks", None)
