@@ -101,6 +101,16 @@ def _running() -> dict:
     return R.running(L.state_dir() / "hosts")
 
 
+def _recorded_and_real(argv: list[str]):
+    """(the records module, the running daemons' releases, the real command's result); the real command alone, exec'd,
+    where the lab has no running record."""
+    R, _ = _records()
+    running = _running()
+    if not running:
+        exec_real(argv)
+    return R, running, real(argv)
+
+
 def _dumps(data, fmt: str | None) -> str:
     return json.dumps(data, separators=(",", ":")) if fmt == "json" else json.dumps(data, indent=4)
 
@@ -124,11 +134,7 @@ def cmd_version(argv, words, others, fmt) -> int:
 def cmd_versions(argv, words, others, fmt) -> int:
     """The mon's count of running versions per daemon type: the lab's recorded daemons by their release, the rest of
     what the real mon counts as what it reports (Debian's)."""
-    R, _ = _records()
-    running = _running()
-    if not running:
-        return exec_real(argv)
-    res = real(argv)
+    R, running, res = _recorded_and_real(argv)
     try:
         data = json.loads(res.stdout)
     except ValueError:
@@ -172,11 +178,7 @@ def _objects(text: str):
 def cmd_metadata(argv, words, others, fmt) -> int:
     """The real metadata with each recorded daemon's ceph_release, ceph_version and ceph_version_short replaced (in
     the text, so every other field stays exactly as the mon printed it)."""
-    R, _ = _records()
-    running = _running()
-    if not running:
-        return exec_real(argv)
-    res = real(argv)
+    R, running, res = _recorded_and_real(argv)
     try:
         objects = _objects(res.stdout) if res.returncode == 0 else []
     except ValueError:
