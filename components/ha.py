@@ -1,10 +1,10 @@
 """HighAvailability: HA groups (PVE 8) or node-affinity rules (PVE 9), HA resources, the shutdown policy.
 
 Across an upgrade from PVE 8 the groups become rules by PVE 9's own hand: once every node runs PVE 9, its HA
-manager turns each group into the rule `ha-group-GROUP` and deletes the groups. The state follows over two runs,
-told apart by what the last run exported (`Shape`, program.last_outputs): the upgrading run keeps the groups as they were (retained: PVE
-deletes them, never Pulumi) and waits for that migration; the next imports the rules PVE made. Nothing PVE made
-is deleted or made again."""
+manager turns each group into the rule `ha-group-GROUP` and deletes the groups. The state follows over two updates
+(`python -m deploy up` runs the second itself), told apart by what the last one exported (`Shape`,
+program.last_outputs): the upgrading update keeps the groups as they were (retained: PVE deletes them, never Pulumi)
+and waits for that migration; the next imports the rules PVE made. Nothing PVE made is deleted or made again."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

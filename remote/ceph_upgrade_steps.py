@@ -11,7 +11,7 @@ import shlex
 from policies.ceph_releases import MAJORS, RELEASES_BY_PVE
 
 from . import probes
-from .reach import member_ssh
+from .reach import on_member
 from .step import Step, probe, wait_for
 
 SOURCES = "/etc/apt/sources.list.d"
@@ -62,8 +62,7 @@ def packages(node: str, release: str) -> Step:
 
 def _on(name: str, address: str, first: str, command: str) -> str:
     """Shell run on `first`: `command` (its own script, with has/fail) on member `name`, locally where it is `first`."""
-    script = shlex.quote(probe(command))
-    return f"bash -c {script}" if name == first else f"{member_ssh(name, address)} {script}"
+    return f"bash -c {shlex.quote(probe(command))}" if name == first else on_member(name, address, probe(command))
 
 
 def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:

@@ -55,10 +55,16 @@ def _stdout(var: str, command: str, what: str) -> str:
             f"|| {{ why=$(cat \"$why\"; rm -f \"$why\"); fail \"cannot read {what}: $why\"; }}; rm -f \"$why\"")
 
 
+def _ceph_json(command: str, what: str, python: str, *args: str) -> str:
+    """Shell: `python` over `command`'s JSON answer `d` (with `args` in sys.argv); `fail` when Ceph cannot give it."""
+    return (f"{{ {_stdout('ceph_answer', command, what)}; printf '%s' \"$ceph_answer\" | "
+            f"python3 -c 'import json, sys; d = json.load(sys.stdin); {python}'"
+            + "".join(f" {shlex.quote(a)}" for a in args) + "; }")
+
+
 def _pg_stat(python: str) -> str:
     """`python` over the summary `s` of `ceph pg stat --format json` (Reef and later wrap it in "pg_summary")."""
-    return (f"{{ {_stdout('pgs', 'ceph pg stat --format json', 'the PG stats from Ceph')}; printf '%s' \"$pgs\" | "
-            f"python3 -c 'import json, sys; s = json.load(sys.stdin); s = s.get(\"pg_summary\", s); {python}'; }}")
+    return _ceph_json("ceph pg stat --format json", "the PG stats from Ceph", f"s = d.get(\"pg_summary\", d); {python}")
 
 
 # Every PG is clean: active+clean, with a scrub running or not (a scrub is no degradation). A Ceph that cannot
@@ -125,28 +131,23 @@ INSTALLED_CEPH = "ceph --version 2>/dev/null | sed -nE 's/^ceph version ([0-9]+)
 def daemon_release(kind: str, name: str) -> str:
     """The release `kind` (mon, mgr, osd) `name` (a shell word, e.g. "$id" in a loop) last reported running (`ceph
     KIND metadata NAME`'s ceph_release); `fail` when Ceph cannot say."""
-    read = _stdout("meta", f"ceph --connect-timeout 30 {kind} metadata {name} --format json",
-                   f"the metadata of {kind}.{name} from Ceph")
-    return (f"{{ {read}; printf '%s' \"$meta\" | "
-            "python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"ceph_release\", \"\"))'; }")
-
-
-_READ_QUORUM = _stdout("q", "ceph --connect-timeout 30 quorum_status --format json", "the monitors' quorum from Ceph")
+    return _ceph_json(f"ceph --connect-timeout 30 {kind} metadata {name} --format json", f"the metadata of {kind}.{name} from Ceph",
+                 "print(d.get(\"ceph_release\", \"\"))")
 
 
 def _quorum(python: str, *args: str) -> str:
-    """`python` over Ceph's quorum status `q`; no when Ceph cannot say: the waits on it go on waiting."""
-    return (f"( {_READ_QUORUM}; printf '%s' \"$q\" | python3 -c 'import json, sys; q = json.load(sys.stdin); {python}'"
-            + "".join(f" {shlex.quote(a)}" for a in args) + " ) 2>/dev/null")
+    """`python` over Ceph's quorum status `d`; no when Ceph cannot say: the waits on it go on waiting."""
+    return ("( " + _ceph_json("ceph --connect-timeout 30 quorum_status --format json", "the monitors' quorum from Ceph",
+                         python, *args) + " ) 2>/dev/null")
 
 
 # Every monitor in the monmap is in Ceph's quorum: restarting one then costs Ceph no quorum.
-MONITORS_ALL_IN_QUORUM = _quorum("sys.exit(0 if sorted(q[\"quorum_names\"]) == sorted(m[\"name\"] for m in q[\"monmap\"][\"mons\"]) else 1)")
+MONITORS_ALL_IN_QUORUM = _quorum("sys.exit(0 if sorted(d[\"quorum_names\"]) == sorted(m[\"name\"] for m in d[\"monmap\"][\"mons\"]) else 1)")
 
 
 def in_quorum(name: str) -> str:
     """The node's monitor is in Ceph's quorum."""
-    return _quorum("sys.exit(0 if sys.argv[1] in q[\"quorum_names\"] else 1)", name)
+    return _quorum("sys.exit(0 if sys.argv[1] in d[\"quorum_names\"] else 1)", name)
 
 
 # The cluster has Ceph monitors: ceph.conf names them (`pveceph mon create` writes mon_host); before the first,
@@ -156,14 +157,13 @@ HAS_MONITORS = "grep -qsE '^[[:space:]]*mon[_ ]host[[:space:]]*=' /etc/pve/ceph.
 
 def all_daemons_run(release: str) -> str:
     """Every Ceph daemon runs `release` (`ceph versions`' overall); `fail` when Ceph cannot say."""
-    read = _stdout("versions", "ceph --connect-timeout 30 versions", "the daemons' versions from Ceph (ceph versions)")
-    return (f"{{ {read}; printf '%s' \"$versions\" | python3 -c 'import json, sys; o = json.load(sys.stdin)[\"overall\"]; "
-            f"sys.exit(0 if o and all(\" \" + sys.argv[1] + \" \" in v for v in o) else 1)' {shlex.quote(release)}; }}")
+    return _ceph_json("ceph --connect-timeout 30 versions", "the daemons' versions from Ceph (ceph versions)",
+                 "o = d[\"overall\"]; sys.exit(0 if o and all(\" \" + sys.argv[1] + \" \" in v for v in o) else 1)", release)
 
 
 # The cluster's require_osd_release (`ceph osd dump`), what OSDs of older releases may no longer join.
-REQUIRED_OSD_RELEASE = ("{ " + _stdout("osdmap", "ceph --connect-timeout 30 osd dump --format json", "the OSD map from Ceph")
-                        + "; printf '%s' \"$osdmap\" | python3 -c 'import json, sys; print(json.load(sys.stdin).get(\"require_osd_release\", \"\"))'; }")
+REQUIRED_OSD_RELEASE = _ceph_json("ceph --connect-timeout 30 osd dump --format json", "the OSD map from Ceph",
+                             "print(d.get(\"require_osd_release\", \"\"))")
 
 
 def osd_is(osd: str, state: str) -> str:

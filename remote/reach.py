@@ -10,3 +10,8 @@ def member_ssh(name: str, address: str) -> str:
     return (f"ssh -o BatchMode=yes -o ConnectTimeout=10 -o HostKeyAlias={shlex.quote(name)} "
             f"-o UserKnownHostsFile=/etc/pve/nodes/{shlex.quote(name)}/ssh_known_hosts -o GlobalKnownHostsFile=none "
             f"root@{shlex.quote(address)}")
+
+
+def on_member(name: str, address: str, command: str) -> str:
+    """Shell: `command` (one script) run on member `name` over its ssh."""
+    return f"{member_ssh(name, address)} {shlex.quote(command)}"

@@ -12,7 +12,7 @@ import shlex
 
 from . import probes
 from .node_steps import SUITES, repository_change
-from .reach import member_ssh
+from .reach import member_ssh, on_member
 from .step import Step, probe, wait_for
 
 OLD, NEW = 8, 9
@@ -110,7 +110,7 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
     """One node's upgrade, run on `peer`. Skipped once the node runs PVE 9 and is out of the upgrade's maintenance;
     a run cut anywhere picks up where it stopped (each part checks first)."""
     ssh = member_ssh(target, address)
-    on_target = lambda command: f"{ssh} {shlex.quote(command)}"  # noqa: E731
+    on_target = lambda command: on_member(target, address, command)  # noqa: E731
     back = " && ".join([f"{on_target(probe(BOOTED_NEW))} >/dev/null 2>&1",
                         probes.online(target), probes.QUORATE])
     osds_up = (f"for id in $({probes.osds(target)}); do {probes.osd_is('$id', 'up')} || exit 1; done"
