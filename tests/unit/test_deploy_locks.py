@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 from deploy import locks
 
@@ -36,3 +37,15 @@ def test_only_a_dead_local_process_lock_is_stale(tmp_path):
 def test_another_machines_lock_is_left_alone(tmp_path):
     lock(tmp_path, dead_pid(), hostname="elsewhere")
     assert locks.stale(f"file://{tmp_path}", "proxmox-ha", "lab") is None
+
+
+def test_a_killed_engine_not_yet_reaped_is_gone(tmp_path):
+    """A zombie (exited, its parent has not waited for it yet) holds no lock: the next run may take over."""
+    zombie = subprocess.Popen(["true"])
+    try:
+        while open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+            time.sleep(0.01)
+        lock(tmp_path, zombie.pid)
+        assert locks.stale(f"file://{tmp_path}", "proxmox-ha", "lab") == [zombie.pid]
+    finally:
+        zombie.wait()
