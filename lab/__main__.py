@@ -14,7 +14,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m lab", description=(
         "Embedded Proxmox VE lab: pve1..pve3 (up to pve5) in network/mount namespaces with real sshd, "
         "corosync and Ceph, driven by PVE command shims. State: $PROXMOX_HA_LAB_DIR "
-        "(default /var/tmp/proxmox-ha-lab)."))
+        "(default /var/tmp/proxmox-ha-lab, or /var/tmp/proxmox-ha-lab-N for $PROXMOX_HA_LAB_SLOT N: a lab beside another)."))
     sub = ap.add_subparsers(dest="cmd", required=True)
     upp = sub.add_parser("up", help="start the hosts (installs packages first if missing); --hosts N grows a running lab")
     upp.add_argument("--hosts", type=int, choices=range(3, len(ALL_HOSTS) + 1), metavar=f"{{3..{len(ALL_HOSTS)}}}",

@@ -15,19 +15,27 @@ from pathlib import Path
 LAB_PKG = Path(__file__).resolve().parent
 REPO_ROOT = LAB_PKG.parent
 
+# A lab's slot: 0 unless PROXMOX_HA_LAB_SLOT names another. Labs in different slots run side by side (`make test`
+# runs two): each has its own state directory, bridges, subnets, links and network namespaces.
+if (os.environ.get("PROXMOX_HA_LAB_SLOT") or "0") not in [str(n) for n in range(10)]:
+    raise SystemExit(f"lab: PROXMOX_HA_LAB_SLOT={os.environ['PROXMOX_HA_LAB_SLOT']} is not a slot (0 to 9)")
+SLOT = int(os.environ.get("PROXMOX_HA_LAB_SLOT") or 0)
+MGMT_PREFIX = f"10.254.{10 + SLOT}"
+STORAGE_PREFIX = f"10.254.{100 + SLOT}"
+
 # Every host the lab can run; a lab runs the first N of them (3 by default, `lab up --hosts N` grows it).
 ALL_HOSTS = ("pve1", "pve2", "pve3", "pve4", "pve5")
 DEFAULT_HOST_COUNT = 3
 DEFAULT_HOSTS = ALL_HOSTS[:DEFAULT_HOST_COUNT]  # the hosts of a lab that was never grown (and Pulumi.lab.yaml's nodes)
 # A plain Debian machine on the management network for corosync-qnetd (a QDevice), with no PVE on it.
 QNETD_HOST = "qnetd"
-QNETD_ADDR = "10.254.10.40"
+QNETD_ADDR = f"{MGMT_PREFIX}.40"
 # Its sshd listens on a port other than 22, as on a hardened machine: PVE's `pvecm qdevice setup` has no port
 # option, so the program must make that port work.
 QNETD_SSH_PORT = 2222
 # A plain Debian machine on the management network for Prometheus and Alertmanager (Debian's packages), with no PVE on it.
 MONITOR_HOST = "monitor"
-MONITOR_ADDR = "10.254.10.60"
+MONITOR_ADDR = f"{MGMT_PREFIX}.60"
 MONITOR_SSH_PORT = 22
 # Where Debian's prometheus-alertmanager listens unless its ARGS say otherwise (--web.listen-address=:9093).
 ALERTMANAGER_PORT = 9093
@@ -36,12 +44,12 @@ PROMETHEUS_PORT = 9090
 ALERT_RECEIVER_PORT = 9095
 # The lab's Debian machines (no PVE): a management port only, Debian's commands only (STATE/bin-debian).
 DEBIAN_HOSTS = (QNETD_HOST, MONITOR_HOST)
-MGMT_BRIDGE = "phalab0"
-STORAGE_BRIDGE = "phalab1"
-MGMT_NET = "10.254.10.0/24"
-STORAGE_NET = "10.254.100.0/24"
-MGMT_GW = "10.254.10.1"
-STORAGE_GW = "10.254.100.1"
+MGMT_BRIDGE = f"phalab{2 * SLOT}"
+STORAGE_BRIDGE = f"phalab{2 * SLOT + 1}"
+MGMT_NET = f"{MGMT_PREFIX}.0/24"
+STORAGE_NET = f"{STORAGE_PREFIX}.0/24"
+MGMT_GW = f"{MGMT_PREFIX}.1"
+STORAGE_GW = f"{STORAGE_PREFIX}.1"
 DOMAIN = "lab.local"
 CLUSTER_NAME = "lab-cluster"
 LAB_GUEST = 100  # the VM on pve1 that the lab stack puts under HA
@@ -83,15 +91,15 @@ def ssh_port(name: str) -> int:
 
 
 def mgmt_addr(name: str) -> str:
-    return {QNETD_HOST: QNETD_ADDR, MONITOR_HOST: MONITOR_ADDR}.get(name) or f"10.254.10.1{host_index(name)}"
+    return {QNETD_HOST: QNETD_ADDR, MONITOR_HOST: MONITOR_ADDR}.get(name) or f"{MGMT_PREFIX}.1{host_index(name)}"
 
 
 def storage_addr(name: str) -> str:
-    return f"10.254.100.1{host_index(name)}"
+    return f"{STORAGE_PREFIX}.1{host_index(name)}"
 
 
 def state_dir() -> Path:
-    d = Path(os.environ.get("PROXMOX_HA_LAB_DIR") or "/var/tmp/proxmox-ha-lab").resolve()
+    d = Path(os.environ.get("PROXMOX_HA_LAB_DIR") or f"/var/tmp/proxmox-ha-lab{f'-{SLOT}' if SLOT else ''}").resolve()
     for p in HOST_PRIVATE_PATHS:
         if str(d) == p or str(d).startswith(p + "/"):
             raise SystemExit(f"lab: PROXMOX_HA_LAB_DIR={d} must not be below {p} (hosts overlay it)")
@@ -222,14 +230,19 @@ def kill_pid(pid: int, timeout: float = 10.0) -> None:
     wait_until(lambda: not pid_alive(pid), 5)
 
 
+def netns(name: str) -> str:
+    """The network namespace of this slot's host `name` (slot 0's keep the bare host names)."""
+    return f"s{SLOT}-{name}" if SLOT else name
+
+
 def netns_exists(name: str) -> bool:
-    return Path(f"/run/netns/{name}").exists()
+    return Path(f"/run/netns/{netns(name)}").exists()
 
 
 def netns_pids(name: str) -> list[int]:
     if not netns_exists(name):
         return []
-    res = run(["ip", "netns", "pids", name], check=False)
+    res = run(["ip", "netns", "pids", netns(name)], check=False)
     return [int(x) for x in res.stdout.split() if x.strip().isdigit()]
 
 

@@ -18,7 +18,7 @@ from .pve import ceph_release
 from .common import (ALL_HOSTS, DEFAULT_HOST_COUNT, DOMAIN, MGMT_BRIDGE, MGMT_GW, MGMT_NET, SHIMS, DEBIAN_SHIMS,
                      STORAGE_BRIDGE, STORAGE_GW, STORAGE_NET, CLUSTER_NAME, LAB_GUEST, DEBIAN_HOSTS, MONITOR_HOST, QNETD_HOST, Paths,
                      REPO_ROOT, kill_pid,
-                     lab_hosts, lab_major, log, mgmt_addr, netns_exists, netns_pids, pid_alive, read_pid, run,
+                     lab_hosts, lab_major, log, mgmt_addr, netns, netns_exists, netns_pids, pid_alive, read_pid, run,
                      ssh_port, storage_addr, sshd_pid, wait_until)
 from .machine import ensure_host_net, host_is_up, host_json, link_exists, start_host, veth_names, wait_port
 
@@ -367,7 +367,7 @@ def down_host(paths: Paths, name: str) -> None:
 
 def _cleanup_host(paths: Paths, name: str, keep_files: bool = False) -> None:
     if netns_exists(name):
-        run(["ip", "netns", "del", name], check=False)
+        run(["ip", "netns", "del", netns(name)], check=False)
     for v in veth_names(name):
         if link_exists(v):
             run(["ip", "link", "del", v], check=False)

@@ -18,13 +18,13 @@ import subprocess
 import time
 from pathlib import Path
 
-from .common import (ALL_HOSTS, DEBIAN_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, REPO_ROOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
-                     Paths, lab_major, mgmt_addr, netns_exists, run, ssh_port, sshd_pid, storage_addr)
+from .common import (ALL_HOSTS, DEBIAN_HOSTS, DOMAIN, MGMT_BRIDGE, MGMT_NET, REPO_ROOT, SLOT, STORAGE_BRIDGE, OSD_DISK_SIZE,
+                     Paths, lab_major, mgmt_addr, netns, netns_exists, run, ssh_port, sshd_pid, storage_addr)
 from .pve import release
 
 
 def veth_names(name: str) -> tuple[str, str]:
-    return f"phl0-{name}", f"phl1-{name}"
+    return f"phl{2 * SLOT}-{name}", f"phl{2 * SLOT + 1}-{name}"
 
 
 def link_exists(dev: str, ns: str | None = None) -> bool:
@@ -33,8 +33,9 @@ def link_exists(dev: str, ns: str | None = None) -> bool:
 
 
 def ensure_host_net(name: str) -> None:
+    ns = netns(name)
     if not netns_exists(name):
-        run(["ip", "netns", "add", name])
+        run(["ip", "netns", "add", ns])
     v0, v1 = veth_names(name)
     # a PVE host's index, a Debian host's address' last number written in hex (qnetd .40: 0x40, monitor .60: 0x60)
     idx = ALL_HOSTS.index(name) + 1 if name not in DEBIAN_HOSTS else int(mgmt_addr(name).rsplit(".", 1)[1], 16)
@@ -42,11 +43,11 @@ def ensure_host_net(name: str) -> None:
     # Only the links: addresses are ifupdown2's job inside the host (its /etc/network/interfaces).
     for n, (root_side, inner, br) in enumerate(ports):
         if not link_exists(root_side):
-            if link_exists(inner, name):
-                run(["ip", "-n", name, "link", "del", inner])
+            if link_exists(inner, ns):
+                run(["ip", "-n", ns, "link", "del", inner])
             # fixed MACs: a re-created host keeps its MAC, so no neighbour has a stale ARP entry
             run(["ip", "link", "add", root_side, "type", "veth", "peer", "name", inner,
-                 "address", f"02:ba:1a:b0:{idx:02x}:{n + 1:02x}", "netns", name])
+                 "address", f"02:ba:1a:b{SLOT}:{idx:02x}:{n + 1:02x}", "netns", ns])
         run(["ip", "link", "set", root_side, "master", br, "up"])
 
 
@@ -249,7 +250,7 @@ def start_host(paths: Paths, name: str, hosts: tuple[str, ...]) -> int:
     paths.logs.mkdir(parents=True, exist_ok=True)
     script = HOST_SCRIPT.format(hdir=paths.host(name), name=name, pve_mounts=mounts, disk_mount=disk_mount)
     logf = open(paths.logs / f"{name}-sshd.log", "ab")
-    p = subprocess.Popen(["ip", "netns", "exec", name, "unshare", "--mount", "--uts", "--ipc",
+    p = subprocess.Popen(["ip", "netns", "exec", netns(name), "unshare", "--mount", "--uts", "--ipc",
                           "--propagation", "private", "--", "bash", "-c", script],
                          stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
                          start_new_session=True, close_fds=True)

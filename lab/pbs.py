@@ -1,6 +1,6 @@
 """The lab's Proxmox Backup Server stand-in: a TLS endpoint on its own address, for PVE's storage activation.
 
-It lives in its own network namespace `pbs` at 10.254.10.50 on the management bridge and answers what PVE
+It lives in its own network namespace `pbs` (its slot's, lab/common.py) at 10.254.10.50 (slot 0) on the management bridge and answers what PVE
 asks a PBS when a `pbs` storage is created (pve-storage PBSPlugin::activate_storage): a login
 (POST /api2/json/access/ticket) and the datastore list (GET /api2/json/admin/datastore). Its certificate
 is self-signed and kept across `lab down`, so its SHA-256 fingerprint is stable; the user's password
@@ -19,14 +19,14 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .common import MGMT_BRIDGE, REPO_ROOT, Paths, log, pid_alive, read_pid, run
+from .common import MGMT_BRIDGE, MGMT_PREFIX, REPO_ROOT, SLOT, Paths, log, netns, pid_alive, read_pid, run
 
-NETNS = "pbs"
-ADDRESS = "10.254.10.50"
+NETNS = netns("pbs")
+ADDRESS = f"{MGMT_PREFIX}.50"
 PORT = 8007
 DATASTORE = "lab-backups"
 USER = "backup@pbs"
-VETH = "phl0-pbs"
+VETH = f"phl{2 * SLOT}-pbs"
 
 
 # ---------------------------------------------------------------- the server
@@ -119,7 +119,7 @@ def up(paths: Paths) -> None:
     if not Path(f"/run/netns/{NETNS}").exists():
         run(["ip", "netns", "add", NETNS])
     if run(["ip", "link", "show", VETH], check=False).returncode != 0:
-        run(["ip", "link", "add", VETH, "type", "veth", "peer", "name", "eth0", "address", "02:ba:1a:b0:50:01", "netns", NETNS])
+        run(["ip", "link", "add", VETH, "type", "veth", "peer", "name", "eth0", "address", f"02:ba:1a:b{SLOT}:50:01", "netns", NETNS])
     run(["ip", "link", "set", VETH, "master", MGMT_BRIDGE, "up"])
     run(["ip", "-n", NETNS, "addr", "replace", f"{ADDRESS}/24", "dev", "eth0"])
     run(["ip", "-n", NETNS, "link", "set", "eth0", "up"])

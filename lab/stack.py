@@ -1,8 +1,8 @@
 """The lab stack's config file for the engine: the tracked Pulumi.lab.yaml plus what only a running lab knows.
 
 Pulumi.lab.yaml in git holds no secret (its encryptionsalt only checks the public lab passphrase).
-`python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config, each node's sshHostKey
-pinned, the PBS stand-in's fingerprint, the monitor host's key as monitoring.prometheus.sshHostKey, and the secrets
+`python -m lab stack-config` writes STATE/Pulumi.lab.yaml: the same config (on its slot's subnets), each node's
+sshHostKey pinned, the PBS stand-in's fingerprint, the monitor host's key as monitoring.prometheus.sshHostKey, and the secrets
 (the lab's SSH key, root@pam's API token, the PBS user's password, Alertmanager's webhook on this machine)
 encrypted by the Pulumi CLI. `python -m deploy up --stack lab --config-file STATE/Pulumi.lab.yaml` reads it.
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from .common import ALERT_RECEIVER_PORT, MGMT_GW, REPO_ROOT, Paths, lab_major
+from .common import ALERT_RECEIVER_PORT, MGMT_GW, MGMT_NET, REPO_ROOT, SLOT, STORAGE_NET, Paths, lab_major
 
 STACK = "lab"
 PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothing but lab values
@@ -75,6 +76,15 @@ def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, 
         _pulumi("config", "rm", "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:ceph")
 
 
+def _onto_slot(out: Path) -> None:
+    """The template's addresses are slot 0's: another slot's lab has the same hosts on its own subnets (lab/common.py)."""
+    networks = _get_object(out, "cluster")["networks"]
+    text = out.read_text()
+    for written, ours in ((networks["management"]["cidr"], MGMT_NET), (networks["storage"]["cidr"], STORAGE_NET)):
+        text = re.sub(rf"\b{re.escape(written.rsplit('.', 1)[0])}\.", ours.rsplit(".", 1)[0] + ".", text)
+    out.write_text(text)
+
+
 def write(template: Path, paths: Paths | None = None, nodes: int | None = None, retire: list[str] = (),
           qdevice: bool = False, ceph: bool = True) -> Path:
     paths = paths or Paths()
@@ -93,6 +103,8 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
         _pulumi("stack", "tag", "set", "lab-id", lab_id, "--stack", STACK)
     out = paths.root / f"Pulumi.{STACK}.yaml"
     shutil.copyfile(template, out)
+    if SLOT:
+        _onto_slot(out)
     if nodes is not None:
         reshape(out, lab, nodes, list(retire), qdevice, ceph)
     major = lab_major(paths)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.common import CLUSTER_NAME
+from lab.common import CLUSTER_NAME, Paths
 
 from .conftest import lab_changed
 from .helpers import NODES, wait_until
@@ -111,7 +111,7 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     assert secret not in metrics
     # `is-active` follows the process, as systemd's does: gunicorn ends once the scrape it serves is done (its
     # graceful timeout is 30 s), and Prometheus scrapes it every few seconds.
-    fresh_lab.ok("pve1", "kill $(cat /var/tmp/proxmox-ha-lab/hosts/pve1/pids/prometheus-pve-exporter.pid)")
+    fresh_lab.ok("pve1", f"kill $(cat {Paths().host_pids('pve1') / 'prometheus-pve-exporter.pid'})")
     wait_until("the exporter to end", lambda: fresh_lab.ssh("pve1", "systemctl is-active prometheus-pve-exporter").returncode == 3, 40)
     # An `up` with nothing changed runs no step, so it would not restart it: the next tests need it running.
     fresh_lab.ok("pve1", "systemctl start prometheus-pve-exporter")

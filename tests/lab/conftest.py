@@ -21,8 +21,12 @@ def lab_cli(*args, check=True, timeout=600):
 
 
 def root_snapshot() -> dict:
-    return {"hosts": Path("/etc/hosts").read_text(),
-            "routes": subprocess.run(["ip", "route"], capture_output=True, text=True).stdout}
+    """/etc/hosts and the root routes, but those on another slot's bridges (a lab running beside this one)."""
+    from lab.common import MGMT_BRIDGE, STORAGE_BRIDGE
+
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout.splitlines()
+    ours = [r for r in routes if " dev phalab" not in r or f" dev {MGMT_BRIDGE} " in r or f" dev {STORAGE_BRIDGE} " in r]
+    return {"hosts": Path("/etc/hosts").read_text(), "routes": "\n".join(ours)}
 
 
 class Lab:
@@ -64,8 +68,9 @@ def lab():
     lab_cli("down")
     _BASELINE.update(root_snapshot())
     lab_cli("up")
-    state = Path(os.environ.get("PROXMOX_HA_LAB_DIR") or "/var/tmp/proxmox-ha-lab")
-    info = json.loads((state / "lab.json").read_text())
+    from lab.common import Paths
+
+    info = json.loads(Paths().lab_json.read_text())
     yield Lab(info)
     lab_cli("down", check=False)
 

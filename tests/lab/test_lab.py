@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from lab import bootstrap, pbs as PBS
-from lab.common import (ALL_HOSTS, CLUSTER_NAME, DEFAULT_HOSTS, MGMT_NET, QNETD_HOST, STORAGE_NET, Paths, mgmt_addr,
-                        nsenter, storage_addr)
+from lab.common import (ALL_HOSTS, CLUSTER_NAME, DEFAULT_HOSTS, MGMT_NET, MGMT_PREFIX, QNETD_HOST, STORAGE_NET, Paths,
+                        mgmt_addr, nsenter, storage_addr)
 from remote import probes
 from remote.step import probe
 from tests.e2e.helpers import pgs_clean, quorum, wait_until
@@ -100,7 +100,7 @@ def test_a_wrong_management_bridge_loses_the_host_as_on_pve(lab):
     interfaces = lab.ok("pve3", "cat /etc/network/interfaces")
     # At the console (the host's namespaces), as an SSH session would be cut off half-way.
     console = lambda script: nsenter(int(Paths().sshd_pidfile("pve3").read_text()), ["bash", "-c", script])  # noqa: E731
-    broken = console(f"sed -i 's#address {ADDR['pve3'][0]}/24#address 10.254.10.99/24#' /etc/network/interfaces && ifreload -a")
+    broken = console(f"sed -i 's#address {ADDR['pve3'][0]}/24#address {MGMT_PREFIX}.99/24#' /etc/network/interfaces && ifreload -a")
     assert broken.returncode == 0, broken.stderr
     assert lab.ssh("pve3", "true", timeout=30).returncode == 255
     restored = console(f"printf '%s' {shlex.quote(interfaces)} > /etc/network/interfaces && ifreload -a")
