@@ -75,7 +75,7 @@ def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:
                f"{name} are not {release} yet (ceph --version)\"; systemctl restart {unit}")
     lines = [
         # A run cut while OSDs restarted finds PGs recovering: a while to settle, not a recovery's length.
-        wait_for(probes.ALL_PGS_CLEAN, "every PG to be active+clean before any Ceph daemon restarts", 120, 1),
+        wait_for(probes.ALL_PGS_CLEAN, "every PG to be active+clean before any Ceph daemon restarts"),
         "ceph osd set noout >/dev/null",
     ]
     for name, address in members:
@@ -87,7 +87,7 @@ def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:
             f"  {_on(name, address, first, restart(name, f'ceph-mon@{name}'))} || fail 'restarting the monitor of "
             f"{name} failed (above); fix it on {name}, then re-run up'",
             wait_for(f"{{ {runs} && {probes.in_quorum(name)}; }} 2>/dev/null",
-                     f"the monitor of {name} to rejoin the quorum on {release}", 300, 1),
+                     f"the monitor of {name} to rejoin the quorum on {release}", 300),
             "fi",
         ]
     for name, address in members:
@@ -96,7 +96,7 @@ def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:
             f"if {probes.manager(name)} && ! {runs} 2>/dev/null; then",
             f"  {_on(name, address, first, restart(name, f'ceph-mgr@{name}'))} || fail 'restarting the manager of "
             f"{name} failed (above); fix it on {name}, then re-run up'",
-            wait_for(f"{{ {runs}; }} 2>/dev/null", f"the manager of {name} to report {release}", 300, 1),
+            wait_for(f"{{ {runs}; }} 2>/dev/null", f"the manager of {name} to report {release}", 300),
             "fi",
         ]
     for name, address in members:
@@ -110,7 +110,7 @@ def daemons(first: str, members: list[tuple[str, str]], release: str) -> Step:
             f"  {_on(name, address, first, restart(name, 'ceph-osd.target'))} || fail 'restarting the OSDs of {name} "
             f"failed (above); fix it on {name}, then re-run up'",
             wait_for(f"{{ {up} && {runs} && {probes.ALL_PGS_CLEAN}; }} 2>/dev/null",
-                     f"the OSDs of {name} to be up on {release} and every PG active+clean", 1200, 1),
+                     f"the OSDs of {name} to be up on {release} and every PG active+clean", 1200),
             "fi",
         ]
     lines += [

@@ -60,7 +60,7 @@ def probe(condition: str) -> str:
     return f"has() {{ grep \"$@\" >/dev/null; }}; fail() {{ echo \"$*\" >&2; exit 2; }}; {condition}"
 
 
-def wait_for(condition: str, what: str, seconds: int = 120, interval: int = 2) -> str:
+def wait_for(condition: str, what: str, seconds: int = 120, interval: int = 1) -> str:
     """Shell that polls `condition` every `interval` s and fails with `what` after `seconds`. Once it held, the wait is
     over: asking again could catch a file PVE is rewriting that moment (corosync.conf after a delnode) and read as a no."""
     return (

@@ -128,7 +128,7 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         # Again after a run cut short, should an operator have taken the node out of maintenance meanwhile.
         f"{probes.maintenance_requested(target)} || ha-manager crm-command node-maintenance enable \"$target\"",
         wait_for(f"{{ [ -z \"$({probes.ha_services(target, 'started')})\" ] && [ \"$({probes.lrm_state(target)})\" = maintenance ]; }}",
-                 f"HA to move the started guests off {target} and its LRM to enter maintenance", 600, interval=1),
+                 f"HA to move the started guests off {target} and its LRM to enter maintenance", 600),
         *(["ceph osd set noout >/dev/null"] if ceph else []),
         f"if ! {on_target(probe(BOOTED_NEW))}; then",
         f"  {ssh} bash -s <<'PROXMOX_HA_UPGRADE' || fail \"the upgrade of $target to PVE {NEW} failed (above); fix "
@@ -136,14 +136,13 @@ def node(target: str, address: str, peer: str, ceph: bool) -> Step:
         upgrade_script(ceph),
         "PROXMOX_HA_UPGRADE",
         "fi",
-        wait_for(f"{{ {back}; }} 2>/dev/null", f"{target} to come back on PVE {NEW}, online and quorate", RETURN_SECONDS,
-                 interval=1),
+        wait_for(f"{{ {back}; }} 2>/dev/null", f"{target} to come back on PVE {NEW}, online and quorate", RETURN_SECONDS),
         *([wait_for(f"{{ ( {osds_up} ) 2>/dev/null && {probes.ALL_PGS_CLEAN}; }}",
-                    f"the OSDs of {target} to be up and every PG active+clean", RETURN_SECONDS, interval=1),
+                    f"the OSDs of {target} to be up and every PG active+clean", RETURN_SECONDS),
            "ceph osd unset noout >/dev/null"] if ceph else []),
         "ha-manager crm-command node-maintenance disable \"$target\"",
         wait_for(f"{{ [ \"$({probes.lrm_state(target)})\" != maintenance ] && ! {probes.maintenance_requested(target)}; }}",
-                 f"{target} to leave HA maintenance", 300, interval=1),
+                 f"{target} to leave HA maintenance", 300),
         on_target(f"rm -f {DRAINED}"),
     ]
     return Step(
