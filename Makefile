@@ -1,5 +1,5 @@
 # make up    set-up + the main job: the embedded lab, then the engine's preview and up of the lab stack
-# make test  set-up + the whole test suite: the not-lab part on 2 workers, then the lab end to end, serial
+# make test  set-up + the whole test suite: the not-lab part on 2 workers, then the lab end to end in two labs side by side
 # make down  stop the lab and remove everything it created
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -44,14 +44,21 @@ up: deploy
 	@$(PY) -m lab wait targets --timeout 60
 	@$(PY) -m lab status
 
-# The tests that need no lab run in parallel (pytest-xdist, one worker per core of the 2-core machine); the lab
-# tests share one lab and run after them, serial, in the order tests/e2e/conftest.py gives them. Both parts run
-# whatever the first did; the target fails with the first part's exit code, or else the lab part's.
+# The tests that need no lab run first, in parallel (pytest-xdist, one worker per core of the 2-core machine). Then
+# two labs side by side, each serial (lab/common.py's slots; the lab tests mostly wait on timeouts, not the CPU):
+# slot 0 runs the tests that share one cluster, in the order tests/e2e/conftest.py gives them, and slot 1 those that
+# build a lab of their own shape (marker own_lab), its report printed after slot 0's. Every part runs whatever the
+# others did; the target fails with the first failing part's exit code.
+BESIDE_LOG := /var/tmp/proxmox-ha-lab-1.pytest.log
 test: setup
 	status=0; \
 	$(PY) -m pytest -m "not lab" -n 2 || status=$$?; \
-	$(PY) -m pytest -m lab || { [ $$status -ne 0 ] || status=$$?; }; \
+	PROXMOX_HA_LAB_SLOT=1 $(PY) -m pytest -m "lab and own_lab" -p no:cacheprovider > $(BESIDE_LOG) 2>&1 & beside=$$!; \
+	$(PY) -m pytest -m "lab and not own_lab" || { [ $$status -ne 0 ] || status=$$?; }; \
+	wait $$beside || { [ $$status -ne 0 ] || status=$$?; }; \
+	echo "[slot 1: the tests with a lab of their own]"; cat $(BESIDE_LOG); \
 	exit $$status
 
 down:
 	$(PY) -m lab down
+	PROXMOX_HA_LAB_SLOT=1 $(PY) -m lab down

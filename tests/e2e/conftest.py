@@ -67,23 +67,14 @@ def deploy_popen(operation: str, log: Path) -> subprocess.Popen:
     )
 
 
-def pve8_lab() -> Lab:
-    """A new lab of PVE 8 hosts, bare, with the lab stack written for it (pveVersion 8, Ceph squid)."""
-    lab_cli("down", check=False)
-    lab_cli("up", "--pve", "8")
-    lab_cli("stack-config", str(STACK))
-    from lab.common import Paths
-
-    return Lab(json.loads(Paths().lab_json.read_text()))
-
-
-def bare_lab() -> Lab:
-    """Three bare hosts and an empty stack: `lab down`, `lab up`, the stack file, no resources in state."""
+def bare_lab(hosts: int = 3, pve: int | None = None) -> Lab:
+    """`hosts` bare hosts (PVE `pve`, the lab's default if None) and an empty stack written for them: `lab down`,
+    `lab up`, the stack file, no resources in state."""
     from lab.common import Paths
 
     lab_changed()
     lab_cli("down", check=False)
-    lab_cli("up")
+    lab_cli("up", "--hosts", str(hosts), *(("--pve", str(pve)) if pve else ()))
     lab_cli("stack-config", str(STACK))  # a new lab: the stack's state of the old one is dropped
     return Lab(json.loads(Paths().lab_json.read_text()))
 
@@ -107,6 +98,13 @@ def fresh_lab(engine_backend):
 
 
 @pytest.fixture
+def own_lab(engine_backend):
+    """`bare_lab`, for a test that needs a lab of another shape (marked own_lab): down after the test."""
+    yield bare_lab
+    lab_cli("down", check=False)
+
+
+@pytest.fixture
 def converged(fresh_lab):
     """The lab stack applied by the engine: `up`, unless the last one applied this stack file to these hosts and no
     test has changed the lab since."""
@@ -117,12 +115,12 @@ def converged(fresh_lab):
 
 
 def pytest_collection_modifyitems(items):
-    """test_pve8.py and test_upgrade.py bring PVE 8 labs of their own and take them down: they run last, so the tests
-    before them share the PVE 9 cluster the first up (test_bare_up.py) formed."""
-    pve8 = [item for item in items if item.path in (HERE / "test_pve8.py", HERE / "test_upgrade.py")]
-    rest = [item for item in items if item not in pve8]
+    """The tests that build a lab of their own shape (marker own_lab) run after the rest of this package, so the
+    tests before them share the PVE 9 cluster the first up (test_bare_up.py) formed."""
+    own = [item for item in items if item.path.parent == HERE and item.get_closest_marker("own_lab")]
+    rest = [item for item in items if item not in own]
     last = max((i for i, item in enumerate(rest) if item.path.parent == HERE), default=len(rest) - 1)
-    items[:] = rest[:last + 1] + pve8 + rest[last + 1:]
+    items[:] = rest[:last + 1] + own + rest[last + 1:]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -21,7 +21,7 @@ from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
 
 from . import alerts
-from .conftest import PASSPHRASE, REPO, STACK, bare_lab, deploy, deploy_popen
+from .conftest import PASSPHRASE, REPO, STACK, deploy, deploy_popen
 from .helpers import pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
@@ -142,9 +142,9 @@ def test_retiring_a_node_a_pool_needs_is_refused_before_anything_changes(fresh_l
     assert "proxmox-ha:ceph.pools[0].size: 3 replicas of pool" in refused.stdout + refused.stderr
 
 
-def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fresh_lab):
-    bare_lab()
-    lab_cli("up", "--hosts", "4")
+@pytest.mark.own_lab
+def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(own_lab):
+    own_lab(hosts=4)
     lab = use_stack("--nodes", "4", "--qdevice", "--no-ceph")
     up = deploy("up")
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
@@ -198,12 +198,12 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(fres
     assert quorum(lab, "pve1") == (True, 2), "one node and the QDevice keep quorum"
 
 
-def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_resumes(fresh_lab, tmp_path):
+@pytest.mark.own_lab
+def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_resumes(own_lab, tmp_path):
     """Five nodes retire two; pve3 (kept) goes down once the retirement has begun. pve4 may still leave (3 of 5
     votes stay), but stopping pve5 would leave 2 of the 4 still expected: `up` stops and names pve3. With pve3
     back, the same `up` finishes. The retiring pve4 holds a started and a stopped HA guest: both move, configs too."""
-    bare_lab()
-    lab_cli("up", "--hosts", "5")
+    own_lab(hosts=5)
     lab = use_stack("--nodes", "5", "--no-ceph")
     up = deploy("up")
     assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]

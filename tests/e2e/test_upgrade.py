@@ -1,9 +1,15 @@
-"""PVE 8 → 9 with `up` on a 3-node PVE 8 lab with Ceph reef and VM 100 under an HA group: the stack says pveVersion 9
-and Ceph squid, so Ceph moves first (PVE 9 offers no reef), then PVE node by node. The engine is killed once the
-second node is done, and the next `up` finishes the third. All nodes then run 9 and Ceph squid, the group is the
-node-affinity rule PVE 9 made of it, VM 100 stayed started at every sample, an object written before reads back,
-HEALTH_OK. The same `up` adopts PVE's rule in a second update (an import, no create or delete); the next changes
-nothing."""
+"""A PVE 8 lab (`lab up --pve 8`), first as PVE 8's own cluster, then upgraded to PVE 9 with `up`.
+
+On PVE 8: a stack written for PVE 9 is refused on its nodes with one line before anything changes; the lab stack
+for PVE 8 (HA groups, bookworm repositories, Ceph reef) goes up, a second up changes nothing, and destroy removes
+the API objects.
+
+PVE 8 → 9: the stack says pveVersion 9 and Ceph squid, so Ceph moves first (PVE 9 offers no reef), then PVE node by
+node. The engine is killed once the second node is done, and the next `up` finishes the third. All nodes then run 9
+and Ceph squid, the group is the node-affinity rule PVE 9 made of it, VM 100 stayed started at every sample, an
+object written before reads back, HEALTH_OK. The same `up` adopts PVE's rule in a second update (an import, no
+create or delete); the next changes nothing.
+"""
 from __future__ import annotations
 
 import json
@@ -22,10 +28,10 @@ from remote import probes
 from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
 
-from .conftest import PASSPHRASE, REPO, deploy, lab_changed, pve8_lab
+from .conftest import PASSPHRASE, REPO, bare_lab, deploy, lab_changed
 from .helpers import NODES, pgs_clean, quorum, wait_until
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.own_lab]
 
 
 def written(folder, pve: int, release: str) -> str:
@@ -39,14 +45,53 @@ def written(folder, pve: int, release: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pve8(engine_backend, tmp_path_factory):
-    """The PVE 8 cluster on Ceph reef, which PVE 9 does not offer: Ceph must move to squid first."""
-    lab = pve8_lab()
-    up = deploy("up", "--config-file", written(tmp_path_factory.mktemp("reef"), 8, "reef"))
-    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
-    yield lab
+def pve8(engine_backend):
+    """Three bare PVE 8 hosts."""
+    yield bare_lab(pve=8)
     lab_changed()
     lab_cli("down", check=False)
+
+
+@pytest.fixture(scope="module")
+def reef(pve8, tmp_path_factory) -> str:
+    """The stack file of a PVE 8 cluster on Ceph reef, which PVE 9 does not offer: Ceph must move to squid first."""
+    return written(tmp_path_factory.mktemp("reef"), 8, "reef")
+
+
+def test_a_stack_for_pve9_is_refused_on_pve8_nodes_before_anything_changes(pve8, tmp_path):
+    assert yaml.safe_load((Paths().root / "Pulumi.lab.yaml").read_text())["config"]["proxmox-ha:cluster"]["pveVersion"] == 8
+    refused = deploy("up", "--config-file", written(tmp_path, 9, "tentacle"))
+    assert refused.returncode == 1
+    last = refused.stderr.strip().splitlines()[-1]
+    assert "failed: step 'pve-release' failed on node pve" in last, last
+    assert "proxmox-ha:cluster.pveVersion is 9, but pve" in last and "runs PVE 8.4.1; set proxmox-ha:cluster.pveVersion to 8" in last
+    # Nothing changed on any node: no cluster, no repository written.
+    assert not (Paths().pve / "corosync.conf").exists()
+    for node in NODES:
+        assert not {"pve-no-subscription.list", "proxmox.sources", "ceph.list"} & set(pve8.ok(node, "ls /etc/apt/sources.list.d/").split())
+
+
+def test_up_a_noop_up_and_destroy_on_pve8(pve8, reef):
+    up = deploy("up", "--config-file", reef)
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
+    assert pve8.ok("pve2", "pveversion").startswith("pve-manager/8.4.1/")
+    assert all(quorum(pve8, node) == (True, 3) for node in NODES) and pgs_clean(pve8)
+    # PVE 8's shapes: an HA group (no rules), bookworm .list repositories, Ceph reef from a ceph.list.
+    assert "group: critical_services\n\tnodes pve1:2,pve2:1,pve3:1" in pve8.ok("pve1", "cat /etc/pve/ha/groups.cfg")
+    assert "group critical_services" in pve8.ok("pve1", "cat /etc/pve/ha/resources.cfg")
+    assert not pve8.ok("pve1", "cat /etc/pve/ha/rules.cfg 2>/dev/null || true").strip()
+    assert pve8.ok("pve3", "cat /etc/apt/sources.list.d/pve-no-subscription.list").strip() == (
+        "deb http://download.proxmox.com/debian/pve bookworm pve-no-subscription")
+    assert pve8.ok("pve3", "cat /etc/apt/sources.list.d/ceph.list").strip() == (
+        "deb http://download.proxmox.com/debian/ceph-reef bookworm no-subscription")
+    assert all(" reef (stable)" in pve8.ok(n, "ceph --version") for n in NODES)
+    again = deploy("up", "--config-file", reef, "--expect-no-changes")
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-2000:]
+    destroyed = deploy("destroy", "--config-file", reef)
+    assert destroyed.returncode == 0, destroyed.stdout[-4000:] + destroyed.stderr[-2000:]
+    assert "critical_services" not in pve8.ok("pve1", "cat /etc/pve/ha/groups.cfg 2>/dev/null || true")
+    assert "vm: 100" not in pve8.ok("pve1", "cat /etc/pve/ha/resources.cfg 2>/dev/null || true")
+    assert quorum(pve8, "pve1") == (True, 3)  # the cluster itself stays
 
 
 class HaSamples:
@@ -88,8 +133,10 @@ def up_killed_after(config: str, resource: str, log) -> None:
     assert f"{resource} created" in log.read_text(), log.read_text()[-4000:]
 
 
-def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follows(pve8, tmp_path):
+def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follows(pve8, reef, tmp_path):
     lab = pve8
+    up = deploy("up", "--config-file", reef)  # the cluster on PVE 8, or its API objects again after the destroy above
+    assert up.returncode == 0, up.stdout[-4000:] + up.stderr[-2000:]
     assert "group: critical_services" in lab.ok("pve1", "cat /etc/pve/ha/groups.cfg")
     lab.ok("pve1", "printf before-the-upgrade > /tmp/object && rados -p vm-storage put upgrade-probe /tmp/object")
     assert all(" reef (stable)" in lab.ok(n, "ceph --version") for n in NODES)
