@@ -20,8 +20,14 @@ REPO_ROOT = LAB_PKG.parent
 if (os.environ.get("PROXMOX_HA_LAB_SLOT") or "0") not in [str(n) for n in range(10)]:
     raise SystemExit(f"lab: PROXMOX_HA_LAB_SLOT={os.environ['PROXMOX_HA_LAB_SLOT']} is not a slot (0 to 9)")
 SLOT = int(os.environ.get("PROXMOX_HA_LAB_SLOT") or 0)
-MGMT_PREFIX = f"10.254.{10 + SLOT}"
-STORAGE_PREFIX = f"10.254.{100 + SLOT}"
+
+
+def prefixes(slot: int) -> tuple[str, str]:
+    """The first three octets of a slot's management and storage subnets."""
+    return f"10.254.{10 + slot}", f"10.254.{100 + slot}"
+
+
+MGMT_PREFIX, STORAGE_PREFIX = prefixes(SLOT)
 
 # Every host the lab can run; a lab runs the first N of them (3 by default, `lab up --hosts N` grows it).
 ALL_HOSTS = ("pve1", "pve2", "pve3", "pve4", "pve5")

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .common import ALERT_RECEIVER_PORT, MGMT_GW, MGMT_NET, REPO_ROOT, SLOT, STORAGE_NET, Paths, lab_major
+from .common import ALERT_RECEIVER_PORT, MGMT_GW, REPO_ROOT, SLOT, Paths, lab_major, prefixes
 
 STACK = "lab"
 PASSPHRASE = "proxmox-ha-lab"  # public: the README gives it; it protects nothing but lab values
@@ -78,10 +78,9 @@ def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, 
 
 def _onto_slot(out: Path) -> None:
     """The template's addresses are slot 0's: another slot's lab has the same hosts on its own subnets (lab/common.py)."""
-    networks = _get_object(out, "cluster")["networks"]
     text = out.read_text()
-    for written, ours in ((networks["management"]["cidr"], MGMT_NET), (networks["storage"]["cidr"], STORAGE_NET)):
-        text = re.sub(rf"\b{re.escape(written.rsplit('.', 1)[0])}\.", ours.rsplit(".", 1)[0] + ".", text)
+    for written, ours in zip(prefixes(0), prefixes(SLOT)):
+        text = re.sub(rf"\b{re.escape(written)}\.", f"{ours}.", text)
     out.write_text(text)
 
 
