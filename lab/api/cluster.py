@@ -93,6 +93,9 @@ def cluster_resources(api, ident, p):
     return out
 
 
+STATUS_CYCLE = 10.0
+
+
 def _storage_usage(api, typ, opts) -> dict:
     if typ == "dir":
         try:
@@ -102,7 +105,8 @@ def _storage_usage(api, typ, opts) -> dict:
         total = st.f_blocks * st.f_frsize
         return {"status": "available", "maxdisk": total, "disk": total - st.f_bfree * st.f_frsize}
     if typ == "rbd":
-        df = api.cluster._memo("ceph-df", _ceph_df)
+        # pvestatd refreshes storage status every 10 s ($updatetime in PVE/Service/pvestatd.pm); the API reads that.
+        df = api.cluster._memo("ceph-df", _ceph_df, STATUS_CYCLE)
         pool = opts.get("pool", "rbd")
         for pl in (df or {}).get("pools", []):
             if pl.get("name") == pool:

@@ -57,10 +57,10 @@ class ClusterView:
         c = self.conf()
         return c.get("cluster_name") if c else None
 
-    def _memo(self, key, fn):
+    def _memo(self, key, fn, ttl: float | None = None):
         with self._lock:
             hit = self._cached.get(key)
-            if hit and time.time() - hit[0] < self.cache:
+            if hit and time.time() - hit[0] < (self.cache if ttl is None else ttl):
                 return hit[1]
         val = fn()
         with self._lock:
