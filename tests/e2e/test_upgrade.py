@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -128,9 +129,33 @@ def up_killed_after(config: str, resource: str, log) -> None:
     try:
         wait_until(f"{resource} to be created", lambda: f"{resource} created" in log.read_text() or run.poll() is not None, 900)
     finally:
-        os.killpg(run.pid, signal.SIGKILL)
+        kill_session(run.pid)
         run.wait()
     assert f"{resource} created" in log.read_text(), log.read_text()[-4000:]
+
+
+def session(sid: int) -> list[int]:
+    """The live processes of session `sid` (zombies are dead; PID 1 here may be slow to reap them)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            state, _, _, session_id = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue  # ended meanwhile
+        if int(session_id) == sid and state != "Z":
+            found.append(int(pid))
+    return found
+
+
+def kill_session(sid: int) -> None:
+    """SIGKILL to every process of session `sid`: the engine starts its plugins and the policy pack in process groups
+    of their own, so a kill of the driver's group alone left them running, orphaned, after the test."""
+    for pid in session(sid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_until("every process of the killed run to end", lambda: not session(sid), 10, 0.1)
 
 
 def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follows(pve8, reef, tmp_path):
