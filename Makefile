@@ -45,7 +45,7 @@ up: deploy
 	@$(PY) -m lab status
 
 # The tests that need no lab run first, in parallel (pytest-xdist, one worker per core of the 2-core machine). Then
-# two labs side by side, each serial (lab/common.py's slots; the lab tests mostly wait on timeouts, not the CPU):
+# two labs side by side, each serial (lab/common.py's slots; one lab's tests keep this 2-core machine about 40% busy):
 # slot 0 runs the tests that share one cluster, in the order tests/e2e/conftest.py gives them, and slot 1 those that
 # build a lab of their own shape (marker own_lab), its report printed after slot 0's. Every part runs whatever the
 # others did; the target fails with the first failing part's exit code.

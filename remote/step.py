@@ -60,14 +60,14 @@ def probe(condition: str) -> str:
     return f"has() {{ grep \"$@\" >/dev/null; }}; fail() {{ echo \"$*\" >&2; exit 2; }}; {condition}"
 
 
-def wait_for(condition: str, what: str, seconds: int = 120, interval: int = 1) -> str:
-    """Shell that polls `condition` every `interval` s and fails with `what` after `seconds`. Once it held, the wait is
+def wait_for(condition: str, what: str, seconds: int = 120) -> str:
+    """Shell that polls `condition` every second and fails with `what` after `seconds`. Once it held, the wait is
     over: asking again could catch a file PVE is rewriting that moment (corosync.conf after a delnode) and read as a no."""
     return (
         f"waited=\n"
-        f"for _ in $(seq {max(1, seconds // interval)}); do\n"
+        f"for _ in $(seq {max(1, seconds)}); do\n"
         f"  if {condition}; then waited=1; break; fi\n"
-        f"  sleep {interval}\n"
+        f"  sleep 1\n"
         f"done\n"
         f"[ -n \"$waited\" ] || {condition} || fail {shlex.quote(f'timed out after {seconds}s waiting for {what}')}"
     )
