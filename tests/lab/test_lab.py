@@ -280,7 +280,7 @@ def test_pvesm_section_config(lab, with_ceph):
     pbs = lab.info["pbs"]
     password = Path(pbs["password_file"]).read_text().strip()
     add_pbs = (f"pvesm add pbs pbs-backup --server {PBS.ADDRESS} --datastore {PBS.DATASTORE} "
-               f"--username backup@pbs --password {password} --fingerprint ")
+               f"--username backup@pbs --password={password} --fingerprint ")  # the random password may start with '-'
     # Activated on create, as PVE does: the lab's PBS stand-in presents its own certificate.
     r = lab.ssh("pve2", add_pbs + ":".join(["AA"] * 32))
     assert r.returncode == 255 and f"pbs-backup: error fetching datastores - fingerprint '{pbs['fingerprint']}' not verified, abort!" in r.stderr

@@ -15,6 +15,14 @@ def test_exact_names_pass_and_folded_ones_are_refused_as_pve_does():
             L.parse_args([folded, "x"], {"min_size": "int", "cluster-network": "str"})
 
 
+def test_a_password_that_starts_with_a_dash_goes_after_an_equals_sign_as_getopt_takes_it():
+    """PVE's `password:s` is optional-valued (alone, the CLI prompts), and Getopt::Long takes a following argument as
+    its value only when it does not look like an option: `--password -x` is a prompt, then an unknown option `x`."""
+    with pytest.raises(L.PVEError, match="Unknown option: Dhvq"):
+        L.parse_args(["--password", "-Dhvq"], {"password": "interactive"})
+    assert L.parse_args(["--password=-Dhvq"], {"password": "interactive"})[1] == {"password": "-Dhvq"}
+
+
 # ---------------------------------------------------------------- options from PVE's API schema
 from lab.api import schema as SC  # noqa: E402
 from lab.shims import ha_manager, pveceph, pvesm  # noqa: E402
