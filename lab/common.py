@@ -17,9 +17,10 @@ REPO_ROOT = LAB_PKG.parent
 
 # A lab's slot: 0 unless PROXMOX_HA_LAB_SLOT names another. Labs in different slots run side by side (`make test`
 # runs two): each has its own state directory, bridges, subnets, links and network namespaces.
-if (os.environ.get("PROXMOX_HA_LAB_SLOT") or "0") not in [str(n) for n in range(10)]:
-    raise SystemExit(f"lab: PROXMOX_HA_LAB_SLOT={os.environ['PROXMOX_HA_LAB_SLOT']} is not a slot (0 to 9)")
-SLOT = int(os.environ.get("PROXMOX_HA_LAB_SLOT") or 0)
+_slot = os.environ.get("PROXMOX_HA_LAB_SLOT") or "0"
+if _slot not in [str(n) for n in range(10)]:
+    raise SystemExit(f"lab: PROXMOX_HA_LAB_SLOT={_slot} is not a slot (0 to 9)")
+SLOT = int(_slot)
 
 
 def prefixes(slot: int) -> tuple[str, str]:

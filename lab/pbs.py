@@ -20,13 +20,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from .common import MGMT_BRIDGE, MGMT_PREFIX, REPO_ROOT, SLOT, Paths, log, netns, pid_alive, read_pid, run
+from .machine import veth_names
 
 NETNS = netns("pbs")
 ADDRESS = f"{MGMT_PREFIX}.50"
 PORT = 8007
 DATASTORE = "lab-backups"
 USER = "backup@pbs"
-VETH = f"phl{2 * SLOT}-pbs"
+VETH = veth_names("pbs")[0]  # its management link, named as a host's
 
 
 # ---------------------------------------------------------------- the server

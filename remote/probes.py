@@ -132,13 +132,13 @@ def daemon_release(kind: str, name: str) -> str:
     """The release `kind` (mon, mgr, osd) `name` (a shell word, e.g. "$id" in a loop) last reported running (`ceph
     KIND metadata NAME`'s ceph_release); `fail` when Ceph cannot say."""
     return _ceph_json(f"ceph --connect-timeout 30 {kind} metadata {name} --format json", f"the metadata of {kind}.{name} from Ceph",
-                 "print(d.get(\"ceph_release\", \"\"))")
+                      "print(d.get(\"ceph_release\", \"\"))")
 
 
 def _quorum(python: str, *args: str) -> str:
     """`python` over Ceph's quorum status `d`; no when Ceph cannot say: the waits on it go on waiting."""
     return ("( " + _ceph_json("ceph --connect-timeout 30 quorum_status --format json", "the monitors' quorum from Ceph",
-                         python, *args) + " ) 2>/dev/null")
+                              python, *args) + " ) 2>/dev/null")
 
 
 # Every monitor in the monmap is in Ceph's quorum: restarting one then costs Ceph no quorum.
@@ -158,12 +158,12 @@ HAS_MONITORS = "grep -qsE '^[[:space:]]*mon[_ ]host[[:space:]]*=' /etc/pve/ceph.
 def all_daemons_run(release: str) -> str:
     """Every Ceph daemon runs `release` (`ceph versions`' overall); `fail` when Ceph cannot say."""
     return _ceph_json("ceph --connect-timeout 30 versions", "the daemons' versions from Ceph (ceph versions)",
-                 "o = d[\"overall\"]; sys.exit(0 if o and all(\" \" + sys.argv[1] + \" \" in v for v in o) else 1)", release)
+                      "o = d[\"overall\"]; sys.exit(0 if o and all(\" \" + sys.argv[1] + \" \" in v for v in o) else 1)", release)
 
 
 # The cluster's require_osd_release (`ceph osd dump`), what OSDs of older releases may no longer join.
 REQUIRED_OSD_RELEASE = _ceph_json("ceph --connect-timeout 30 osd dump --format json", "the OSD map from Ceph",
-                             "print(d.get(\"require_osd_release\", \"\"))")
+                                  "print(d.get(\"require_osd_release\", \"\"))")
 
 
 def osd_is(osd: str, state: str) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.common import Paths
+from lab.common import Paths, pid_alive
 from remote import probes
 from remote.step import probe
 from tests.lab.conftest import Lab, lab_cli
@@ -139,10 +139,10 @@ def session(sid: int) -> list[int]:
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            state, _, _, session_id = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:4]
+            session_id = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[3])
         except (OSError, ValueError):
             continue  # ended meanwhile
-        if int(session_id) == sid and state != "Z":
+        if session_id == sid and pid_alive(int(pid)):
             found.append(int(pid))
     return found
 
