@@ -24,10 +24,12 @@ def round_once(me: str, pve: Path = PVE) -> None:
     major = release.host_major()
     # Without pmxcfs (pve-cluster stopped) /etc/pve is the empty directory beneath: PVE's HA daemons then get
     # nothing from the cluster filesystem, and nothing they write may land in that directory.
-    if major is None or not mounted(pve) or not corosync.quorate():
+    if major is None or not mounted(pve):
         return
     cluster = corosync.read_cluster(pve / "corosync.conf")
-    online = corosync.online_members(cluster)
+    quorate, online = corosync.quorum(cluster)
+    if not quorate:
+        return
     now = time.time()
     if online and online[0] == me:
         ha.crm_round(pve, me, corosync.node_names(cluster), online, major, now,

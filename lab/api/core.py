@@ -33,8 +33,8 @@ def param_fail(errors: dict):
 
 # ---------------------------------------------------------------- cluster view (corosync) with test hooks
 class ClusterView:
-    """Cluster membership/quorum as PVE sees it: nodelist from DIR/corosync.conf, quorum from the real
-    corosync (`corosync-quorumtool -s` exit 0 = quorate) unless a `quorum` hook is given.
+    """Cluster membership/quorum as PVE sees it: nodelist from DIR/corosync.conf, quorum and the online members
+    from the real corosync (one `corosync-quorumtool -s`, exit 0 = quorate) unless a `quorum` hook is given.
     quorum() -> True/False, or None when not in a cluster; members() -> names of online nodes."""
 
     def __init__(self, store: Store, node: str, quorum=None, members=None, cache: float = 1.0):
@@ -72,10 +72,7 @@ class ClusterView:
             return self.quorum_hook()
         if self.conf() is None:
             return None
-        return self._memo("q", self._corosync_quorate)
-
-    def _corosync_quorate(self) -> bool:
-        return corosync.quorate() is True
+        return self._corosync()[0] is True
 
     def members(self) -> list[str]:
         if self.members_hook is not None:
@@ -85,10 +82,10 @@ class ClusterView:
             return [self.node]
         if self.quorum_hook is not None:
             return [n["name"] for n in self.nodes()] if q else [self.node]
-        return self._memo("m", self._corosync_members)
+        return self._corosync()[1] or [self.node]
 
-    def _corosync_members(self) -> list[str]:
-        return corosync.online_members(self.conf(), timeout=5) or [self.node]
+    def _corosync(self) -> tuple[bool | None, list[str]]:
+        return self._memo("corosync", lambda: corosync.quorum(self.conf(), timeout=5))
 
 
 # ---------------------------------------------------------------- section-config files

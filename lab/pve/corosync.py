@@ -138,24 +138,41 @@ def node_names(cluster: dict | None) -> list[str]:
 
 def quorate() -> bool | None:
     """This host's corosync quorum (corosync-quorumtool -s: 0 quorate, 2 not); None outside a cluster."""
+    return quorum(None)[0]
+
+
+def quorum(cluster: dict | None, timeout: float = 10) -> tuple[bool | None, list[str]]:
+    """This host's quorum and the members corosync sees, from one `corosync-quorumtool -s` (exit 0 quorate, 2 not;
+    its membership section as `-l` prints it). One call, not two: the HA daemons ask every round, and each call is
+    an IPC connection that costs corosync more CPU than its own token passing. (None, []) outside a cluster."""
     if not LOCAL_COROSYNC_CONF.exists():
-        return None
+        return None, []
     try:
-        return subprocess.run(["corosync-quorumtool", "-s"], capture_output=True, timeout=10).returncode == 0
+        done = subprocess.run(["corosync-quorumtool", "-s"], capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
-        return False
+        return False, []
+    return done.returncode == 0, listed_members(cluster, done.stdout)
 
 
 def online_members(cluster: dict | None, timeout: float = 10) -> list[str]:
-    """The members corosync sees now (corosync-quorumtool -l), by name: the nodelist's name for each nodeid listed,
-    as pmxcfs reports members to PVE's API and pvecm. With a QDevice the list has a flags column and the device's
-    own row (nodeid 0), which is no member. The one reading of the list for the API, the shims and the HA daemons."""
+    """The members corosync sees now (corosync-quorumtool -l), by name, as pmxcfs reports members to PVE's API and
+    pvecm."""
     if not cluster:
         return []
     try:
         listed = subprocess.run(["corosync-quorumtool", "-l"], capture_output=True, text=True, timeout=timeout).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
+    return listed_members(cluster, listed)
+
+
+def listed_members(cluster: dict | None, text: str) -> list[str]:
+    """The membership section of `corosync-quorumtool -l` or `-s`: the nodelist's name for each nodeid listed. With
+    a QDevice the rows have a flags column and the device has its own row (nodeid 0), which is no member. The one
+    reading of the list for the API, the shims and the HA daemons."""
+    if not cluster:
+        return []
     by_id = {str(n.get("nodeid")): n["name"] for n in cluster["nodes"]}
-    return sorted(by_id[parts[0]] for parts in (line.split() for line in listed.splitlines())
+    rows = text.partition("Membership information")[2].splitlines()
+    return sorted(by_id[parts[0]] for parts in (line.split() for line in rows)
                   if parts and parts[0].isdigit() and parts[0] in by_id)

@@ -88,8 +88,7 @@ def test_boot_mounts_the_private_database_once_there_is_one(tmp_path):
 def test_ha_daemon_acts_only_while_pve_cluster_has_etc_pve_mounted(tmp_path, monkeypatch):
     rounds = []
     monkeypatch.setattr(H.release, "host_major", lambda: 9)
-    monkeypatch.setattr(H.corosync, "quorate", lambda: True)
-    monkeypatch.setattr(H.corosync, "online_members", lambda cluster: ["pve1"])
+    monkeypatch.setattr(H.corosync, "quorum", lambda cluster: (True, ["pve1"]))
     monkeypatch.setattr(H.ha, "crm_round", lambda *a: rounds.append("crm"))
     monkeypatch.setattr(H.ha, "lrm_round", lambda *a: rounds.append("lrm"))
     monkeypatch.setattr(H, "mounted", lambda path: False)
