@@ -2,12 +2,9 @@
 API2/Cluster.pm and API2/ClusterConfig.pm. Backup jobs are in cluster_backup.py, HA in cluster_ha.py."""
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-from pathlib import Path
 
-from . import schema
+from . import ceph, schema
 from . import store
 from .nodes import guests, node_stats
 from ..pve import ha, storage_plugins
@@ -94,6 +91,7 @@ def cluster_resources(api, ident, p):
 
 
 STATUS_CYCLE = 10.0
+CEPH = ceph.Session()
 
 
 def _storage_usage(api, typ, opts) -> dict:
@@ -118,14 +116,7 @@ def _storage_usage(api, typ, opts) -> dict:
 
 
 def _ceph_df():
-    if not Path("/etc/ceph/ceph.conf").exists():
-        return None
-    try:
-        res = subprocess.run(["/usr/bin/ceph", "--connect-timeout", "3", "df", "--format", "json"], capture_output=True,
-                             text=True, timeout=6)
-        return json.loads(res.stdout) if res.returncode == 0 else None
-    except (OSError, subprocess.TimeoutExpired, ValueError):
-        return None
+    return CEPH.mon_json("df")
 
 
 # ---------------------------------------------------------------- options (datacenter.cfg)

@@ -108,6 +108,9 @@ def test_the_exporter_the_program_installed_reads_the_lab_with_its_read_only_tok
     assert f'pve_up{{id="cluster/{CLUSTER_NAME}"}} 1.0' in metrics
     assert all(f'pve_up{{id="node/{node}"}} 1.0' in metrics for node in NODES), metrics
     assert 'pve_guest_info{id="qemu/100"' in metrics and 'name="lab-guest"' in metrics
+    # The RBD storage's size is Ceph's own `df`, which the API reads through librados as pvestatd does.
+    rbd = re.search(r'^pve_disk_size_bytes\{id="storage/pve1/vm-storage"\} (\S+)$', metrics, re.M)
+    assert rbd and float(rbd.group(1)) > 0, metrics
     assert secret not in metrics
     # `is-active` follows the process, as systemd's does: gunicorn ends once the scrape it serves is done (its
     # graceful timeout is 30 s), and Prometheus scrapes it every few seconds.
