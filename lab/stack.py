@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from .common import ALERT_RECEIVER_PORT, MGMT_GW, REPO_ROOT, SLOT, Paths, lab_major, prefixes
 
 STACK = "lab"
@@ -32,31 +34,19 @@ def _pulumi(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
                           capture_output=True, text=True, env=env, cwd=REPO_ROOT)
 
 
-def _set(out: Path, key: str, value: str, secret: bool = False, path: bool = False) -> None:
-    # The value goes on stdin: a PEM key starts with '-', which the CLI would take for a flag.
-    flags = ["--secret"] * secret + ["--path"] * path
-    done = _pulumi("config", "set", *flags, "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:{key}", stdin=value)
+def _set_secret(out: Path, key: str, value: str) -> None:
+    # The value goes on stdin, never on a command line (a PEM key also starts with '-', which the CLI would take
+    # for a flag); the CLI encrypts it with the stack's passphrase.
+    done = _pulumi("config", "set", "--secret", "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:{key}",
+                   stdin=value)
     if done.returncode != 0:
         raise SystemExit(f"lab stack-config: setting {NAMESPACE}:{key} failed: {done.stderr.strip()}")
 
 
-def _get_object(out: Path, key: str):
-    done = _pulumi("config", "get", "--config-file", str(out), "--stack", STACK, "--json", f"{NAMESPACE}:{key}")
-    return json.loads(json.loads(done.stdout)["value"]) if done.returncode == 0 else None
-
-
-def _set_object(out: Path, key: str, value) -> None:
-    """A whole section at once (set-all --json takes what `pulumi config --json` prints)."""
-    entry = {f"{NAMESPACE}:{key}": {"value": json.dumps(value), "objectValue": value, "secret": False}}
-    done = _pulumi("config", "set-all", "--json", json.dumps(entry), "--config-file", str(out), "--stack", STACK)
-    if done.returncode != 0:
-        raise SystemExit(f"lab stack-config: setting {NAMESPACE}:{key} failed: {done.stderr.strip()}")
-
-
-def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, ceph: bool) -> None:
+def reshape(config: dict, lab: dict, nodes: int, retire: list[str], qdevice: bool, ceph: bool) -> None:
     """The stack's cluster as the lab's first `nodes` hosts (with the `retire` ones listed for decommission, a QDevice
     on the lab's qnetd host, or no Ceph), as an operator edits the stack when the cluster grows or shrinks."""
-    cluster, ha = _get_object(out, "cluster"), _get_object(out, "ha")
+    cluster, ha = config[f"{NAMESPACE}:cluster"], config.get(f"{NAMESPACE}:ha")
     hosts = lab["hosts"][:nodes]
     if len(hosts) < nodes:
         raise SystemExit(f"lab stack-config --nodes {nodes}: the lab has {len(lab['hosts'])} hosts (lab up --hosts {nodes})")
@@ -69,11 +59,26 @@ def reshape(out: Path, lab: dict, nodes: int, retire: list[str], qdevice: bool, 
     names = {h["name"] for h in hosts}
     for group in (ha or {}).get("groups", []):
         group["nodes"] = {n: p for n, p in group["nodes"].items() if n in names}
-    _set_object(out, "cluster", cluster)
-    if ha:
-        _set_object(out, "ha", ha)
     if not ceph:
-        _pulumi("config", "rm", "--config-file", str(out), "--stack", STACK, f"{NAMESPACE}:ceph")
+        config.pop(f"{NAMESPACE}:ceph", None)
+
+
+def pin(config: dict, lab: dict, major: int, qdevice: bool) -> None:
+    """What only the running lab knows and nothing secret: its PVE major and Ceph release, each host's SSH key,
+    the PBS stand-in's fingerprint."""
+    cluster = config[f"{NAMESPACE}:cluster"]
+    cluster["pveVersion"] = major
+    if f"{NAMESPACE}:ceph" in config:
+        config[f"{NAMESPACE}:ceph"]["release"] = CEPH_RELEASE[major]
+    host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
+    for node in cluster["nodes"]:
+        if node["name"] in host_keys:
+            node["sshHostKey"] = host_keys[node["name"]]
+    if qdevice:
+        cluster["qdevice"]["sshHostKey"] = lab["qnetd"]["host_key"]
+    # Prometheus and Alertmanager go on the lab's monitor host (Pulumi.lab.yaml), its host key pinned.
+    config[f"{NAMESPACE}:monitoring"]["prometheus"]["sshHostKey"] = lab["monitor"]["host_key"]
+    config[f"{NAMESPACE}:backup"]["pbs"]["fingerprint"] = lab["pbs"]["fingerprint"]
 
 
 def _onto_slot(out: Path) -> None:
@@ -95,33 +100,30 @@ def write(template: Path, paths: Paths | None = None, nodes: int | None = None, 
             # The state describes a lab that is gone (lab down, a reboot): its resources no longer exist.
             print(f"lab stack-config: the {STACK} stack's state is of an earlier lab; starting it afresh", file=sys.stderr)
             _pulumi("stack", "rm", STACK, "--yes", "--force", "--preserve-config")  # keeps the tracked Pulumi.lab.yaml
-    if _pulumi("stack", "select", STACK).returncode != 0:
-        created = _pulumi("stack", "init", STACK)
-        if created.returncode != 0:
-            raise SystemExit(f"lab stack-config: pulumi stack init {STACK} failed: {created.stderr.strip()}")
-        _pulumi("stack", "tag", "set", "lab-id", lab_id, "--stack", STACK)
+            _init(lab_id)
+    else:
+        _init(lab_id)
     out = paths.root / f"Pulumi.{STACK}.yaml"
     shutil.copyfile(template, out)
     if SLOT:
         _onto_slot(out)
+    # The plain values are edited in the file itself, one write, where a `pulumi config set` each would start the
+    # CLI a dozen times per call; the CLI encrypts the secrets.
+    document = yaml.safe_load(out.read_text())
     if nodes is not None:
-        reshape(out, lab, nodes, list(retire), qdevice, ceph)
-    major = lab_major(paths)
-    _set(out, "cluster.pveVersion", str(major), path=True)
-    if _get_object(out, "ceph") is not None:
-        _set(out, "ceph.release", CEPH_RELEASE[major], path=True)
-    host_keys = {h["name"]: h["host_key"] for h in lab["hosts"]}
-    for i, node in enumerate(_get_object(out, "cluster")["nodes"]):
-        if node["name"] in host_keys:
-            _set(out, f"cluster.nodes[{i}].sshHostKey", host_keys[node["name"]], path=True)
-    if qdevice:
-        _set(out, "cluster.qdevice.sshHostKey", lab["qnetd"]["host_key"], path=True)
-    _set(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text(), secret=True)
-    _set(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip(), secret=True)
-    # Prometheus and Alertmanager go on the lab's monitor host (Pulumi.lab.yaml), its host key pinned.
-    _set(out, "monitoring.prometheus.sshHostKey", lab["monitor"]["host_key"], path=True)
-    _set(out, "alertWebhookUrl", f"http://{MGMT_GW}:{ALERT_RECEIVER_PORT}/alerts", secret=True)
-    # The lab's PBS stand-in: its certificate's fingerprint, and its user's password.
-    _set(out, "backup.pbs.fingerprint", lab["pbs"]["fingerprint"], path=True)
-    _set(out, "pbsPassword", Path(lab["pbs"]["password_file"]).read_text().strip(), secret=True)
+        reshape(document["config"], lab, nodes, list(retire), qdevice, ceph)
+    pin(document["config"], lab, lab_major(paths), qdevice)
+    out.write_text(yaml.safe_dump(document, sort_keys=False, width=1000))
+    _set_secret(out, "sshPrivateKey", Path(lab["ssh"]["private_key"]).read_text())
+    _set_secret(out, "apiToken", Path(lab["api"]["token_file"]).read_text().strip())
+    _set_secret(out, "alertWebhookUrl", f"http://{MGMT_GW}:{ALERT_RECEIVER_PORT}/alerts")
+    # The lab's PBS stand-in: its user's password.
+    _set_secret(out, "pbsPassword", Path(lab["pbs"]["password_file"]).read_text().strip())
     return out
+
+
+def _init(lab_id: str) -> None:
+    created = _pulumi("stack", "init", STACK)
+    if created.returncode != 0:
+        raise SystemExit(f"lab stack-config: pulumi stack init {STACK} failed: {created.stderr.strip()}")
+    _pulumi("stack", "tag", "set", "lab-id", lab_id, "--stack", STACK)
