@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,13 +77,24 @@ def test_ssh_shows_own_hostname_with_pinned_host_key(lab):
     other = lab.hosts["pve2"]["host_key"]
     bad.write_text(f"{ADDR['pve1'][0]} {other}\n")
     try:
-        import subprocess
         r = subprocess.run(["ssh", "-i", lab.info["ssh"]["private_key"], "-o", f"UserKnownHostsFile={bad}",
                             "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
                             f"root@{ADDR['pve1'][0]}", "true"], capture_output=True, text=True, timeout=30)
         assert r.returncode == 255 and "HOST IDENTIFICATION HAS CHANGED" in r.stderr
     finally:
         bad.unlink()
+
+
+def test_sshd_agrees_on_curve25519_and_refuses_the_costly_exchange(lab):
+    """The lab's sshd offers curve25519 alone (lab/machine.py): OpenSSH's own first choice, sntrup761x25519, costs
+    each client about 0.13 CPU-s, and the tests open thousands of connections."""
+    client = ["ssh", "-i", lab.info["ssh"]["private_key"], "-o", f"UserKnownHostsFile={Paths().known_hosts}",
+              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{ADDR['pve1'][0]}"]
+    agreed = subprocess.run([*client[:1], "-v", *client[1:], "true"], capture_output=True, text=True, timeout=30)
+    assert agreed.returncode == 0 and "kex: algorithm: curve25519-sha256" in agreed.stderr, agreed.stderr
+    costly = subprocess.run([*client[:1], "-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com", *client[1:], "true"],
+                            capture_output=True, text=True, timeout=30)
+    assert costly.returncode == 255 and "no matching key exchange method" in costly.stderr, costly.stderr
 
 
 def test_the_storage_bridge_comes_up_through_ifupdown2(lab):
