@@ -20,14 +20,15 @@ def log(message: str) -> None:
     print(f"{time.strftime('%b %d %H:%M:%S')} {message}", file=sys.stderr, flush=True)
 
 
-def round_once(me: str, pve: Path = PVE) -> None:
+def round_once(me: str, quorum, pve: Path = PVE) -> None:
+    """One round; `quorum(cluster)` gives (quorate, online members), as corosync.QuorumWatch does."""
     major = release.host_major()
     # Without pmxcfs (pve-cluster stopped) /etc/pve is the empty directory beneath: PVE's HA daemons then get
     # nothing from the cluster filesystem, and nothing they write may land in that directory.
     if major is None or not mounted(pve):
         return
     cluster = corosync.read_cluster(pve / "corosync.conf")
-    quorate, online = corosync.quorum(cluster)
+    quorate, online = quorum(cluster)
     if not quorate:
         return
     now = time.time()
@@ -42,9 +43,10 @@ def main(argv=None) -> int:
     ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args(argv)
     me = os.uname().nodename.split(".")[0]
+    watch = corosync.QuorumWatch()
     while True:
         try:
-            round_once(me)
+            round_once(me, watch.quorum)
         except Exception as error:  # one bad round (a file mid-write) must not end the HA stack
             log(f"round failed: {error!r}")
         time.sleep(args.interval)

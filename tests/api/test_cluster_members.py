@@ -3,6 +3,8 @@ the nodelist's members corosync lists, never the QDevice's own row (PVE's /clust
 from corosync.conf's nodelist, by nodeid; a QDevice is a vote, not a node)."""
 from __future__ import annotations
 
+import time
+
 from lab.api.core import ClusterView
 from lab.api.store import Store
 from lab.pve import corosync
@@ -73,3 +75,38 @@ def test_the_ha_daemons_read_quorum_and_members_from_one_status(tmp_path, monkey
     fake_quorumtool(tmp_path, monkeypatch)
     # Not "Nodes: 1" nor the QDevice's row: only the membership section's members.
     assert corosync.quorum(corosync.parse_conf(COROSYNC)) == (False, ["pve1"])
+
+
+def test_the_ha_daemons_follow_corosync_on_one_monitor_connection(tmp_path, monkeypatch):
+    """corosync.QuorumWatch: `corosync-quorumtool -m` prints a status at start and at each change, each ended by a
+    blank line; the watch reads them as they come, and starts the monitor again once corosync has dropped it."""
+    fake_quorumtool(tmp_path, monkeypatch)
+    tool, starts = tmp_path / "bin" / "corosync-quorumtool", tmp_path / "starts"
+    tool.write_text(f"""#!/bin/sh
+echo start >> {starts}
+printf '%s\\n\\n' "$(cat <<'END'
+{QUORATE}END
+)"
+while [ ! -e {tmp_path}/change ]; do sleep 0.05; done
+printf '%s\\n\\n' "$(cat <<'END'
+{STATUS}END
+)"
+while [ ! -e {tmp_path}/stop ]; do sleep 0.05; done
+""")
+    watch, cluster = corosync.QuorumWatch(), corosync.parse_conf(COROSYNC)
+    assert wait_for(lambda: watch.quorum(cluster), (True, ["pve1", "pve2"]))
+    (tmp_path / "change").touch()  # pve2 leaves, and the QDevice's vote is not enough
+    assert wait_for(lambda: watch.quorum(cluster), (False, ["pve1"]))
+    assert starts.read_text().splitlines() == ["start"]  # every answer so far from the one monitor
+    (tmp_path / "change").unlink()
+    (tmp_path / "stop").touch()  # corosync restarts: the monitor ends, the next question starts another
+    assert wait_for(lambda: watch.quorum(cluster), (True, ["pve1", "pve2"]))
+    assert starts.read_text().splitlines() == ["start", "start"]
+    (tmp_path / "change").touch()  # the second monitor ends too
+
+
+def wait_for(read, expected, seconds: float = 10):
+    deadline = time.monotonic() + seconds
+    while (value := read()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value == expected

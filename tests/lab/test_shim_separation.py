@@ -88,14 +88,13 @@ def test_boot_mounts_the_private_database_once_there_is_one(tmp_path):
 def test_ha_daemon_acts_only_while_pve_cluster_has_etc_pve_mounted(tmp_path, monkeypatch):
     rounds = []
     monkeypatch.setattr(H.release, "host_major", lambda: 9)
-    monkeypatch.setattr(H.corosync, "quorum", lambda cluster: (True, ["pve1"]))
     monkeypatch.setattr(H.ha, "crm_round", lambda *a: rounds.append("crm"))
     monkeypatch.setattr(H.ha, "lrm_round", lambda *a: rounds.append("lrm"))
     monkeypatch.setattr(H, "mounted", lambda path: False)
-    H.round_once("pve1", tmp_path)
+    H.round_once("pve1", lambda cluster: (True, ["pve1"]), tmp_path)
     assert rounds == []  # the empty directory beneath /etc/pve: nothing read, nothing written
     monkeypatch.setattr(H, "mounted", lambda path: True)
-    H.round_once("pve1", tmp_path)
+    H.round_once("pve1", lambda cluster: (True, ["pve1"]), tmp_path)
     assert rounds == ["crm", "lrm"]
 
 
