@@ -44,18 +44,21 @@ up: deploy
 	@$(PY) -m lab wait targets --timeout 60
 	@$(PY) -m lab status
 
-# The tests that need no lab run first, in parallel (pytest-xdist, one worker per core of the 2-core machine). Then
-# two labs side by side, each serial (lab/common.py's slots; one lab's tests keep this 2-core machine about 40% busy):
-# slot 0 runs the tests that share one cluster, in the order tests/e2e/conftest.py gives them, and slot 1 those that
-# build a lab of their own shape (marker own_lab), its report printed after slot 0's. Every part runs whatever the
-# others did; the target fails with the first failing part's exit code.
+# Three parts at once, each serial: two labs side by side (lab/common.py's slots), and the tests that need no lab
+# beside them, in the CPU the labs leave idle while they wait on daemons. Slot 0 runs the tests that share one
+# cluster, in the order tests/e2e/conftest.py gives them; slot 1 those that build a lab of their own shape (marker
+# own_lab). The other two parts' reports are printed after slot 0's. Every part runs whatever the others did; the
+# target fails with the first failing part's exit code.
+ALONE_LOG := /var/tmp/proxmox-ha-no-lab.pytest.log
 BESIDE_LOG := /var/tmp/proxmox-ha-lab-1.pytest.log
 test: setup
 	status=0; \
-	$(PY) -m pytest -m "not lab" -n 2 || status=$$?; \
+	$(PY) -m pytest -m "not lab" -p no:cacheprovider > $(ALONE_LOG) 2>&1 & alone=$$!; \
 	PROXMOX_HA_LAB_SLOT=1 $(PY) -m pytest -m "lab and own_lab" -p no:cacheprovider > $(BESIDE_LOG) 2>&1 & beside=$$!; \
-	$(PY) -m pytest -m "lab and not own_lab" || { [ $$status -ne 0 ] || status=$$?; }; \
+	$(PY) -m pytest -m "lab and not own_lab" || status=$$?; \
+	wait $$alone || { [ $$status -ne 0 ] || status=$$?; }; \
 	wait $$beside || { [ $$status -ne 0 ] || status=$$?; }; \
+	echo "[the tests that need no lab]"; cat $(ALONE_LOG); \
 	echo "[slot 1: the tests with a lab of their own]"; cat $(BESIDE_LOG); \
 	exit $$status
 
