@@ -146,8 +146,8 @@ def quorate() -> bool | None:
 
 def quorum(cluster: dict | None, timeout: float = 10) -> tuple[bool | None, list[str]]:
     """This host's quorum and the members corosync sees, from one `corosync-quorumtool -s` (exit 0 quorate, 2 not;
-    its membership section as `-l` prints it). One call, not two: the HA daemons ask every round, and each call is
-    an IPC connection that costs corosync more CPU than its own token passing. (None, []) outside a cluster."""
+    its membership section as `-l` prints it). One call, not two: each is an IPC connection that costs corosync more
+    CPU than its own token passing, and the API asks for both at each exporter scrape. (None, []) outside a cluster."""
     if not LOCAL_COROSYNC_CONF.exists():
         return None, []
     try:
@@ -215,9 +215,9 @@ def online_members(cluster: dict | None, timeout: float = 10) -> list[str]:
 
 
 def listed_members(cluster: dict | None, text: str) -> list[str]:
-    """The membership section of `corosync-quorumtool -l` or `-s`: the nodelist's name for each nodeid listed. With
-    a QDevice the rows have a flags column and the device has its own row (nodeid 0), which is no member. The one
-    reading of the list for the API, the shims and the HA daemons."""
+    """The membership section of `corosync-quorumtool -l`, `-s` or `-m`: the nodelist's name for each nodeid listed.
+    With a QDevice the rows have a flags column and the device has its own row (nodeid 0), which is no member. The
+    one reading of the list for the API, the shims and the HA daemons."""
     if not cluster:
         return []
     by_id = {str(n.get("nodeid")): n["name"] for n in cluster["nodes"]}

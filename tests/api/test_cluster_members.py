@@ -46,7 +46,8 @@ Membership information
 """
 
 # The same on a quorate member, as the API reads it: its membership section is LISTED.
-QUORATE = STATUS.replace("Quorate:          No", "Quorate:          Yes").split("Membership information")[0] + LISTED.lstrip()
+QUORATE = (STATUS.replace("Quorate:          No", "Quorate:          Yes").split("Membership information")[0]
+           + LISTED.lstrip())
 
 
 def fake_quorumtool(tmp_path, monkeypatch, status=STATUS, code=2):
