@@ -1,5 +1,5 @@
 # make up    set-up + the main job: the embedded lab, then the engine's preview and up of the lab stack
-# make test  set-up + the whole test suite: the not-lab part on 2 workers, then the lab end to end in two labs side by side
+# make test  set-up + the whole test suite: the lab end to end in two labs side by side, the not-lab part beside them
 # make down  stop the lab and remove everything it created
 SHELL := /bin/bash
 PYTHON ?= python3
