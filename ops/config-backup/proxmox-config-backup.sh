@@ -91,7 +91,9 @@ verify_archive() {
         log "verify: 'tar -tzf $file' failed: the tar stream is damaged. Run a new backup."
         return 1
     fi
-    if ! printf '%s\n' "$listing" | grep -qx "$META_DIR/MANIFEST.txt"; then
+    # Here-strings, not `printf | grep -q`: grep -q stops at its first match, and under pipefail the writer's
+    # SIGPIPE would fail the test (always, once the listing outgrows the pipe's 64 KiB).
+    if ! grep -qx "$META_DIR/MANIFEST.txt" <<< "$listing"; then
         log "verify: $file has no $META_DIR/MANIFEST.txt; it was not made by $PROG."
         return 1
     fi
@@ -101,12 +103,12 @@ verify_archive() {
     fi
     while IFS= read -r member; do
         [ -n "$member" ] || continue
-        if ! printf '%s\n' "$listing" | grep -qxF -e "$member" -e "$member/"; then
+        if ! grep -qxF -e "$member" -e "$member/" <<< "$listing"; then
             log "verify: $file lacks expected member '$member'."
             missing=1
         fi
     done < <(printf '%s\n' "$manifest" | sed -n 's/^member: //p')
-    if ! printf '%s\n' "$manifest" | grep -q '^member: '; then
+    if ! grep -q '^member: ' <<< "$manifest"; then
         log "verify: the MANIFEST of $file lists no members."
         missing=1
     fi

@@ -415,3 +415,14 @@ def test_systemd_analyze_verify(tmp_path):
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
     assert res.returncode == 0, res.stdout
     assert "proxmox-config-backup" not in res.stdout, res.stdout
+
+
+def test_a_large_etc_pve_is_verified(env):
+    """A cluster with many guests lists more than a pipe holds (64 KiB): the verification must still find etc/pve,
+    the listing's first line, however early its search stops."""
+    nodes = env["root"] / "etc/pve/nodes/pve1/qemu-server"
+    for vmid in range(1000, 4000):
+        (nodes / f"{vmid}.conf").write_text("memory: 2048\n")
+    res = run(env)
+    assert res.returncode == 0, res.stderr
+    assert len(members(archives(env["out"])[0])) > 3000
