@@ -3,10 +3,9 @@ the nodelist's members corosync lists, never the QDevice's own row (PVE's /clust
 from corosync.conf's nodelist, by nodeid; a QDevice is a vote, not a node)."""
 from __future__ import annotations
 
-import time
-
 from lab.api.core import ClusterView
 from lab.api.store import Store
+from lab.common import wait_until
 from lab.pve import corosync
 
 from .conftest import COROSYNC
@@ -95,19 +94,12 @@ printf '%s\\n\\n' "$(cat <<'END'
 while [ ! -e {tmp_path}/stop ]; do sleep 0.05; done
 """)
     watch, cluster = corosync.QuorumWatch(), corosync.parse_conf(COROSYNC)
-    assert wait_for(lambda: watch.quorum(cluster), (True, ["pve1", "pve2"]))
+    assert wait_until(lambda: watch.quorum(cluster) == (True, ["pve1", "pve2"]), 10)
     (tmp_path / "change").touch()  # pve2 leaves, and the QDevice's vote is not enough
-    assert wait_for(lambda: watch.quorum(cluster), (False, ["pve1"]))
+    assert wait_until(lambda: watch.quorum(cluster) == (False, ["pve1"]), 10)
     assert starts.read_text().splitlines() == ["start"]  # every answer so far from the one monitor
     (tmp_path / "change").unlink()
     (tmp_path / "stop").touch()  # corosync restarts: the monitor ends, the next question starts another
-    assert wait_for(lambda: watch.quorum(cluster), (True, ["pve1", "pve2"]))
+    assert wait_until(lambda: watch.quorum(cluster) == (True, ["pve1", "pve2"]), 10)
     assert starts.read_text().splitlines() == ["start", "start"]
     (tmp_path / "change").touch()  # the second monitor ends too
-
-
-def wait_for(read, expected, seconds: float = 10):
-    deadline = time.monotonic() + seconds
-    while (value := read()) != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return value == expected

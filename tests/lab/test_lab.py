@@ -17,7 +17,7 @@ import pytest
 
 from lab import bootstrap, pbs as PBS
 from lab.common import (ALL_HOSTS, CLUSTER_NAME, DEFAULT_HOSTS, MGMT_NET, MGMT_PREFIX, QNETD_HOST, STORAGE_NET, Paths,
-                        mgmt_addr, nsenter, storage_addr)
+                        mgmt_addr, nsenter, ssh_base, storage_addr)
 from remote import probes
 from remote.step import probe
 from tests.e2e.helpers import pgs_clean, quorum, wait_until
@@ -88,11 +88,11 @@ def test_ssh_shows_own_hostname_with_pinned_host_key(lab):
 def test_sshd_agrees_on_curve25519_and_refuses_the_costly_exchange(lab):
     """The lab's sshd offers curve25519 alone (lab/machine.py): OpenSSH's own first choice, sntrup761x25519, costs
     each client about 0.13 CPU-s, and the tests open thousands of connections."""
-    client = ["ssh", "-i", lab.info["ssh"]["private_key"], "-o", f"UserKnownHostsFile={Paths().known_hosts}",
-              "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", f"root@{ADDR['pve1'][0]}"]
-    agreed = subprocess.run([*client[:1], "-v", *client[1:], "true"], capture_output=True, text=True, timeout=30)
+    # The lab's own client, verbose (-v outranks its LogLevel=ERROR); each case adds its options before the host.
+    *options, host = ssh_base(Paths(), "pve1")
+    agreed = subprocess.run([*options, "-v", host, "true"], capture_output=True, text=True, timeout=30)
     assert agreed.returncode == 0 and "kex: algorithm: curve25519-sha256" in agreed.stderr, agreed.stderr
-    costly = subprocess.run([*client[:1], "-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com", *client[1:], "true"],
+    costly = subprocess.run([*options, "-v", "-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com", host, "true"],
                             capture_output=True, text=True, timeout=30)
     assert costly.returncode == 255 and "no matching key exchange method" in costly.stderr, costly.stderr
 
