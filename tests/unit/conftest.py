@@ -106,14 +106,17 @@ def run_program(sections: dict, secrets: dict | None = None, outputs: dict | Non
 
 
 class PrivateEtc:
-    """Runs a step under `unshare --mount` with a scratch directory bind-mounted over /etc, and fake tools on PATH."""
+    """Runs a step under `unshare --mount` with scratch directories bind-mounted over /etc and /opt, and fake tools
+    on PATH."""
 
     def __init__(self, root: Path):
         self.root = root
         self.etc = root / "etc"
         self.bin = root / "bin"
+        self.opt = root / "opt"
         self.etc.mkdir()
         self.bin.mkdir()
+        self.opt.mkdir()
         # awk and friends are /etc/alternatives symlinks.
         shutil.copytree("/etc/alternatives", self.etc / "alternatives", symlinks=True)
         self.calls = root / "calls.log"
@@ -135,7 +138,7 @@ class PrivateEtc:
         """The step's script; `stdin` carries its secrets, one a line, as the engine sends them."""
         script = self.root / "step.sh"
         script.write_text(step.script())
-        inner = f"mount --bind {self.etc} /etc && PATH={self.bin}:$PATH exec bash {script}"
+        inner = f"mount --bind {self.etc} /etc && mount --bind {self.opt} /opt && PATH={self.bin}:$PATH exec bash {script}"
         return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", inner],
                               capture_output=True, text=True, timeout=60, input=stdin)
 

@@ -1,13 +1,16 @@
 """The remote steps as text (valid bash, guarded by a check) and run for real against a private /etc."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shlex
 import subprocess
+import zipfile
 
 import pytest
 
-from remote import backup_steps, ceph_steps, cluster_steps, ha_steps, node_steps
+from remote import backup_steps, ceph_steps, cluster_steps, ha_steps, node_steps, ops_steps
 from remote.step import Step, wait_for
 
 from .conftest import run_program
@@ -288,6 +291,56 @@ def test_pbs_storage_password_reaches_pvesm_on_stdin_never_in_arguments(etc):
     adds = [c for c in etc.called() if c.startswith("pvesm add")]
     assert adds and all("hunter2" not in c for c in etc.called()) and adds[0].endswith("--password")
     assert (etc.etc / "pve/priv/storage/pbs-backup.pw").read_text() == "hunter2\n", result.stderr
+
+
+def _exporter_wheel(folder, version: str) -> None:
+    """A wheel named prometheus-pve-exporter at `version` whose `pve_exporter` prints its version."""
+    info = f"prometheus_pve_exporter-{version}.dist-info"
+    files = {
+        "fake_pve_exporter.py": f"def main():\n    print({version!r})\n",
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: prometheus-pve-exporter\nVersion: {version}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: proxmox-ha-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        f"{info}/entry_points.txt": "[console_scripts]\npve_exporter = fake_pve_exporter:main\n",
+    }
+    digest = {name: base64.urlsafe_b64encode(hashlib.sha256(body.encode()).digest()).rstrip(b"=").decode()
+              for name, body in files.items()}
+    record = "".join(f"{name},sha256={digest[name]},{len(body.encode())}\n" for name, body in files.items())
+    with zipfile.ZipFile(folder / f"prometheus_pve_exporter-{version}-py3-none-any.whl", "w") as wheel:
+        for name, body in {**files, f"{info}/RECORD": record + f"{info}/RECORD,,\n"}.items():
+            wheel.writestr(name, body)
+
+
+def test_the_exporter_installs_with_debians_pip_wheel_once_and_upgrades(etc, tmp_path, monkeypatch):
+    """The node's pip index (here a folder of wheels), its python3 and Debian's pip wheel, for real; no pip in the
+    venv, as ensurepip would put there. A re-run with the exporter running is a no-op; a new version upgrades."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for version in ("3.10.2", "3.10.3"):
+        _exporter_wheel(wheels, version)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    etc.fake("dpkg-query", "echo 'install ok installed'")
+    etc.fake("systemctl", "exit 0")
+    (etc.etc / "systemd" / "system").mkdir(parents=True)
+    secrets = "pve-exporter@pve\nexporter\n0f0e0d0c-0b0a-0908-0706-050403020100\n"
+    venv = etc.opt / "prometheus-pve-exporter"
+
+    def exporter() -> str:  # its shebang names /opt, which is the scratch folder only inside the step's namespace
+        return subprocess.run([venv / "bin" / "python", venv / "bin" / "pve_exporter"], capture_output=True, text=True).stdout
+
+    first = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2"), secrets)
+    assert first.returncode == 0, first.stderr
+    assert exporter() == "3.10.2\n"
+    assert not (venv / "bin" / "pip").exists(), "the venv was made without ensurepip"
+    assert "token_value: 0f0e0d0c-0b0a-0908-0706-050403020100" in etc.read("/etc/prometheus/pve.yml")
+    assert "systemctl restart prometheus-pve-exporter" in etc.called()
+
+    again = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2"), secrets)
+    assert again.returncode == 0 and "already done, skipped" in again.stderr, again.stderr
+
+    newer = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.3"), secrets)
+    assert newer.returncode == 0, newer.stderr
+    assert exporter() == "3.10.3\n"
 
 
 FAKE_PVESH_OPTIONS = """options=/etc/fake-datacenter.json
