@@ -1,10 +1,11 @@
 """Waiting on the lab's cluster, read with the program's own probes (remote/probes.py); the secrets the lab
-stack hands the program, and every command line this machine ran meanwhile."""
+stack hands the program, and every command line this machine execs meanwhile."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
+import socket
+import struct
+import threading
 import time
 from pathlib import Path
 
@@ -50,14 +51,52 @@ def lab_secrets(lab) -> dict[str, str]:
     return found
 
 
-def command_lines_while(process: subprocess.Popen) -> set[str]:
-    """Every distinct process command line (/proc/PID/cmdline) seen until `process` ends, sampled back to back."""
-    seen: set[str] = set()
-    while process.poll() is None:
-        for pid in os.listdir("/proc"):
-            if pid.isdigit():
-                try:
-                    seen.add(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-                except OSError:
-                    pass  # ended meanwhile
-    return seen
+class Execs:
+    """Every command line exec'd on this machine while it listens (lab hosts included: they share its kernel), read
+    from /proc/PID/cmdline as the kernel reports each exec through the proc connector (cn_proc, netlink), and how
+    many of those processes had ended before their line could be read. Needs root, as the tests do."""
+
+    _LISTEN = struct.pack("=I", 1)  # PROC_CN_MCAST_LISTEN
+    _EXEC = 2  # PROC_EVENT_EXEC
+
+    def __init__(self):
+        self.lines: set[str] = set()
+        self.missed = 0
+        self._stop = threading.Event()
+        self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 11)  # NETLINK_CONNECTOR
+        self._socket.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: an up's bursts of execs
+        self._socket.bind((0, 1))  # CN_IDX_PROC
+        header = struct.pack("=IIIIHH", 1, 1, 0, 0, len(self._LISTEN), 0)  # cn_msg: CN_IDX_PROC, CN_VAL_PROC
+        self._socket.send(struct.pack("=IHHII", 16 + len(header) + len(self._LISTEN), 3, 0, 0, 0) + header + self._LISTEN)
+        self._socket.settimeout(0.2)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._socket.recv(1 << 16)
+            except socket.timeout:
+                continue
+            offset = 0
+            while offset + 16 <= len(data):
+                length = struct.unpack_from("=I", data, offset)[0]
+                # nlmsghdr (16 bytes), cn_msg (20), proc_event: what, cpu, timestamp (16), then pid and tgid
+                if struct.unpack_from("=I", data, offset + 36)[0] == self._EXEC:
+                    self._note(struct.unpack_from("=I", data, offset + 56)[0])
+                offset += max(length, 16)
+
+    def _note(self, pid: int) -> None:
+        try:
+            line = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            line = ""
+        if line:
+            self.lines.add(line)
+        else:
+            self.missed += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._reader.join()
+        self._socket.close()

@@ -14,7 +14,7 @@ import yaml
 from lab.common import CLUSTER_NAME, Paths, mgmt_addr, storage_addr
 
 from .conftest import REPO, deploy, deploy_popen
-from .helpers import NODES, command_lines_while, lab_secrets, pgs_clean, quorum
+from .helpers import NODES, Execs, lab_secrets, pgs_clean, quorum
 
 pytestmark = pytest.mark.lab
 
@@ -101,13 +101,18 @@ def test_destroy_removes_only_the_api_objects_and_up_brings_them_back_with_no_se
     assert len(re.findall(r"\bosd\.\d+\s+up\b", lab.ok("pve1", "ceph osd tree"))) == 3
     assert "rbd: vm-storage" in lab.ok("pve1", "cat /etc/pve/storage.cfg")
     # The up that makes them again, the PBS storage and the exporter's token included: no secret is ever on a
-    # process's command line (/proc/*/cmdline, readable by every user), sampled the whole time.
+    # process's command line (/proc/*/cmdline, readable by every user), read at each exec the whole time.
     log = tmp_path / "up.log"
-    again = deploy_popen("up", log)
-    seen = command_lines_while(again)
-    assert again.wait() == 0, log.read_text()[-4000:]
+    execs = Execs()
+    try:
+        assert deploy_popen("up", log).wait() == 0, log.read_text()[-4000:]
+    finally:
+        execs.stop()
+    seen = execs.lines
     assert "vm: 100" in lab.ok("pve1", "cat /etc/pve/ha/resources.cfg")
-    assert len(seen) > 100 and any("pvesm add pbs" in line for line in seen), "the sampling saw the steps run"
+    assert len(seen) > 100 and any("pvesm add pbs" in line for line in seen), "the listener saw the steps run"
+    # Some processes end within microseconds (echo, dirname), before any reader could see their line; most must not.
+    assert execs.missed < len(seen), f"{execs.missed} processes ended before their command line was read"
     secrets = lab_secrets(lab)
     assert len(secrets) == 4
     assert {name: line for name, value in secrets.items() for line in seen if value in line} == {}
