@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import struct
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,63 @@ def quorum(lab, node: str) -> tuple[bool, int]:
     """Quorate, and the votes, as `node` counts them (not quorate and 0 when it cannot say)."""
     said = lab.ssh(node, probe(f"{probes.TOTAL_VOTES}; {probes.QUORATE}"))
     return said.returncode == 0, int(said.stdout) if said.stdout.strip().isdigit() else 0
+
+
+class QuorumWatch:
+    """Each node's quorum as its corosync announces it, and every moment `holds` said no: one `corosync-quorumtool
+    -m` per node, over ssh on a terminal (so it ends with its ssh), prints the status when it connects and again at
+    each change, so no change falls between two samples. A node whose corosync cannot be read (stopped,
+    restarting, powered off) is not quorate until its monitor connects again."""
+
+    def __init__(self, lab, nodes: tuple[str, ...], holds, timeout: float = 60):
+        self.lab, self.nodes, self.holds = lab, nodes, holds
+        self.quorate: dict[str, bool] = {}
+        self.lost: list[str] = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._monitors: dict[str, subprocess.Popen] = {}
+        self._threads = [threading.Thread(target=self._follow, args=(node,), daemon=True) for node in nodes]
+        for thread in self._threads:
+            thread.start()
+        try:
+            wait_until(f"a quorum status from each of {', '.join(nodes)}", lambda: len(self.quorate) == len(nodes), timeout, 0.1)
+        except AssertionError:
+            self.stop()
+            raise
+
+    def _follow(self, node: str) -> None:
+        while True:
+            with self._lock:  # stop() kills every monitor it can see: none may start after it
+                if self._done.is_set():
+                    return
+                monitor = subprocess.Popen(self.lab.ssh_command(node, "corosync-quorumtool -m", tty=True),
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                           text=True)
+                self._monitors[node] = monitor
+            for line in monitor.stdout:
+                if line.startswith("Quorate:"):
+                    self._set(node, line.split()[1] == "Yes")
+            monitor.wait()
+            self._set(node, False)  # the monitor ended with corosync (or its node): nothing says quorate now
+            self._done.wait(0.5)
+
+    def _set(self, node: str, quorate: bool) -> None:
+        with self._lock:
+            if self._done.is_set():
+                return
+            self.quorate[node] = quorate
+            if len(self.quorate) == len(self.nodes) and not self.holds(self.quorate):
+                self.lost.append(f"{time.strftime('%T')} {({name: self.quorate[name] for name in self.nodes})}")
+
+    def stop(self) -> list[str]:
+        """Every moment `holds` said no, with each node's quorum then."""
+        with self._lock:
+            self._done.set()
+            for monitor in self._monitors.values():
+                monitor.kill()
+        for thread in self._threads:
+            thread.join(10)
+        return self.lost
 
 
 def pgs_clean(lab) -> bool:

@@ -18,7 +18,7 @@ from remote.step import probe
 
 from . import alerts
 from .conftest import REPO, STACK
-from .helpers import NODES, pgs_clean, quorum, wait_until
+from .helpers import NODES, QuorumWatch, pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -112,14 +112,12 @@ def test_rolling_update_keeps_quorum_and_data(converged):
 
     def watch():
         while not stop.is_set():
-            quorate = sum(quorum(converged, n)[0] for n in NODES)
-            if quorate < 2:
-                problems.append(f"only {quorate} node(s) quorate")
             readers = [n for n in NODES if converged.ssh(n, "timeout 20 rados -p vm-storage get kept -").stdout.strip() == "kept"]
             if not readers:
                 problems.append("object unreadable from every node")
             time.sleep(1)
 
+    watch_quorum = QuorumWatch(converged, tuple(NODES), lambda quorate: sum(quorate.values()) >= 2)
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
@@ -132,6 +130,7 @@ def test_rolling_update_keeps_quorum_and_data(converged):
     finally:
         stop.set()
         watcher.join()
+        problems += [f"fewer than 2 nodes quorate at {moment}" for moment in watch_quorum.stop()]
     assert result.returncode == 0, result.stderr[-3000:]
     for node in NODES:
         assert f"{node}] 7/7" in result.stderr

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from tests.lab.conftest import Lab, lab_cli
 
 from . import alerts
 from .conftest import PASSPHRASE, REPO, STACK, deploy, deploy_popen
-from .helpers import pgs_clean, quorum, wait_until
+from .helpers import QuorumWatch, pgs_clean, quorum, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -166,17 +165,7 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(own_
     assert lab.ok("qnetd", "corosync-qnetd-tool -l").count("Node ID") == 2
 
     # A rolling update of the two nodes: the gate counts the QDevice's vote, and a node stays quorate throughout.
-    lost: list[str] = []
-    stop = threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            if not any(quorum(lab, node)[0] for node in ("pve1", "pve2")):
-                lost.append(time.strftime("%T"))
-            time.sleep(0.5)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    watch = QuorumWatch(lab, ("pve1", "pve2"), lambda quorate: any(quorate.values()))
     try:
         update = subprocess.run(
             [sys.executable, "-m", "ops", "--stack-file", str(Paths().root / "Pulumi.lab.yaml"),
@@ -185,8 +174,7 @@ def test_four_then_two_nodes_with_a_qdevice_stay_quorate_with_one_node_down(own_
              "--reboot-command", "systemctl restart corosync corosync-qdevice", "--timeout", "300"],
             cwd=REPO, capture_output=True, text=True, timeout=900)
     finally:
-        stop.set()
-        watcher.join()
+        lost = watch.stop()
     assert update.returncode == 0, update.stderr[-3000:]
     assert "pve1] 7/7" in update.stderr and "pve2] 7/7" in update.stderr
     assert lost == [], "no node was quorate at " + ", ".join(lost)
@@ -216,11 +204,12 @@ def test_a_kept_node_down_mid_retirement_stops_it_before_quorum_is_lost_and_up_r
     shrink = deploy_popen("up", log)
     # Once the retirement has begun (the preview names the steps too; this is the update's line), pve3 powers off.
     wait_until("the retirement to begin", lambda: "retire-pve4-guests creating" in log.read_text() or shrink.poll() is not None, 600)
-    stop_host_processes(Paths(), ["pve3"])
-    lost: list[str] = []
-    while shrink.poll() is None:  # no kept node may lose quorum at any moment
-        lost += [node for node in ("pve1", "pve2") if not quorum(lab, node)[0]]
-        time.sleep(0.5)
+    watch = QuorumWatch(lab, ("pve1", "pve2"), lambda quorate: all(quorate.values()))  # no kept node may lose quorum
+    try:
+        stop_host_processes(Paths(), ["pve3"])
+        shrink.wait(timeout=1500)
+    finally:
+        lost = watch.stop()
     output = log.read_text()
     assert shrink.returncode != 0, output[-3000:]
     assert "stopping pve5 would leave 2 of 4 expected votes, fewer than the 3 quorum needs" in output, output[-4000:]

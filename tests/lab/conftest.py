@@ -38,13 +38,16 @@ class Lab:
         self.hosts[info["qnetd"]["name"]] = info["qnetd"]  # the QDevice's Debian machine: reachable the same way
         self.hosts[info["monitor"]["name"]] = info["monitor"]  # Prometheus' and Alertmanager's Debian machine
 
-    def ssh(self, host: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    def ssh_command(self, host: str, command: str, tty: bool = False) -> list[str]:
+        """`tty`: on a terminal, which hangs the command up when this ssh ends (and makes its output line-buffered)."""
         h = self.hosts[host]
-        cmd = ["ssh", "-i", self.info["ssh"]["private_key"],
-               "-o", f"UserKnownHostsFile={self.info['ssh']['known_hosts']}",
-               "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
-               "-p", str(h["ssh_port"]), f"{self.info['ssh']['user']}@{h['management_address']}", command]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        return ["ssh", *(["-tt"] if tty else []), "-i", self.info["ssh"]["private_key"],
+                "-o", f"UserKnownHostsFile={self.info['ssh']['known_hosts']}",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                "-p", str(h["ssh_port"]), f"{self.info['ssh']['user']}@{h['management_address']}", command]
+
+    def ssh(self, host: str, command: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(self.ssh_command(host, command), capture_output=True, text=True, timeout=timeout)
 
     def ok(self, host: str, command: str, timeout: float = 300) -> str:
         r = self.ssh(host, command, timeout)
