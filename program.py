@@ -109,8 +109,8 @@ def build(stack: StackConfig, secrets: Secrets) -> None:
     if provider is not None and stack.monitoring.enabled:
         cfg = stack.monitoring
         monitoring = Monitoring("monitoring", MonitoringArgs(
-            monitoring=cfg, nodes=nodes, provider=provider, ceph=stack.needs_ceph(), after=ready,
-            grafana_token=secrets.grafana_token,
+            monitoring=cfg, nodes=nodes, provider=provider, ceph=stack.needs_ceph(), pve_version=cluster.pve_version,
+            after=ready, grafana_token=secrets.grafana_token,
         ))
         members = [scrape.Member(n.name, str(n.config.management_address)) for n in nodes]
         # The certificates PVE (8006) and PBS (8007) serve: a node's lapses on its own after two years.

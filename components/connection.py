@@ -50,12 +50,15 @@ class Host:
         OSDs or pools.
         """
         self._check(step)
+        if step.undo and step.triggers:
+            # The replacement is created before the old one is deleted: its undo would take back the new work.
+            raise ValueError(f"step {step.name} has an undo and triggers; a replacement would run the undo after it")
         if len(secrets) != len(step.secrets):
             raise ValueError(f"step {step.name} reads {len(step.secrets)} secret(s) from stdin, {len(secrets)} given")
         stdin = pulumi.Output.secret(pulumi.Output.all(*secrets).apply(lambda values: "".join(f"{v}\n" for v in values))) \
             if secrets else None
         return register(parent, self, step.name, _bash(step.script()), _bash(step.undo_script()) if step.undo else None,
-                        stdin, depends_on)
+                        stdin, depends_on, triggers=step.triggers)
 
     def run_later(
         self, name: str, step: pulumi.Output[Step], parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (),
@@ -64,8 +67,9 @@ class Host:
         resource is named now, from `name`, so the step it becomes must carry that name (and no secrets or undo)."""
         def script(built: Step) -> str:
             self._check(built)
-            if built.name != name or built.secrets or built.undo:
-                raise ValueError(f"step {built.name} was registered by run_later as {name}, which takes no secrets or undo")
+            if built.name != name or built.secrets or built.undo or built.triggers:
+                raise ValueError(f"step {built.name} was registered by run_later as {name}, which takes no secrets, "
+                                 "undo or triggers")
             return _bash(built.script())
 
         return register(parent, self, name, step.apply(script), None, None, depends_on)
@@ -83,6 +87,7 @@ def register(
     undo: str | None,
     stdin: pulumi.Input[str] | None,
     depends_on: Sequence[pulumi.Resource],
+    triggers: Sequence[str] = (),
 ) -> command.remote.Command:
     """The one place a step becomes a resource (tests watch it)."""
     return command.remote.Command(
@@ -92,6 +97,7 @@ def register(
         update=run,
         delete=undo,
         stdin=stdin,
+        triggers=list(triggers) or None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
 

@@ -32,6 +32,8 @@ class MonitoringArgs:
     nodes: list[ProxmoxNode]
     provider: proxmoxve.Provider
     ceph: bool
+    # The nodes' PVE major: the exporter's venv is made again for the Python of another release.
+    pve_version: int
     after: pulumi.Resource
     # The secret grafanaToken, when monitoring.grafana names a Grafana.
     grafana_token: pulumi.Output[str] | None = None
@@ -58,7 +60,7 @@ class Monitoring(pulumi.ComponentResource):
             proxmoxve.Acl(child_name(self, "exporter-token-auditor"), path="/", role_id=AUDITOR, token_id=token.id, propagate=True, opts=api(token)),
         ]
         for node in args.nodes:
-            node.run(ops_steps.pve_exporter(node.name, cfg.exporter_port, PVE_EXPORTER_VERSION), self,
+            node.run(ops_steps.pve_exporter(node.name, cfg.exporter_port, PVE_EXPORTER_VERSION, args.pve_version), self,
                      depends_on=grants, secrets=[cfg.user, TOKEN_NAME, token.value.apply(token_secret)])
             exporter = node.run(monitoring_steps.node_exporter(node.name, cfg.node_exporter_port), self, depends_on=[args.after])
             node.run(monitoring_steps.corosync_links(node.name, *COROSYNC_LINKS), self, depends_on=[exporter])

@@ -14,6 +14,8 @@ VENV_PACKAGE = (
     " || DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv; }"
 )
 PIP_WHEEL = "/usr/share/python-wheels/pip-*.whl"
+# A venv's packages are under lib/pythonX.Y, for the Python that made it.
+_PYTHON_DIR = 'import sys; print("python%d.%d" % sys.version_info[:2])'
 # Written from variables the step reads from stdin, so the token value never appears in a script, a log or
 # the state in plaintext. token_value is the token's secret (the UUID), not bpg's `USER@REALM!NAME=UUID`.
 _EXPORTER_CONFIG_FROM_ENV = (
@@ -53,10 +55,11 @@ def ceph_prometheus(node: str) -> Step:
     return Step(name="ceph-mgr-prometheus", node=node, check=enabled, act="ceph mgr module enable prometheus", verify=enabled)
 
 
-def pve_exporter(node: str, port: int, version: str) -> Step:
+def pve_exporter(node: str, port: int, version: str, pve_version: int) -> Step:
     """prometheus-pve-exporter from PyPI (or the node's configured pip index) in its own venv.
 
-    stdin carries three lines: the user, the token name and the token's secret value.
+    stdin carries three lines: the user, the token name and the token's secret value. The step runs again when the
+    node moves to another PVE release: its Debian brings another Python (PVE 9: 3.11 to 3.13), whose venv is a new one.
     """
     unit = (
         "[Unit]\nDescription=Prometheus exporter for Proxmox VE (proxmox-ha)\nAfter=network-online.target\n\n"
@@ -68,8 +71,10 @@ def pve_exporter(node: str, port: int, version: str) -> Step:
     installed = f"{EXPORTER_VENV}/bin/python -c {read_version} 2>/dev/null | has -xF {shlex.quote(version)}"
     # pip runs from Debian's wheel, as pip supports (`python pip.whl/pip`): the venv needs no pip of its own,
     # and ensurepip, which installs one, cost more CPU than the exporter's own install (lab nodes, 2026-12-07).
+    # A venv made by another Python (before an upgrade) has no site-packages for this one: it is made anew.
+    other_python = f"[ -d {EXPORTER_VENV}/lib/$(python3 -c {shlex.quote(_PYTHON_DIR)}) ] || rm -rf {EXPORTER_VENV}"
     install = (
-        f"{VENV_PACKAGE}\npython3 -m venv --without-pip {EXPORTER_VENV}\n"
+        f"{VENV_PACKAGE}\n{other_python}\npython3 -m venv --without-pip {EXPORTER_VENV}\n"
         f"set -- {PIP_WHEEL}\n"
         "[ -e \"$1\" ] || fail 'no pip wheel in /usr/share/python-wheels: install python3-pip-whl'\n"
         f"{EXPORTER_VENV}/bin/python \"$1\"/pip install -q prometheus-pve-exporter=={version}"
@@ -88,4 +93,5 @@ def pve_exporter(node: str, port: int, version: str) -> Step:
         ),
         verify=f"{installed} && {configured}",
         secrets=("PVE_USER", "PVE_TOKEN_NAME", "PVE_TOKEN_VALUE"),
+        triggers=(f"PVE {pve_version}",),
     )

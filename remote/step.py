@@ -34,6 +34,9 @@ class Step:
     # Run when the stack is destroyed or drops the step (check-then-act too: gone already is fine). Only
     # steps that make API objects have one: membership, OSDs and pools are never undone.
     undo: str | None = None
+    # Values whose change runs the step again (the Command's `triggers`: it is replaced, and its replacement's create
+    # is this script), for what belongs to something no input of the step names, e.g. a venv to the node's Python.
+    triggers: tuple[str, ...] = ()
 
     def _prelude(self, read_secrets: str = "") -> str:
         return _PRELUDE.format(step=shlex.quote(self.name), node=shlex.quote(self.node), read_secrets=read_secrets)

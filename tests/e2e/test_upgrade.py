@@ -177,6 +177,9 @@ def test_up_upgrades_pve8_to_9_node_by_node_resumes_after_a_kill_and_state_follo
         states = samples.stop()
     # The plan showed the remaining node's upgrade; the finished nodes' steps were skipped by their checks.
     assert "upgrade-pve1-pve9-pve3" in resumed.stdout
+    # Each exporter step ran again for the new release, whose Python needs a venv of its own (the lab's hosts share
+    # this machine's Python, so there its check finds the exporter in place).
+    assert all(f"monitoring-{n}-pve-exporter created replacement" in resumed.stdout for n in NODES), resumed.stdout[-4000:]
     assert all(lab.ok(n, "pveversion").startswith("pve-manager/9.") and "6.17" in lab.ok(n, "pveversion") for n in NODES)
     assert len(states) > 30 and set(states) == {"started"}, states
     assert all(quorum(lab, n) == (True, 3) for n in NODES) and pgs_clean(lab)

@@ -1,6 +1,7 @@
 """The whole program under Pulumi mocks: what the homelab stack registers, and what a bad one does not."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -27,8 +28,8 @@ def _watch_steps(monkeypatch, *components: str) -> dict[str, tuple]:
     seen: dict[str, tuple] = {}
     real = connection.register
 
-    def spy(parent, host, step_name, *args):
-        resource = real(parent, host, step_name, *args)
+    def spy(parent, host, step_name, *args, **kwargs):
+        resource = real(parent, host, step_name, *args, **kwargs)
         if not components or parent.pulumi_resource_type.split(":")[1] in components:
             seen[f"{host.name}-{step_name}"] = (resource, list(args[-1]))
         return resource
@@ -317,6 +318,27 @@ def test_a_step_runs_only_on_the_node_it_is_built_for():
 
     with pytest.raises(ValueError, match="step watchdog-module is built for pve1, not for pve2 where it would run"):
         Host("pve2", connection=None).run(node_steps.watchdog("pve1", "softdog"), parent=None)
+
+
+def test_only_the_exporter_runs_again_when_the_nodes_move_to_another_pve_release(homelab):
+    """Its venv belongs to the node's Python, which the upgrade to PVE 9 replaces (3.11 to 3.13): a change of its
+    triggers replaces the step, and the replacement's create runs it again."""
+    def triggered(sections):
+        return {r.name: r.inputs["triggers"] for r in run_program(sections) if r.type == COMMAND and r.inputs.get("triggers")}
+
+    nine = triggered(homelab)
+    assert nine == {f"monitoring-pve{i}-pve-exporter": ["PVE 9"] for i in (1, 2, 3)}
+    assert triggered(_pve8(homelab)) == {name: ["PVE 8"] for name in nine}
+
+
+def test_a_step_with_an_undo_is_never_replaced_by_triggers():
+    """The replacement is made before the old one is deleted: the old one's undo would take back the new work."""
+    from components.connection import Host
+    from remote import ha_steps
+
+    step = dataclasses.replace(ha_steps.shutdown_policy("pve1", "conditional"), triggers=("PVE 9",))
+    with pytest.raises(ValueError, match="step ha-shutdown-policy has an undo and triggers"):
+        Host("pve1", connection=None).run(step, parent=None)
 
 
 def test_a_step_built_later_must_be_the_one_its_resource_was_named_for():

@@ -312,7 +312,8 @@ def _exporter_wheel(folder, version: str) -> None:
 
 def test_the_exporter_installs_with_debians_pip_wheel_once_and_upgrades(etc, tmp_path, monkeypatch):
     """The node's pip index (here a folder of wheels), its python3 and Debian's pip wheel, for real; no pip in the
-    venv, as ensurepip would put there. A re-run with the exporter running is a no-op; a new version upgrades."""
+    venv, as ensurepip would put there. A re-run with the exporter running is a no-op; a new version upgrades; a
+    venv another Python made is made anew."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     for version in ("3.10.2", "3.10.3"):
@@ -328,19 +329,29 @@ def test_the_exporter_installs_with_debians_pip_wheel_once_and_upgrades(etc, tmp
     def exporter() -> str:  # its shebang names /opt, which is the scratch folder only inside the step's namespace
         return subprocess.run([venv / "bin" / "python", venv / "bin" / "pve_exporter"], capture_output=True, text=True).stdout
 
-    first = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2"), secrets)
+    first = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2", 8), secrets)
     assert first.returncode == 0, first.stderr
     assert exporter() == "3.10.2\n"
     assert not (venv / "bin" / "pip").exists(), "the venv was made without ensurepip"
     assert "token_value: 0f0e0d0c-0b0a-0908-0706-050403020100" in etc.read("/etc/prometheus/pve.yml")
     assert "systemctl restart prometheus-pve-exporter" in etc.called()
 
-    again = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2"), secrets)
+    again = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.2", 8), secrets)
     assert again.returncode == 0 and "already done, skipped" in again.stderr, again.stderr
 
-    newer = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.3"), secrets)
+    newer = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.3", 8), secrets)
     assert newer.returncode == 0, newer.stderr
     assert exporter() == "3.10.3\n"
+
+    # After the upgrade to PVE 9 the node's python3 is 3.13, and the venv's packages are under lib/python3.11, where
+    # it does not look. Here the venv's packages move to another Python's folder, as this machine has one Python.
+    lib = venv / "lib"
+    (site,) = lib.iterdir()
+    site.rename(lib / "python3.9")
+    moved = etc.run(ops_steps.pve_exporter("pve1", 9221, "3.10.3", 9), secrets)
+    assert moved.returncode == 0 and "already done" not in moved.stderr, moved.stderr
+    assert exporter() == "3.10.3\n"
+    assert [d.name for d in lib.iterdir()] == [site.name], "the old Python's packages went with the old venv"
 
 
 FAKE_PVESH_OPTIONS = """options=/etc/fake-datacenter.json
