@@ -64,7 +64,8 @@ class Host:
         self, name: str, step: pulumi.Output[Step], parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = (),
     ) -> command.remote.Command:
         """A step built only once a value it needs is known (another step's report, e.g. a public key): its
-        resource is named now, from `name`, so the step it becomes must carry that name (and no secrets or undo)."""
+        resource is named now, from `name`, so the step it becomes must carry that name (and no secrets, undo or
+        triggers)."""
         def script(built: Step) -> str:
             self._check(built)
             if built.name != name or built.secrets or built.undo or built.triggers:
